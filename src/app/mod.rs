@@ -1,0 +1,93 @@
+//! The BPT Lab page (wasm32 only): a Leptos client-side app over the engine.
+//!
+//! On load it asks the browser for WebGPU, acquires the engine's [`GpuContext`] and runs the
+//! self-check, showing the adapter and the verified figures, or a message that says what to do
+//! when WebGPU is missing or the GPU fails.
+
+mod gpu_panel;
+mod probe;
+mod selfcheck_panel;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::gpu::{AdapterSummary, GpuContext, selfcheck};
+use gpu_panel::GpuPanel;
+use probe::{BrowserAdapter, WebGpuMissing};
+use selfcheck_panel::SelfCheckPanel;
+
+/// Where the page stands with the GPU.
+#[derive(Clone, Debug)]
+pub enum GpuState {
+    Probing,
+    Missing(WebGpuMissing),
+    Ready {
+        browser: BrowserAdapter,
+        adapter: AdapterSummary,
+    },
+    Failed(String),
+}
+
+/// Where the start-up self-check stands.
+#[derive(Clone, Debug)]
+pub enum CheckState {
+    Waiting,
+    Running,
+    Done(selfcheck::SelfCheck),
+    Failed(String),
+}
+
+/// Mounts the page on `<body>`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let gpu = RwSignal::new(GpuState::Probing);
+    let check = RwSignal::new(CheckState::Waiting);
+
+    let start_gpu = move || {
+        gpu.set(GpuState::Probing);
+        check.set(CheckState::Waiting);
+        spawn_local(async move {
+            let browser = match probe::probe().await {
+                Ok(browser) => browser,
+                Err(missing) => return gpu.set(GpuState::Missing(missing)),
+            };
+            let ctx = match GpuContext::new().await {
+                Ok(ctx) => ctx,
+                Err(e) => return gpu.set(GpuState::Failed(e.to_string())),
+            };
+            gpu.set(GpuState::Ready {
+                browser,
+                adapter: ctx.adapter().clone(),
+            });
+            check.set(CheckState::Running);
+            match selfcheck::run(&ctx).await {
+                Ok(report) => check.set(CheckState::Done(report)),
+                Err(e) => check.set(CheckState::Failed(e.to_string())),
+            }
+        });
+    };
+    start_gpu();
+
+    view! {
+        <header class="masthead">
+            <h1>"BPT Lab"</h1>
+            <p class="tagline">
+                "Bilinear Prompt Tuning of Vision Transformers, on the GPU you already have."
+            </p>
+        </header>
+        <main class="panels">
+            <GpuPanel state=gpu retry=move || start_gpu() />
+            <SelfCheckPanel state=check />
+        </main>
+        <footer class="colophon">
+            "Everything runs in this tab through WebGPU; nothing is uploaded. Method: Wang, Duan \
+             and Kong, \u{201c}Attention to Burstiness: Low-Rank Bilinear Prompt Tuning\u{201d}, \
+             ICCV 2025."
+        </footer>
+    }
+}

@@ -1,0 +1,11 @@
+//! BPT Lab: Bilinear Prompt Tuning of Vision Transformers on your own GPU.
+//!
+//! The engine (everything but `app`) compiles natively and to wasm32 and never touches the DOM;
+//! the Leptos page in `app` (wasm32 only) depends on it, never the reverse.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod gpu;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
