@@ -39,7 +39,7 @@ impl AdapterSummary {
             name: info.name,
             backend: format!("{:?}", info.backend),
             device_type: format!("{:?}", info.device_type),
-            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_buffer_size: limits.max_buffer_size,
             max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
@@ -146,7 +146,9 @@ impl GpuContext {
     /// The largest number of f32 values one storage binding may hold on this device.
     pub fn max_f32_per_binding(&self) -> usize {
         let limits = self.device.limits();
-        let bytes = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        let bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         usize::try_from(bytes / 4).unwrap_or(usize::MAX)
     }
 
