@@ -5,8 +5,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_apt mesa-vulkan-drivers libvulkan1
-ensure_web_tools
+ensure_rust
 ensure_e2e_deps
+
+# Installing trunk and wasm-bindgen (a fresh machine only) overlaps the native steps: cargo
+# leaves cores idle while single crates compile, and the two fill each other's gaps.
+tools_log=$(mktemp)
+ensure_web_tools >"$tools_log" 2>&1 &
+tools_pid=$!
+trap 'kill "$tools_pid" 2>/dev/null || true' EXIT
+wait_for_web_tools() {
+  if ! wait "$tools_pid"; then
+    cat "$tools_log"
+    echo "installing the web build tools failed (log above)" >&2
+    exit 1
+  fi
+  cat "$tools_log"
+}
 
 # Native wgpu tests run on Vulkan (lavapipe when there is no GPU).
 export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
@@ -25,6 +40,7 @@ step "format" cargo fmt --check
 step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy --locked --target wasm32-unknown-unknown --lib --bin bpt-lab-web -- -D warnings
 step "native tests" cargo test --locked
+step "web tools" wait_for_web_tools
 step "web build" trunk build --release
 step "browser tests" npm --prefix e2e test
 
