@@ -58,7 +58,10 @@ fn App() -> impl IntoView {
             };
             let ctx = match GpuContext::new().await {
                 Ok(ctx) => ctx,
-                Err(e) => return gpu.set(GpuState::Failed(e.to_string())),
+                Err(e) => {
+                    gloo::console::error!(format!("BPT Lab: GPU start failed: {e}"));
+                    return gpu.set(GpuState::Failed(e.to_string()));
+                }
             };
             gpu.set(GpuState::Ready {
                 browser,
@@ -66,8 +69,16 @@ fn App() -> impl IntoView {
             });
             check.set(CheckState::Running);
             match selfcheck::run(&ctx).await {
-                Ok(report) => check.set(CheckState::Done(report)),
-                Err(e) => check.set(CheckState::Failed(e.to_string())),
+                Ok(report) => {
+                    if !report.passed() {
+                        gloo::console::error!(format!("BPT Lab: self-check mismatch: {report:?}"));
+                    }
+                    check.set(CheckState::Done(report))
+                }
+                Err(e) => {
+                    gloo::console::error!(format!("BPT Lab: self-check failed: {e}"));
+                    check.set(CheckState::Failed(e.to_string()))
+                }
             }
         });
     };

@@ -65,11 +65,12 @@ fn get_string(target: &JsValue, key: &str) -> String {
 
 /// Checks for a secure context, `navigator.gpu` and an adapter, and reads the adapter's info.
 pub async fn probe() -> Result<BrowserAdapter, WebGpuMissing> {
-    let global = js_sys::global();
-    if get(&global, "isSecureContext") == JsValue::FALSE {
+    let window = web_sys::window().ok_or(WebGpuMissing::NoApi)?;
+    if !window.is_secure_context() {
         return Err(WebGpuMissing::InsecureContext);
     }
-    let gpu = get(&get(&global, "navigator"), "gpu");
+    // `navigator.gpu` is read through Reflect: web-sys only binds it behind an unstable cfg.
+    let gpu = get(&window.navigator(), "gpu");
     let request = get(&gpu, "requestAdapter");
     let Some(request) = request.dyn_ref::<Function>() else {
         return Err(WebGpuMissing::NoApi);

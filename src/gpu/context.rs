@@ -5,8 +5,10 @@
 //! then registered with burn through `WgpuSetup`, so tensors and our kernels live on one device
 //! and one queue. Registering a fresh setup is allowed any number of times, which is what lets the
 //! page retry after the device is lost.
-
-use std::sync::{Arc, Mutex};
+//!
+//! Device loss is watched by burn's runtime (cubecl installs the device-lost and
+//! uncaptured-error callbacks when it takes the device, and wgpu keeps one of each), so this
+//! module installs none: a lost device surfaces as an error of the next read-back or burn sync.
 
 use burn::tensor::wgpu::WgpuSetup;
 
@@ -56,7 +58,6 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     burn: burn::tensor::Device,
-    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -88,14 +89,6 @@ impl GpuContext {
             .await
             .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
 
-        let lost = Arc::new(Mutex::new(None));
-        let lost_flag = Arc::clone(&lost);
-        device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut slot) = lost_flag.lock() {
-                *slot = Some(format!("{reason:?}: {message}"));
-            }
-        });
-
         let summary = AdapterSummary::of(&adapter);
         let backend = adapter.get_info().backend;
         let burn = burn::tensor::Device::wgpu_options()
@@ -114,7 +107,6 @@ impl GpuContext {
             queue,
             adapter: summary,
             burn,
-            lost,
         })
     }
 
@@ -135,14 +127,6 @@ impl GpuContext {
         &self.burn
     }
 
-    /// Fails with [`GpuError::DeviceLost`] once the driver or browser has dropped the device.
-    pub fn check_alive(&self) -> Result<(), GpuError> {
-        match self.lost.lock().ok().and_then(|slot| slot.clone()) {
-            Some(reason) => Err(GpuError::DeviceLost(reason)),
-            None => Ok(()),
-        }
-    }
-
     /// The largest number of f32 values one storage binding may hold on this device.
     pub fn max_f32_per_binding(&self) -> usize {
         let limits = self.device.limits();
@@ -157,7 +141,6 @@ impl GpuContext {
     /// Natively this polls the device until the copy is done; in the browser the map
     /// request resolves from the event loop, so awaiting never blocks the page.
     pub async fn read_back(&self, source: &wgpu::Buffer, size: u64) -> Result<Vec<u8>, GpuError> {
-        self.check_alive()?;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back"),
             size,
@@ -184,7 +167,6 @@ impl GpuContext {
             .await
             .map_err(|_| GpuError::Readback("the map request was dropped".into()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
-        self.check_alive()?;
         let bytes = staging
             .slice(..)
             .get_mapped_range()

@@ -11,8 +11,8 @@ pub enum GpuError {
     RequestDevice(String),
     #[error("burn could not use the shared GPU device: {0}")]
     Burn(String),
-    #[error("reading a result back from the GPU failed: {0}")]
+    #[error(
+        "reading a result back from the GPU failed ({0}); if the device was lost, reload the page or restart the program"
+    )]
     Readback(String),
-    #[error("the GPU device was lost ({0}); reload the page or restart the program")]
-    DeviceLost(String),
 }
