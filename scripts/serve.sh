@@ -5,5 +5,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_web_tools
+ensure_default_model
 log "trunk serve --release: the first build takes a while; then open http://127.0.0.1:8080"
 exec trunk serve --release "$@"

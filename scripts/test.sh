@@ -7,6 +7,7 @@ cd "$ROOT"
 ensure_apt mesa-vulkan-drivers libvulkan1
 ensure_rust
 ensure_e2e_deps
+ensure_default_model
 
 # Installing trunk and wasm-bindgen (a fresh machine only) overlaps the native steps: cargo
 # leaves cores idle while single crates compile, and the two fill each other's gaps.

@@ -6,6 +6,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod gpu;
+pub mod model;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

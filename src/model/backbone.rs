@@ -1,0 +1,95 @@
+//! The frozen backbone as the rest of the engine uses it: the burn modules, the config, and the
+//! position table kept on the host so any input size (a multiple of the patch) can be served.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::checkpoint::{Checkpoint, HostTensor};
+use super::load::{Loaded, Naming, load_vit};
+use super::pos_embed::resample_grid;
+use super::vit::{Prompts, Trace, Vit};
+use super::{ModelError, VitConfig};
+
+pub struct Backbone {
+    pub config: VitConfig,
+    pub vit: Vit,
+    pub naming: Naming,
+    pos_table: HostTensor,
+}
+
+impl Backbone {
+    /// Reads a safetensors checkpoint (bytes) for the architecture in `config`.
+    pub fn from_safetensors(
+        bytes: &[u8],
+        config: VitConfig,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let mut ck = Checkpoint::from_safetensors(bytes)?;
+        let loaded = load_vit(&mut ck, &config, device)?;
+        Ok(Self::from_loaded(loaded, config))
+    }
+
+    /// Wraps what [`load_vit`] built for `config`.
+    pub fn from_loaded(loaded: Loaded, config: VitConfig) -> Self {
+        Self {
+            config,
+            vit: loaded.vit,
+            naming: loaded.naming,
+            pos_table: loaded.pos_table,
+        }
+    }
+
+    /// The position embeddings for an image of `height` x `width` pixels: [1, P + gh * gw, D].
+    pub fn pos_embed(
+        &self,
+        height: usize,
+        width: usize,
+        device: &Device,
+    ) -> Result<Tensor<3>, ModelError> {
+        let p = self.config.patch_size;
+        if height == 0 || width == 0 || !height.is_multiple_of(p) || !width.is_multiple_of(p) {
+            return Err(ModelError::Input(format!(
+                "image size {height}x{width} is not a positive multiple of the patch size {p}"
+            )));
+        }
+        let d = self.config.embed_dim;
+        let prefix = usize::from(self.config.class_token);
+        let old = self.config.grid(self.config.img_size);
+        let (gh, gw) = (height / p, width / p);
+        let grid = resample_grid(
+            &self.pos_table.data[prefix * d..],
+            old,
+            d,
+            gh,
+            gw,
+            self.naming.antialias(),
+        );
+        let mut table = self.pos_table.data[..prefix * d].to_vec();
+        table.extend(grid);
+        Ok(Tensor::from_data(
+            TensorData::new(table, [1, prefix + gh * gw, d]),
+            device,
+        ))
+    }
+
+    /// Final-norm tokens of normalised images.
+    ///
+    /// # Shapes
+    /// - images: [B, C, H, W] -> [B, P + m + N, D]
+    pub fn forward(
+        &self,
+        images: Tensor<4>,
+        prompts: &Prompts,
+        trace: Option<&mut Trace>,
+    ) -> Result<Tensor<3>, ModelError> {
+        let [_, c, h, w] = images.dims();
+        if c != self.config.in_chans {
+            return Err(ModelError::Input(format!(
+                "images have {c} channels, the model takes {}",
+                self.config.in_chans
+            )));
+        }
+        let pos = self.pos_embed(h, w, &images.device())?;
+        let tokens = self.vit.embed(images, pos);
+        Ok(self.vit.forward_tokens(tokens, prompts, trace))
+    }
+}

@@ -1,0 +1,323 @@
+//! The architecture of a ViT, read from a timm-style JSON (VisionTransformer argument names) or
+//! a Hugging Face `config.json` (ViTModel, Dinov2Model), or taken from a preset.
+
+use serde_json::Value;
+
+use super::ModelError;
+
+/// How the classifier pools the final tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// The class token after the final norm (supervised and DINOv2 checkpoints).
+    Token,
+    /// The mean of all other tokens (MAE's recipe).
+    Avg,
+}
+
+/// Everything that fixes the shapes and arithmetic of the backbone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitConfig {
+    /// Side of the square image the position embeddings were trained for.
+    pub img_size: usize,
+    pub patch_size: usize,
+    pub in_chans: usize,
+    pub embed_dim: usize,
+    pub depth: usize,
+    pub num_heads: usize,
+    /// Hidden width of the MLP divided by `embed_dim`.
+    pub mlp_ratio: f64,
+    /// LayerNorm epsilon: 1e-6 for timm and DINOv2, 1e-12 for HF ViTModel.
+    pub layer_norm_eps: f64,
+    /// Whether each block scales its two residual branches (LayerScale).
+    pub layer_scale: bool,
+    pub qkv_bias: bool,
+    pub class_token: bool,
+    pub global_pool: Pool,
+    /// Classes of the checkpoint's own head; 0 when it has none.
+    pub num_classes: usize,
+}
+
+impl VitConfig {
+    fn base(
+        img_size: usize,
+        patch_size: usize,
+        embed_dim: usize,
+        depth: usize,
+        heads: usize,
+    ) -> Self {
+        Self {
+            img_size,
+            patch_size,
+            in_chans: 3,
+            embed_dim,
+            depth,
+            num_heads: heads,
+            mlp_ratio: 4.0,
+            layer_norm_eps: 1e-6,
+            layer_scale: false,
+            qkv_bias: true,
+            class_token: true,
+            global_pool: Pool::Token,
+            num_classes: 0,
+        }
+    }
+
+    /// A named preset: `vit_tiny_patch16_224`, `vit_small_patch16_224`, `vit_base_patch16_224`,
+    /// `dinov2_vits14`.
+    pub fn preset(name: &str) -> Option<Self> {
+        Some(match name {
+            "vit_tiny_patch16_224" => Self::base(224, 16, 192, 12, 3),
+            "vit_small_patch16_224" => Self::base(224, 16, 384, 12, 6),
+            "vit_base_patch16_224" => Self::base(224, 16, 768, 12, 12),
+            "dinov2_vits14" => Self {
+                layer_scale: true,
+                ..Self::base(518, 14, 384, 12, 6)
+            },
+            _ => return None,
+        })
+    }
+
+    /// Number of patches along one side at `image_side` pixels.
+    pub fn grid(&self, image_side: usize) -> usize {
+        image_side / self.patch_size
+    }
+
+    pub fn mlp_hidden(&self) -> usize {
+        (self.embed_dim as f64 * self.mlp_ratio).round() as usize
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.embed_dim / self.num_heads
+    }
+
+    /// Reads either format: an HF config has `hidden_size`, a timm one `embed_dim`.
+    pub fn from_json(text: &str) -> Result<Self, ModelError> {
+        let json: Value = serde_json::from_str(text)
+            .map_err(|e| ModelError::Config(format!("not valid JSON: {e}")))?;
+        let config = if json.get("hidden_size").is_some() {
+            Self::from_hf(&json)?
+        } else if json.get("embed_dim").is_some() || json.get("architecture").is_some() {
+            Self::from_timm(&json)?
+        } else {
+            return Err(ModelError::Config(
+                "neither an HF config (hidden_size) nor a timm one (embed_dim)".into(),
+            ));
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_hf(json: &Value) -> Result<Self, ModelError> {
+        let model_type = json
+            .get("model_type")
+            .and_then(Value::as_str)
+            .unwrap_or("vit");
+        let dinov2 = model_type == "dinov2";
+        if !dinov2 && model_type != "vit" {
+            return Err(ModelError::Config(format!(
+                "HF model_type {model_type:?} is not supported (vit or dinov2)"
+            )));
+        }
+        let act = json
+            .get("hidden_act")
+            .and_then(Value::as_str)
+            .unwrap_or("gelu");
+        if act != "gelu" {
+            return Err(ModelError::Config(format!(
+                "activation {act:?}: only exact gelu is supported"
+            )));
+        }
+        if json.get("use_swiglu_ffn").and_then(Value::as_bool) == Some(true) {
+            return Err(ModelError::Config(
+                "SwiGLU MLPs (DINOv2 giant) are not supported".into(),
+            ));
+        }
+        let embed_dim = usize_field(json, "hidden_size")?;
+        let mlp_ratio = if dinov2 {
+            json.get("mlp_ratio").and_then(Value::as_f64).unwrap_or(4.0)
+        } else {
+            usize_field(json, "intermediate_size")? as f64 / embed_dim as f64
+        };
+        let num_labels = json
+            .get("id2label")
+            .and_then(Value::as_object)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(Self {
+            img_size: usize_field(json, "image_size")?,
+            patch_size: usize_field(json, "patch_size")?,
+            in_chans: json
+                .get("num_channels")
+                .and_then(Value::as_u64)
+                .unwrap_or(3) as usize,
+            embed_dim,
+            depth: usize_field(json, "num_hidden_layers")?,
+            num_heads: usize_field(json, "num_attention_heads")?,
+            mlp_ratio,
+            layer_norm_eps: json
+                .get("layer_norm_eps")
+                .and_then(Value::as_f64)
+                .unwrap_or(if dinov2 { 1e-6 } else { 1e-12 }),
+            layer_scale: dinov2,
+            qkv_bias: json
+                .get("qkv_bias")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            class_token: true,
+            global_pool: Pool::Token,
+            num_classes: if dinov2 { 0 } else { num_labels },
+        })
+    }
+
+    fn from_timm(json: &Value) -> Result<Self, ModelError> {
+        // A timm pretrained_cfg-style file may nest the arguments under "model_args".
+        let args = json.get("model_args").unwrap_or(json);
+        let preset = json
+            .get("architecture")
+            .and_then(Value::as_str)
+            .and_then(|name| Self::preset(name.split('.').next().unwrap_or(name)));
+        let mut c = preset.unwrap_or_else(|| Self::base(224, 16, 768, 12, 12));
+        let get = |key: &str| args.get(key).or_else(|| json.get(key));
+        if let Some(v) = get("img_size") {
+            c.img_size = v
+                .as_u64()
+                .or_else(|| v.as_array().and_then(|a| a.first()).and_then(Value::as_u64))
+                .ok_or_else(|| ModelError::Config("img_size must be a number".into()))?
+                as usize;
+        }
+        let set = |v: Option<&Value>, slot: &mut usize| {
+            if let Some(n) = v.and_then(Value::as_u64) {
+                *slot = n as usize;
+            }
+        };
+        set(get("patch_size"), &mut c.patch_size);
+        set(get("in_chans"), &mut c.in_chans);
+        set(get("embed_dim"), &mut c.embed_dim);
+        set(get("depth"), &mut c.depth);
+        set(get("num_heads"), &mut c.num_heads);
+        set(get("num_classes"), &mut c.num_classes);
+        if let Some(r) = get("mlp_ratio").and_then(Value::as_f64) {
+            c.mlp_ratio = r;
+        }
+        if let Some(init) = get("init_values") {
+            c.layer_scale = init.as_f64().is_some_and(|v| v > 0.0);
+        }
+        if let Some(b) = get("qkv_bias").and_then(Value::as_bool) {
+            c.qkv_bias = b;
+        }
+        if let Some(b) = get("class_token").and_then(Value::as_bool) {
+            c.class_token = b;
+        }
+        if let Some(pool) = get("global_pool").and_then(Value::as_str) {
+            c.global_pool = match pool {
+                "token" => Pool::Token,
+                "avg" => Pool::Avg,
+                other => {
+                    return Err(ModelError::Config(format!(
+                        "global_pool {other:?} is not supported (token or avg)"
+                    )));
+                }
+            };
+        }
+        if get("fc_norm").and_then(Value::as_bool) == Some(true) {
+            return Err(ModelError::Config(
+                "fc_norm checkpoints are not supported yet".into(),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Rejects shapes the model cannot be built with.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: String| Err(ModelError::Config(m));
+        if self.patch_size == 0 || self.embed_dim == 0 || self.depth == 0 || self.num_heads == 0 {
+            return bad(format!("zero-sized architecture: {self:?}"));
+        }
+        if !self.embed_dim.is_multiple_of(self.num_heads) {
+            return bad(format!(
+                "embed_dim {} is not divisible by {} heads",
+                self.embed_dim, self.num_heads
+            ));
+        }
+        if !self.img_size.is_multiple_of(self.patch_size) {
+            return bad(format!(
+                "img_size {} is not a multiple of patch_size {}",
+                self.img_size, self.patch_size
+            ));
+        }
+        if !self.class_token && self.global_pool == Pool::Token {
+            return bad("token pooling needs a class token".into());
+        }
+        if self.embed_dim > 8192 || self.depth > 64 || self.img_size > 4096 {
+            return bad(format!("implausibly large architecture: {self:?}"));
+        }
+        Ok(())
+    }
+}
+
+fn usize_field(json: &Value, key: &str) -> Result<usize, ModelError> {
+    json.get(key)
+        .and_then(Value::as_u64)
+        .map(|v| v as usize)
+        .ok_or_else(|| {
+            ModelError::Config(format!("config field {key:?} is missing or not a number"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_converted_dinov2_config() {
+        let text = r#"{"model_type":"dinov2","hidden_size":384,"num_hidden_layers":12,
+            "num_attention_heads":6,"mlp_ratio":4,"patch_size":14,"image_size":518,
+            "layer_norm_eps":1e-06,"hidden_act":"gelu","use_swiglu_ffn":false}"#;
+        assert_eq!(
+            VitConfig::from_json(text).unwrap(),
+            VitConfig::preset("dinov2_vits14").unwrap()
+        );
+    }
+
+    #[test]
+    fn reads_an_hf_vit_config() {
+        let text = r#"{"model_type":"vit","hidden_size":768,"num_hidden_layers":12,
+            "num_attention_heads":12,"intermediate_size":3072,"patch_size":16,"image_size":224,
+            "layer_norm_eps":1e-12,"id2label":{"0":"a","1":"b"}}"#;
+        let c = VitConfig::from_json(text).unwrap();
+        assert_eq!(
+            (c.embed_dim, c.mlp_hidden(), c.layer_norm_eps, c.num_classes),
+            (768, 3072, 1e-12, 2)
+        );
+        assert!(!c.layer_scale);
+    }
+
+    #[test]
+    fn reads_timm_arguments() {
+        let text = r#"{"img_size":32,"patch_size":8,"embed_dim":48,"depth":2,"num_heads":3,
+            "mlp_ratio":2.0,"init_values":1e-5,"num_classes":5,"global_pool":"avg"}"#;
+        let c = VitConfig::from_json(text).unwrap();
+        assert_eq!(
+            (c.img_size, c.patch_size, c.embed_dim, c.depth, c.num_heads),
+            (32, 8, 48, 2, 3)
+        );
+        assert_eq!(
+            (c.mlp_hidden(), c.num_classes, c.global_pool),
+            (96, 5, Pool::Avg)
+        );
+        assert!(c.layer_scale);
+    }
+
+    #[test]
+    fn rejects_inconsistent_or_foreign_configs() {
+        for text in [
+            "not json",
+            r#"{"foo": 1}"#,
+            r#"{"embed_dim":50,"num_heads":3}"#,
+            r#"{"model_type":"bert","hidden_size":8}"#,
+            r#"{"img_size":30,"patch_size":8,"embed_dim":48,"num_heads":3}"#,
+        ] {
+            assert!(VitConfig::from_json(text).is_err(), "{text}");
+        }
+    }
+}

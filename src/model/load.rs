@@ -1,0 +1,586 @@
+//! Building the backbone from a checkpoint in timm, HF ViTModel or HF Dinov2Model naming, with
+//! or without a prefix (`vit.`, `backbone.`, `dinov2.`, ...).
+//!
+//! One adapter per naming scheme maps our module tree (timm's names) to the checkpoint's keys;
+//! HF's separate query/key/value are stacked into our fused qkv. PyTorch stores linear weights as
+//! [out, in] and burn as [in, out], so they are transposed here, on the host, once.
+
+use burn::module::Param;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::checkpoint::{Checkpoint, HostTensor};
+use super::vit::{Attention, Block, LayerScale, Mlp, PatchEmbed, Vit};
+use super::{ModelError, VitConfig};
+
+/// The key layouts we read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    Timm,
+    HfVit,
+    HfDinov2,
+}
+
+impl Naming {
+    /// Whether position embeddings are resampled with antialiasing (timm) or without (HF).
+    pub fn antialias(self) -> bool {
+        self == Naming::Timm
+    }
+}
+
+/// Finds the naming scheme and the key prefix from the class token's key.
+pub fn detect(ck: &Checkpoint) -> Result<(Naming, String), ModelError> {
+    for name in ck.names() {
+        if let Some(prefix) = name.strip_suffix("embeddings.cls_token") {
+            let naming = if ck.contains(&format!("{prefix}encoder.layer.0.norm1.weight")) {
+                Naming::HfDinov2
+            } else {
+                Naming::HfVit
+            };
+            return Ok((naming, prefix.to_string()));
+        }
+        if let Some(prefix) = name.strip_suffix("patch_embed.proj.weight") {
+            return Ok((Naming::Timm, prefix.to_string()));
+        }
+    }
+    Err(ModelError::Checkpoint(
+        "no ViT found: expected a timm key like patch_embed.proj.weight or an HF key like \
+         embeddings.cls_token"
+            .into(),
+    ))
+}
+
+/// What the loader returns besides the module: the position table kept on the host for
+/// resampling, and how to resample it.
+pub struct Loaded {
+    pub vit: Vit,
+    /// [prefix + grid * grid, D], the prefix row first.
+    pub pos_table: HostTensor,
+    pub naming: Naming,
+}
+
+struct Keys<'a> {
+    naming: Naming,
+    prefix: &'a str,
+}
+
+impl Keys<'_> {
+    fn top(&self, timm: &str, hf: &str) -> String {
+        let name = if self.naming == Naming::Timm {
+            timm
+        } else {
+            hf
+        };
+        format!("{}{}", self.prefix, name)
+    }
+
+    fn block(&self, i: usize, timm: &str, vit: &str, dinov2: &str) -> String {
+        match self.naming {
+            Naming::Timm => format!("{}blocks.{i}.{timm}", self.prefix),
+            Naming::HfVit => format!("{}encoder.layer.{i}.{vit}", self.prefix),
+            Naming::HfDinov2 => format!("{}encoder.layer.{i}.{dinov2}", self.prefix),
+        }
+    }
+}
+
+fn upload<const D: usize>(t: HostTensor, device: &Device) -> Tensor<D> {
+    let shape: [usize; D] = t.shape.clone().try_into().expect("rank checked by take()");
+    Tensor::from_data(TensorData::new(t.data, shape), device)
+}
+
+fn param<const D: usize>(t: HostTensor, device: &Device) -> Param<Tensor<D>> {
+    Param::from_tensor(upload(t, device))
+}
+
+/// A linear layer from a PyTorch [out, in] weight and its bias.
+fn linear(weight: HostTensor, bias: Option<HostTensor>, device: &Device) -> Linear {
+    Linear {
+        weight: param(weight.transposed(), device),
+        bias: bias.map(|b| param(b, device)),
+    }
+}
+
+fn layer_norm(
+    ck: &mut Checkpoint,
+    name: &str,
+    d: usize,
+    eps: f64,
+    device: &Device,
+) -> Result<LayerNorm, ModelError> {
+    let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(device);
+    norm.gamma = param(ck.take(&format!("{name}.weight"), &[d])?, device);
+    norm.beta = Some(param(ck.take(&format!("{name}.bias"), &[d])?, device));
+    Ok(norm)
+}
+
+/// Runs `f` for every required tensor and collects all missing names into one error.
+struct Missing(Vec<String>);
+
+impl Missing {
+    fn note<T>(&mut self, result: Result<T, ModelError>) -> Result<Option<T>, ModelError> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(ModelError::Missing(names)) => {
+                self.0.extend(names);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+fn attention(
+    ck: &mut Checkpoint,
+    keys: &Keys,
+    i: usize,
+    c: &VitConfig,
+    device: &Device,
+) -> Result<Attention, ModelError> {
+    let d = c.embed_dim;
+    let (qkv_w, qkv_b) = if keys.naming == Naming::Timm {
+        let w = ck.take(&keys.block(i, "attn.qkv.weight", "", ""), &[3 * d, d])?;
+        let b = if c.qkv_bias {
+            Some(ck.take(&keys.block(i, "attn.qkv.bias", "", ""), &[3 * d])?)
+        } else {
+            None
+        };
+        (w, b)
+    } else {
+        // HF: separate projections; transformers 5 renamed them to q_proj/k_proj/v_proj.
+        let mut w = Vec::with_capacity(3 * d * d);
+        let mut b = Vec::with_capacity(3 * d);
+        for (old, new) in [("query", "q_proj"), ("key", "k_proj"), ("value", "v_proj")] {
+            let legacy = keys.block(
+                i,
+                "",
+                &format!("attention.attention.{old}"),
+                &format!("attention.attention.{old}"),
+            );
+            let renamed = keys.block(
+                i,
+                "",
+                &format!("attention.{new}"),
+                &format!("attention.{new}"),
+            );
+            let base = if ck.contains(&format!("{renamed}.weight")) {
+                renamed
+            } else {
+                legacy
+            };
+            w.extend(ck.take(&format!("{base}.weight"), &[d, d])?.data);
+            if c.qkv_bias {
+                b.extend(ck.take(&format!("{base}.bias"), &[d])?.data);
+            }
+        }
+        let bias = c.qkv_bias.then(|| HostTensor::new(vec![3 * d], b));
+        (HostTensor::new(vec![3 * d, d], w), bias)
+    };
+    let out = {
+        let legacy = keys.block(
+            i,
+            "attn.proj",
+            "attention.output.dense",
+            "attention.output.dense",
+        );
+        let renamed = keys.block(i, "attn.proj", "attention.o_proj", "attention.o_proj");
+        if ck.contains(&format!("{renamed}.weight")) {
+            renamed
+        } else {
+            legacy
+        }
+    };
+    Ok(Attention {
+        qkv: linear(qkv_w, qkv_b, device),
+        proj: linear(
+            ck.take(&format!("{out}.weight"), &[d, d])?,
+            Some(ck.take(&format!("{out}.bias"), &[d])?),
+            device,
+        ),
+        num_heads: c.num_heads,
+    })
+}
+
+fn block(
+    ck: &mut Checkpoint,
+    keys: &Keys,
+    i: usize,
+    c: &VitConfig,
+    device: &Device,
+) -> Result<Block, ModelError> {
+    let (d, h) = (c.embed_dim, c.mlp_hidden());
+    let eps = c.layer_norm_eps;
+    let norm1 = layer_norm(
+        ck,
+        &keys.block(i, "norm1", "layernorm_before", "norm1"),
+        d,
+        eps,
+        device,
+    )?;
+    let norm2 = layer_norm(
+        ck,
+        &keys.block(i, "norm2", "layernorm_after", "norm2"),
+        d,
+        eps,
+        device,
+    )?;
+    let fc1 = keys.block(i, "mlp.fc1", "intermediate.dense", "mlp.fc1");
+    let fc2 = keys.block(i, "mlp.fc2", "output.dense", "mlp.fc2");
+    let mlp = Mlp {
+        fc1: linear(
+            ck.take(&format!("{fc1}.weight"), &[h, d])?,
+            Some(ck.take(&format!("{fc1}.bias"), &[h])?),
+            device,
+        ),
+        fc2: linear(
+            ck.take(&format!("{fc2}.weight"), &[d, h])?,
+            Some(ck.take(&format!("{fc2}.bias"), &[d])?),
+            device,
+        ),
+    };
+    let mut scale = |timm: &str, dinov2: &str| -> Result<Option<LayerScale>, ModelError> {
+        if !c.layer_scale {
+            return Ok(None);
+        }
+        let gamma = ck.take(&keys.block(i, timm, dinov2, dinov2), &[d])?;
+        Ok(Some(LayerScale {
+            gamma: param(gamma, device),
+        }))
+    };
+    let ls1 = scale("ls1.gamma", "layer_scale1.lambda1")?;
+    let ls2 = scale("ls2.gamma", "layer_scale2.lambda1")?;
+    Ok(Block {
+        norm1,
+        attn: attention(ck, keys, i, c, device)?,
+        ls1,
+        norm2,
+        mlp,
+        ls2,
+    })
+}
+
+/// Builds the backbone described by `config` from `ck`, which must hold exactly its tensors
+/// (plus a head when `config.num_classes > 0`, and known unused extras such as `mask_token`).
+pub fn load_vit(
+    ck: &mut Checkpoint,
+    config: &VitConfig,
+    device: &Device,
+) -> Result<Loaded, ModelError> {
+    config.validate()?;
+    let (naming, prefix) = detect(ck)?;
+    let keys = Keys {
+        naming,
+        prefix: &prefix,
+    };
+    let (d, p) = (config.embed_dim, config.patch_size);
+    let grid = config.grid(config.img_size);
+    let prefix_tokens = usize::from(config.class_token);
+    let mut missing = Missing(Vec::new());
+
+    let patch = keys.top("patch_embed.proj", "embeddings.patch_embeddings.projection");
+    let mut proj: Conv2d = Conv2dConfig::new([config.in_chans, d], [p, p])
+        .with_stride([p, p])
+        .init(device);
+    if let Some(w) =
+        missing.note(ck.take(&format!("{patch}.weight"), &[d, config.in_chans, p, p]))?
+    {
+        proj.weight = param(w, device);
+    }
+    proj.bias = missing
+        .note(ck.take(&format!("{patch}.bias"), &[d]))?
+        .map(|b| param(b, device));
+
+    let cls_token = if config.class_token {
+        let cls =
+            missing.note(ck.take(&keys.top("cls_token", "embeddings.cls_token"), &[1, 1, d]))?;
+        cls.map(|t| param(t, device))
+    } else {
+        None
+    };
+    let pos = missing.note(ck.take(
+        &keys.top("pos_embed", "embeddings.position_embeddings"),
+        &[1, prefix_tokens + grid * grid, d],
+    ))?;
+    ck.ignore(&format!("{prefix}embeddings.mask_token"));
+
+    let mut blocks = Vec::with_capacity(config.depth);
+    for i in 0..config.depth {
+        if let Some(b) = missing.note(block(ck, &keys, i, config, device))? {
+            blocks.push(b);
+        }
+    }
+    let norm = missing.note(layer_norm(
+        ck,
+        &keys.top("norm", "layernorm"),
+        d,
+        config.layer_norm_eps,
+        device,
+    ))?;
+    let head = if config.num_classes > 0 {
+        let name = keys.top("head", "classifier");
+        let w = missing.note(ck.take(&format!("{name}.weight"), &[config.num_classes, d]))?;
+        let b = missing.note(ck.take(&format!("{name}.bias"), &[config.num_classes]))?;
+        w.zip(b).map(|(w, b)| linear(w, Some(b), device))
+    } else {
+        None
+    };
+
+    if !missing.0.is_empty() {
+        return Err(ModelError::Missing(missing.0));
+    }
+    let extra = ck.untaken();
+    if !extra.is_empty() {
+        return Err(ModelError::Unexpected(extra));
+    }
+    let pos = pos.expect("missing tensors were reported above");
+    Ok(Loaded {
+        vit: Vit {
+            patch_embed: PatchEmbed { proj },
+            cls_token,
+            blocks,
+            norm: norm.expect("reported above"),
+            head,
+        },
+        pos_table: HostTensor::new(vec![prefix_tokens + grid * grid, d], pos.data),
+        naming,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::gpu::selfcheck::selfcheck_values;
+    use crate::model::Backbone;
+    use crate::model::vit::{Prompts, Trace};
+
+    /// A tiny ViT (16 px, patch 8, width 12, 2 blocks, 3 heads, LayerScale) with random weights.
+    fn tiny() -> VitConfig {
+        VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":12,"depth":2,"num_heads":3,"init_values":0.1}"#,
+        )
+        .unwrap()
+    }
+
+    fn random(shape: &[usize], seed: u32) -> HostTensor {
+        let n = shape.iter().product();
+        let data = selfcheck_values(n, seed).iter().map(|v| v * 0.3).collect();
+        HostTensor::new(shape.to_vec(), data)
+    }
+
+    /// The tiny model's tensors under timm names.
+    fn timm_tensors(c: &VitConfig) -> BTreeMap<String, HostTensor> {
+        let (d, h, p) = (c.embed_dim, c.mlp_hidden(), c.patch_size);
+        let n = c.grid(c.img_size).pow(2);
+        let mut shapes: Vec<(String, Vec<usize>)> = vec![
+            ("cls_token".into(), vec![1, 1, d]),
+            ("pos_embed".into(), vec![1, 1 + n, d]),
+            ("patch_embed.proj.weight".into(), vec![d, 3, p, p]),
+            ("patch_embed.proj.bias".into(), vec![d]),
+            ("norm.weight".into(), vec![d]),
+            ("norm.bias".into(), vec![d]),
+        ];
+        for i in 0..c.depth {
+            for (name, shape) in [
+                ("norm1.weight", vec![d]),
+                ("norm1.bias", vec![d]),
+                ("attn.qkv.weight", vec![3 * d, d]),
+                ("attn.qkv.bias", vec![3 * d]),
+                ("attn.proj.weight", vec![d, d]),
+                ("attn.proj.bias", vec![d]),
+                ("ls1.gamma", vec![d]),
+                ("norm2.weight", vec![d]),
+                ("norm2.bias", vec![d]),
+                ("mlp.fc1.weight", vec![h, d]),
+                ("mlp.fc1.bias", vec![h]),
+                ("mlp.fc2.weight", vec![d, h]),
+                ("mlp.fc2.bias", vec![d]),
+                ("ls2.gamma", vec![d]),
+            ] {
+                shapes.push((format!("blocks.{i}.{name}"), shape));
+            }
+        }
+        shapes
+            .into_iter()
+            .enumerate()
+            .map(|(seed, (name, shape))| (name, random(&shape, seed as u32 + 1)))
+            .collect()
+    }
+
+    /// The same tensors renamed (and qkv split) the way HF Dinov2Model stores them.
+    fn as_dinov2(
+        timm: &BTreeMap<String, HostTensor>,
+        prefix: &str,
+    ) -> BTreeMap<String, HostTensor> {
+        let mut out = BTreeMap::new();
+        for (name, t) in timm {
+            let renamed = name
+                .replace("cls_token", "embeddings.cls_token")
+                .replace("pos_embed", "embeddings.position_embeddings")
+                .replace("patch_embed.proj", "embeddings.patch_embeddings.projection")
+                .replace("blocks.", "encoder.layer.")
+                .replace("attn.proj", "attention.output.dense")
+                .replace("ls1.gamma", "layer_scale1.lambda1")
+                .replace("ls2.gamma", "layer_scale2.lambda1");
+            let renamed = if renamed.starts_with("norm.") {
+                renamed.replace("norm.", "layernorm.")
+            } else {
+                renamed
+            };
+            if let Some(stem) = renamed
+                .strip_suffix(".attn.qkv.weight")
+                .or(renamed.strip_suffix(".attn.qkv.bias"))
+            {
+                let kind = if renamed.ends_with("weight") {
+                    "weight"
+                } else {
+                    "bias"
+                };
+                let third = t.data.len() / 3;
+                for (k, part) in ["query", "key", "value"].iter().enumerate() {
+                    let shape = if kind == "weight" {
+                        vec![t.shape[1], t.shape[1]]
+                    } else {
+                        vec![t.shape[0] / 3]
+                    };
+                    let data = t.data[k * third..(k + 1) * third].to_vec();
+                    out.insert(
+                        format!("{prefix}{stem}.attention.attention.{part}.{kind}"),
+                        HostTensor::new(shape, data),
+                    );
+                }
+            } else {
+                out.insert(format!("{prefix}{renamed}"), t.clone());
+            }
+        }
+        out.insert(
+            format!("{prefix}embeddings.mask_token"),
+            random(&[1, 12], 99),
+        );
+        out
+    }
+
+    fn build(tensors: BTreeMap<String, HostTensor>, c: &VitConfig) -> Result<Loaded, ModelError> {
+        load_vit(&mut Checkpoint::from_tensors(tensors), c, &Device::flex())
+    }
+
+    fn run(
+        loaded: Loaded,
+        c: &VitConfig,
+        prompts: &Prompts,
+        trace: Option<&mut Trace>,
+    ) -> Vec<f32> {
+        let device = Device::flex();
+        let backbone = Backbone::from_loaded(loaded, c.clone());
+        let images = Tensor::<4>::from_data(
+            TensorData::new(selfcheck_values(2 * 3 * 16 * 24, 7), [2, 3, 16, 24]),
+            &device,
+        );
+        let out = backbone.forward(images, prompts, trace).unwrap();
+        pollster::block_on(out.into_data_async())
+            .unwrap()
+            .try_into_vec::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn timm_and_hf_dinov2_namings_give_the_same_model() {
+        let c = tiny();
+        let timm = timm_tensors(&c);
+        let loaded = build(as_dinov2(&timm, "backbone."), &c).unwrap();
+        assert_eq!(loaded.naming, Naming::HfDinov2);
+        // timm resamples antialiased, HF not: compare at the trained grid, where neither resamples.
+        let device = Device::flex();
+        let b_backbone = Backbone::from_loaded(loaded, c.clone());
+        let a_backbone = Backbone::from_loaded(build(timm, &c).unwrap(), c.clone());
+        let images = Tensor::<4>::from_data(
+            TensorData::new(selfcheck_values(3 * 16 * 16, 3), [1, 3, 16, 16]),
+            &device,
+        );
+        let fa = a_backbone
+            .forward(images.clone(), &Prompts::None, None)
+            .unwrap();
+        let fb = b_backbone.forward(images, &Prompts::None, None).unwrap();
+        let diff = pollster::block_on((fa - fb).abs().max().into_data_async())
+            .unwrap()
+            .try_into_vec::<f32>()
+            .unwrap()[0];
+        assert!(diff < 1e-5, "max difference {diff}");
+    }
+
+    #[test]
+    fn missing_extra_and_misshapen_tensors_are_named() {
+        let c = tiny();
+        let mut t = timm_tensors(&c);
+        t.remove("blocks.1.mlp.fc2.bias");
+        t.remove("norm.weight");
+        let err = build(t, &c).err().unwrap().to_string();
+        assert!(
+            err.contains("blocks.1.mlp.fc2.bias") && err.contains("norm.weight"),
+            "{err}"
+        );
+
+        let mut t = timm_tensors(&c);
+        t.insert("blocks.0.attn.extra".into(), random(&[2], 1));
+        let err = build(t, &c).err().unwrap().to_string();
+        assert!(err.contains("blocks.0.attn.extra"), "{err}");
+
+        let mut t = timm_tensors(&c);
+        t.insert("blocks.0.mlp.fc1.weight".into(), random(&[5, 12], 1));
+        let err = build(t, &c).err().unwrap().to_string();
+        assert!(
+            err.contains("blocks.0.mlp.fc1.weight") && err.contains("[5, 12]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shallow_prompts_follow_the_class_token_and_deep_ones_replace_each_block() {
+        let c = tiny();
+        let device = Device::flex();
+        let m = 4;
+        let prompt = |seed| {
+            Tensor::<3>::from_data(
+                TensorData::new(selfcheck_values(m * 12, seed), [1, m, 12]),
+                &device,
+            )
+        };
+        let tokens = 1 + 2 * 3; // class token + a 2x3 grid at 16x24 px
+        let mut trace = Trace::default();
+        let out = run(
+            build(timm_tensors(&c), &c).unwrap(),
+            &c,
+            &Prompts::Shallow(Box::new(prompt(11))),
+            Some(&mut trace),
+        );
+        assert_eq!(out.len(), 2 * (tokens + m) * 12);
+        let first = &trace.block_inputs[0];
+        let inserted = first.clone().narrow(1, 1, m).narrow(0, 1, 1);
+        let diff = pollster::block_on((inserted - prompt(11)).abs().max().into_data_async())
+            .unwrap()
+            .try_into_vec::<f32>()
+            .unwrap()[0];
+        assert_eq!(diff, 0.0);
+
+        let mut trace = Trace::default();
+        let deep = Prompts::Deep(vec![prompt(21), prompt(22)]);
+        let out = run(
+            build(timm_tensors(&c), &c).unwrap(),
+            &c,
+            &deep,
+            Some(&mut trace),
+        );
+        assert_eq!(out.len(), 2 * (tokens + m) * 12);
+        for (i, seed) in [21, 22].into_iter().enumerate() {
+            let x = &trace.block_inputs[i];
+            assert_eq!(x.dims(), [2, tokens + m, 12]);
+            let inserted = x.clone().narrow(1, 1, m).narrow(0, 0, 1);
+            let diff = pollster::block_on((inserted - prompt(seed)).abs().max().into_data_async())
+                .unwrap()
+                .try_into_vec::<f32>()
+                .unwrap()[0];
+            assert_eq!(diff, 0.0, "block {i}");
+        }
+    }
+}

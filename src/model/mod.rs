@@ -1,0 +1,34 @@
+//! The Vision Transformer backbone: its architecture (`config`), the burn modules (`vit`),
+//! reading checkpoints in timm or HF naming (`checkpoint`, `load`), resampling position
+//! embeddings to other input sizes (`pos_embed`), and the frozen `Backbone` built from them.
+
+pub mod backbone;
+pub mod checkpoint;
+pub mod config;
+pub mod load;
+pub mod pos_embed;
+pub mod vit;
+
+pub use backbone::Backbone;
+pub use config::{Pool, VitConfig};
+
+/// Errors of reading a model: messages name the offending field, tensor or value.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model config: {0}")]
+    Config(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("the checkpoint lacks {}", .0.join(", "))]
+    Missing(Vec<String>),
+    #[error("the checkpoint has tensors this architecture does not use: {}", .0.join(", "))]
+    Unexpected(Vec<String>),
+    #[error("tensor {name:?} has shape {found:?}, the config needs {expected:?}")]
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("input: {0}")]
+    Input(String),
+}

@@ -1,0 +1,208 @@
+//! The ViT backbone as burn modules, named after timm's checkpoint keys (`patch_embed`,
+//! `cls_token`, `blocks`, `attn.qkv`, `ls1`, `norm`), with hooks for prompt tokens and for
+//! reading the tokens each block sees.
+//!
+//! Layout: burn's `Linear` stores its weight as [in, out] (y = x W + b), so `attn.qkv.weight` is
+//! [D, 3D] with the query, key and value columns in that order, heads contiguous inside each.
+//! The attention logits of one head are therefore `X W_q W_k^T X^T` with W_q = qkv[:, q cols]
+//! in the row-vector convention of the BPT paper (see [`Attention::wq`]).
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d;
+use burn::nn::{LayerNorm, Linear};
+use burn::tensor::Tensor;
+use burn::tensor::activation::{gelu, softmax};
+
+/// Patch embedding: a convolution with kernel and stride equal to the patch size.
+#[derive(Module, Debug)]
+pub struct PatchEmbed {
+    pub proj: Conv2d,
+}
+
+/// Multi-head self-attention with a fused qkv projection.
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub qkv: Linear,
+    pub proj: Linear,
+    pub num_heads: usize,
+}
+
+impl Attention {
+    /// W_q as [D_in, D_out]: the query of a token row x is `x W_q + b_q`.
+    pub fn wq(&self) -> Tensor<2> {
+        let d = self.proj.weight.val().dims()[0];
+        self.qkv.weight.val().narrow(1, 0, d)
+    }
+
+    /// W_k as [D_in, D_out], like [`Self::wq`].
+    pub fn wk(&self) -> Tensor<2> {
+        let d = self.proj.weight.val().dims()[0];
+        self.qkv.weight.val().narrow(1, d, d)
+    }
+
+    /// # Shapes
+    /// - x: [B, T, D] -> [B, T, D]
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let h = self.num_heads;
+        let hd = d / h;
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([b, t, 3, h, hd])
+            .permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
+        let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
+        let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
+        let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
+        let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [B, H, T, T]
+        let out = softmax(scores, 3).matmul(v); // [B, H, T, hd]
+        let out = out.swap_dims(1, 2).reshape([b, t, d]);
+        self.proj.forward(out)
+    }
+}
+
+/// Per-channel scaling of a residual branch (LayerScale; DINOv2's `layer_scale1.lambda1`).
+#[derive(Module, Debug)]
+pub struct LayerScale {
+    pub gamma: Param<Tensor<1>>,
+}
+
+impl LayerScale {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        x * self.gamma.val().unsqueeze::<3>()
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub fc1: Linear,
+    pub fc2: Linear,
+}
+
+impl Mlp {
+    /// Exact (erf) GELU between the two layers, as timm and transformers use.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.fc2.forward(gelu(self.fc1.forward(x)))
+    }
+}
+
+/// A pre-norm transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub norm1: LayerNorm,
+    pub attn: Attention,
+    pub ls1: Option<LayerScale>,
+    pub norm2: LayerNorm,
+    pub mlp: Mlp,
+    pub ls2: Option<LayerScale>,
+}
+
+impl Block {
+    /// # Shapes
+    /// - x: [B, T, D] -> [B, T, D]
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let a = self.attn.forward(self.norm1.forward(x.clone()));
+        let a = match &self.ls1 {
+            Some(ls) => ls.forward(a),
+            None => a,
+        };
+        let x = x + a;
+        let m = self.mlp.forward(self.norm2.forward(x.clone()));
+        let m = match &self.ls2 {
+            Some(ls) => ls.forward(m),
+            None => m,
+        };
+        x + m
+    }
+}
+
+/// Prompt tokens to insert after the class token.
+pub enum Prompts {
+    None,
+    /// Inserted once, before block 0: [B or 1, m, D].
+    Shallow(Box<Tensor<3>>),
+    /// One set per block, each replacing the previous block's prompt outputs: depth x [B or 1, m, D].
+    Deep(Vec<Tensor<3>>),
+}
+
+/// What a traced forward pass records for the statistics and the whitening.
+#[derive(Default)]
+pub struct Trace {
+    /// The tokens entering each block, prompts included: depth x [B, T, D].
+    pub block_inputs: Vec<Tensor<3>>,
+}
+
+/// The backbone. `pos_embed` covers the prefix token and the trained grid; other grids use a
+/// resampled table (see `pos_embed.rs`) passed to [`Vit::embed`].
+#[derive(Module, Debug)]
+pub struct Vit {
+    pub patch_embed: PatchEmbed,
+    pub cls_token: Option<Param<Tensor<3>>>,
+    pub blocks: Vec<Block>,
+    pub norm: LayerNorm,
+    pub head: Option<Linear>,
+}
+
+impl Vit {
+    /// Patch tokens plus class token plus position embeddings: the input of block 0.
+    ///
+    /// # Shapes
+    /// - images: [B, C, H, W], H and W multiples of the patch size
+    /// - pos: [1, P + N, D] with N = (H / p) * (W / p) and P prefix tokens (0 or 1)
+    /// - returns [B, P + N, D]
+    pub fn embed(&self, images: Tensor<4>, pos: Tensor<3>) -> Tensor<3> {
+        let [b, _, _, _] = images.dims();
+        let x = self.patch_embed.proj.forward(images); // [B, D, gh, gw]
+        let x = x.flatten::<3>(2, 3).swap_dims(1, 2); // [B, N, D]
+        let [_, _, d] = x.dims();
+        let x = match &self.cls_token {
+            Some(cls) => Tensor::cat(vec![cls.val().expand([b, 1, d]), x], 1),
+            None => x,
+        };
+        x + pos
+    }
+
+    fn prefix(&self) -> usize {
+        usize::from(self.cls_token.is_some())
+    }
+
+    /// Runs the blocks and the final norm over embedded tokens, inserting `prompts` after the
+    /// prefix token; with `trace`, records the tokens entering each block.
+    ///
+    /// # Shapes
+    /// - tokens: [B, P + N, D] from [`Self::embed`]
+    /// - returns [B, P + m + N, D] (m = 0 without prompts), after the final norm
+    pub fn forward_tokens(
+        &self,
+        tokens: Tensor<3>,
+        prompts: &Prompts,
+        mut trace: Option<&mut Trace>,
+    ) -> Tensor<3> {
+        let [b, _, d] = tokens.dims();
+        let p = self.prefix();
+        let insert = |x: Tensor<3>, prompt: &Tensor<3>, replace: usize| {
+            let [_, t, _] = x.dims();
+            let [_, m, _] = prompt.dims();
+            let head = x.clone().narrow(1, 0, p);
+            let tail = x.narrow(1, p + replace, t - p - replace);
+            Tensor::cat(vec![head, prompt.clone().expand([b, m, d]), tail], 1)
+        };
+        let mut x = match prompts {
+            Prompts::Shallow(prompt) => insert(tokens, prompt.as_ref(), 0),
+            _ => tokens,
+        };
+        let mut current = 0;
+        for (i, block) in self.blocks.iter().enumerate() {
+            if let Prompts::Deep(per_block) = prompts {
+                let prompt = &per_block[i];
+                x = insert(x, prompt, current);
+                current = prompt.dims()[1];
+            }
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.block_inputs.push(x.clone());
+            }
+            x = block.forward(x);
+        }
+        self.norm.forward(x)
+    }
+}
