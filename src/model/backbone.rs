@@ -81,15 +81,46 @@ impl Backbone {
         prompts: &Prompts,
         trace: Option<&mut Trace>,
     ) -> Result<Tensor<3>, ModelError> {
-        let [_, c, h, w] = images.dims();
+        let [b, c, h, w] = images.dims();
         if c != self.config.in_chans {
             return Err(ModelError::Input(format!(
                 "images have {c} channels, the model takes {}",
                 self.config.in_chans
             )));
         }
+        self.check_prompts(prompts, b)?;
         let pos = self.pos_embed(h, w, &images.device())?;
         let tokens = self.vit.embed(images, pos);
         Ok(self.vit.forward_tokens(tokens, prompts, trace))
+    }
+
+    /// Prompts must be [1 or B, m, D], and deep ones one set per block.
+    fn check_prompts(&self, prompts: &Prompts, batch: usize) -> Result<(), ModelError> {
+        let sets: Vec<&Tensor<3>> = match prompts {
+            Prompts::None => return Ok(()),
+            Prompts::Shallow(p) => vec![p.as_ref()],
+            Prompts::Deep(per_block) => {
+                if per_block.len() != self.config.depth {
+                    return Err(ModelError::Input(format!(
+                        "deep prompts: {} sets for {} blocks",
+                        per_block.len(),
+                        self.config.depth
+                    )));
+                }
+                per_block.iter().collect()
+            }
+        };
+        for p in sets {
+            let [n, _, d] = p.dims();
+            if d != self.config.embed_dim || (n != 1 && n != batch) {
+                return Err(ModelError::Input(format!(
+                    "prompts of shape {:?} for {batch} images of width {}: need [1 or {batch}, m, {}]",
+                    p.dims(),
+                    self.config.embed_dim,
+                    self.config.embed_dim
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -583,4 +583,25 @@ mod tests {
             assert_eq!(diff, 0.0, "block {i}");
         }
     }
+
+    #[test]
+    fn deep_prompts_must_cover_every_block() {
+        let c = tiny();
+        let device = Device::flex();
+        let backbone = Backbone::from_loaded(build(timm_tensors(&c), &c).unwrap(), c.clone());
+        let images = Tensor::<4>::zeros([1, 3, 16, 16], &device);
+        let one = Prompts::Deep(vec![Tensor::<3>::zeros([1, 2, 12], &device)]);
+        let err = backbone
+            .forward(images.clone(), &one, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("1 sets for 2 blocks"), "{err}");
+        let narrow = Prompts::Shallow(Box::new(Tensor::<3>::zeros([1, 2, 8], &device)));
+        assert!(backbone.forward(images.clone(), &narrow, None).is_err());
+        let batch3 = Prompts::Shallow(Box::new(Tensor::<3>::zeros([3, 2, 12], &device)));
+        assert!(backbone.forward(images.clone(), &batch3, None).is_err());
+        let odd = Tensor::<4>::zeros([1, 3, 12, 16], &device);
+        assert!(backbone.forward(odd, &Prompts::None, None).is_err());
+    }
 }
