@@ -17,11 +17,20 @@ struct Cli {
 enum Command {
     /// Show the GPU adapter and check a WGSL kernel and a burn matmul on it against the CPU.
     Check,
+    /// Final-norm tokens (and logits) of normalised images: safetensors in, safetensors out.
+    Embed(bpt_lab::cli::embed::EmbedArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check => bpt_lab::cli::check::run(),
+        Command::Embed(args) => match bpt_lab::cli::embed::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -1,3 +1,41 @@
 //! The native command line's subcommands (the binary in `src/bin/bpt-lab.rs` dispatches here).
 
 pub mod check;
+pub mod embed;
+
+use std::path::Path;
+
+use crate::gpu::GpuContext;
+
+/// Where tensors run.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Backend {
+    /// burn's CPU backend (flex).
+    Cpu,
+    /// The GPU through wgpu (Vulkan, Metal or DX12; `WGPU_BACKEND` picks).
+    Wgpu,
+}
+
+impl Backend {
+    /// The burn device, and the GPU context that must stay alive while it is used.
+    pub fn device(self) -> Result<(burn::tensor::Device, Option<GpuContext>), String> {
+        match self {
+            Backend::Cpu => Ok((burn::tensor::Device::flex(), None)),
+            Backend::Wgpu => {
+                let ctx = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+                Ok((ctx.burn_device().clone(), Some(ctx)))
+            }
+        }
+    }
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes to a sibling temporary file, then renames it: a failure leaves nothing half-written.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -7,6 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::borrow::Cow;
+
+use safetensors::tensor::View;
 use safetensors::{Dtype, SafeTensors};
 
 use super::ModelError;
@@ -37,6 +40,30 @@ impl HostTensor {
         }
         HostTensor::new(vec![cols, rows], data)
     }
+}
+
+impl View for &HostTensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len() * 4
+    }
+}
+
+/// Writes f32 tensors as a safetensors file (bytes).
+pub fn to_safetensors(tensors: &BTreeMap<String, HostTensor>) -> Result<Vec<u8>, ModelError> {
+    safetensors::serialize(tensors.iter(), None)
+        .map_err(|e| ModelError::Checkpoint(format!("writing safetensors: {e}")))
 }
 
 /// The tensors of one checkpoint, by name, with the names not yet taken.
@@ -189,6 +216,18 @@ mod tests {
             "{err}"
         );
         assert!(ck.take("nope", &[1]).is_err());
+    }
+
+    #[test]
+    fn written_files_read_back() {
+        let mut tensors = BTreeMap::new();
+        tensors.insert(
+            "t".to_string(),
+            HostTensor::new(vec![2, 1], vec![0.5, -3.0]),
+        );
+        let bytes = to_safetensors(&tensors).unwrap();
+        let ck = Checkpoint::from_safetensors(&bytes).unwrap();
+        assert_eq!(ck.get("t"), tensors.get("t"));
     }
 
     #[test]

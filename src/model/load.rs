@@ -604,4 +604,57 @@ mod tests {
         let odd = Tensor::<4>::zeros([1, 3, 12, 16], &device);
         assert!(backbone.forward(odd, &Prompts::None, None).is_err());
     }
+
+    #[test]
+    fn the_head_reads_the_class_token_or_the_mean_of_the_rest() {
+        let device = Device::flex();
+        for (pool, json_pool) in [
+            (crate::model::Pool::Token, "token"),
+            (crate::model::Pool::Avg, "avg"),
+        ] {
+            let c = VitConfig::from_json(&format!(
+                r#"{{"img_size":16,"patch_size":8,"embed_dim":12,"depth":2,"num_heads":3,"init_values":0.1,"num_classes":5,"global_pool":"{json_pool}"}}"#
+            ))
+            .unwrap();
+            let mut t = timm_tensors(&c);
+            let (w, b) = (random(&[5, 12], 71), random(&[5], 72));
+            t.insert("head.weight".into(), w.clone());
+            t.insert("head.bias".into(), b.clone());
+            let backbone = Backbone::from_loaded(build(t, &c).unwrap(), c.clone());
+            let images = Tensor::<4>::from_data(
+                TensorData::new(selfcheck_values(2 * 3 * 16 * 16, 5), [2, 3, 16, 16]),
+                &device,
+            );
+            let tokens = backbone.forward(images, &Prompts::None, None).unwrap();
+            let host = pollster::block_on(tokens.clone().into_data_async())
+                .unwrap()
+                .try_into_vec::<f32>()
+                .unwrap();
+            let logits = backbone.vit.logits(tokens, c.global_pool).unwrap();
+            assert_eq!(c.global_pool, pool);
+            let got = pollster::block_on(logits.into_data_async())
+                .unwrap()
+                .try_into_vec::<f32>()
+                .unwrap();
+            for img in 0..2 {
+                let tok = |i: usize| &host[(img * 5 + i) * 12..][..12];
+                let pooled: Vec<f32> = match pool {
+                    crate::model::Pool::Token => tok(0).to_vec(),
+                    crate::model::Pool::Avg => (0..12)
+                        .map(|k| (1..5).map(|i| tok(i)[k]).sum::<f32>() / 4.0)
+                        .collect(),
+                };
+                for class in 0..5 {
+                    let expected: f32 = b.data[class]
+                        + (0..12)
+                            .map(|k| w.data[class * 12 + k] * pooled[k])
+                            .sum::<f32>();
+                    assert!(
+                        (got[img * 5 + class] - expected).abs() < 1e-4,
+                        "{pool:?} {img} {class}"
+                    );
+                }
+            }
+        }
+    }
 }

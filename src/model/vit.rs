@@ -13,6 +13,8 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu, softmax};
 
+use super::Pool;
+
 /// Patch embedding: a convolution with kernel and stride equal to the patch size.
 #[derive(Module, Debug)]
 pub struct PatchEmbed {
@@ -130,6 +132,8 @@ pub enum Prompts {
 pub struct Trace {
     /// The tokens entering each block, prompts included: depth x [B, T, D].
     pub block_inputs: Vec<Tensor<3>>,
+    /// The same tokens after the block's first LayerNorm, as the attention sees them.
+    pub norm1_outputs: Vec<Tensor<3>>,
 }
 
 /// The backbone. `pos_embed` covers the prefix token and the trained grid; other grids use a
@@ -200,9 +204,27 @@ impl Vit {
             }
             if let Some(trace) = trace.as_deref_mut() {
                 trace.block_inputs.push(x.clone());
+                trace.norm1_outputs.push(block.norm1.forward(x.clone()));
             }
             x = block.forward(x);
         }
         self.norm.forward(x)
+    }
+
+    /// The checkpoint's own classifier on final-norm tokens: the class token (`Pool::Token`) or
+    /// the mean of the other tokens (`Pool::Avg`), then `head`. None without a head.
+    ///
+    /// # Shapes
+    /// - tokens: [B, T, D] -> [B, classes]
+    pub fn logits(&self, tokens: Tensor<3>, pool: Pool) -> Option<Tensor<2>> {
+        let head = self.head.as_ref()?;
+        let [_, t, _] = tokens.dims();
+        let p = self.prefix();
+        let pooled = match pool {
+            Pool::Token => tokens.narrow(1, 0, 1),
+            Pool::Avg => tokens.narrow(1, p, t - p).mean_dim(1),
+        }
+        .squeeze_dim::<2>(1); // [B, D]
+        Some(head.forward(pooled))
     }
 }

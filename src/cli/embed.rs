@@ -1,0 +1,76 @@
+//! `bpt-lab embed`: final-norm tokens (and logits, where the checkpoint has a head) of a batch of
+//! already-normalised images, from safetensors to safetensors.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use burn::tensor::{Tensor, TensorData};
+
+use super::{Backend, read, write_atomically};
+use crate::model::checkpoint::{Checkpoint, HostTensor, to_safetensors};
+use crate::model::vit::Prompts;
+use crate::model::{Backbone, VitConfig};
+
+#[derive(clap::Args)]
+pub struct EmbedArgs {
+    /// The model weights (.safetensors, timm or HF naming).
+    #[arg(long)]
+    model: PathBuf,
+    /// The architecture: a timm-style JSON or an HF config.json.
+    #[arg(long)]
+    config: PathBuf,
+    /// A safetensors file holding `pixel_values`, float32 [B, C, H, W], already normalised.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write `tokens` [B, T, D] and, with a head, `logits` [B, classes].
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Backend::Wgpu)]
+    backend: Backend,
+}
+
+pub fn run(args: EmbedArgs) -> Result<(), String> {
+    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&args.config)?))
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let input = Checkpoint::from_safetensors(&read(&args.input)?)
+        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let pixels = input
+        .get("pixel_values")
+        .ok_or_else(|| format!("{}: no tensor named pixel_values", args.input.display()))?;
+    let [b, c, h, w]: [usize; 4] = pixels.shape.clone().try_into().map_err(|_| {
+        format!(
+            "{}: pixel_values has shape {:?}, expected [B, C, H, W]",
+            args.input.display(),
+            pixels.shape
+        )
+    })?;
+
+    let (device, _gpu) = args.backend.device()?;
+    let backbone = Backbone::from_safetensors(&read(&args.model)?, config, &device)
+        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let images =
+        Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), &device);
+    let tokens = backbone
+        .forward(images, &Prompts::None, None)
+        .map_err(|e| e.to_string())?;
+    let logits = backbone
+        .vit
+        .logits(tokens.clone(), backbone.config.global_pool);
+
+    let mut out = BTreeMap::new();
+    out.insert("tokens".to_string(), host(tokens)?);
+    if let Some(logits) = logits {
+        out.insert("logits".to_string(), host(logits)?);
+    }
+    let bytes = to_safetensors(&out).map_err(|e| e.to_string())?;
+    write_atomically(&args.out, &bytes)
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> Result<HostTensor, String> {
+    let shape = t.dims().to_vec();
+    let data = pollster::block_on(t.into_data_async())
+        .map_err(|e| format!("reading the result back: {e:?}"))?
+        .try_into_vec::<f32>()
+        .map_err(|e| format!("reading the result back: {e:?}"))?;
+    Ok(HostTensor::new(shape, data))
+}
