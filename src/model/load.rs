@@ -63,6 +63,8 @@ pub struct Loaded {
 struct Keys<'a> {
     naming: Naming,
     prefix: &'a str,
+    /// transformers 5 moved ViTModel's blocks to `layers.N` and its MLP to `mlp.fc1/fc2`.
+    vit_v5: bool,
 }
 
 impl Keys<'_> {
@@ -78,6 +80,12 @@ impl Keys<'_> {
     fn block(&self, i: usize, timm: &str, vit: &str, dinov2: &str) -> String {
         match self.naming {
             Naming::Timm => format!("{}blocks.{i}.{timm}", self.prefix),
+            Naming::HfVit if self.vit_v5 => {
+                let vit = vit
+                    .replace("intermediate.dense", "mlp.fc1")
+                    .replace("output.dense", "mlp.fc2");
+                format!("{}layers.{i}.{vit}", self.prefix)
+            }
             Naming::HfVit => format!("{}encoder.layer.{i}.{vit}", self.prefix),
             Naming::HfDinov2 => format!("{}encoder.layer.{i}.{dinov2}", self.prefix),
         }
@@ -268,9 +276,12 @@ pub fn load_vit(
 ) -> Result<Loaded, ModelError> {
     config.validate()?;
     let (naming, prefix) = detect(ck)?;
+    let vit_v5 = naming == Naming::HfVit
+        && ck.contains(&format!("{prefix}layers.0.layernorm_before.weight"));
     let keys = Keys {
         naming,
         prefix: &prefix,
+        vit_v5,
     };
     let (d, p) = (config.embed_dim, config.patch_size);
     let grid = config.grid(config.img_size);
@@ -317,7 +328,12 @@ pub fn load_vit(
         device,
     ))?;
     let head = if config.num_classes > 0 {
-        let name = keys.top("head", "classifier");
+        // HF keeps the classifier beside the backbone (`classifier`, not `vit.classifier`).
+        let name = if naming != Naming::Timm && ck.contains("classifier.weight") {
+            "classifier".to_string()
+        } else {
+            keys.top("head", "classifier")
+        };
         let w = missing.note(ck.take(&format!("{name}.weight"), &[config.num_classes, d]))?;
         let b = missing.note(ck.take(&format!("{name}.bias"), &[config.num_classes]))?;
         w.zip(b).map(|(w, b)| linear(w, Some(b), device))

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Makes tests/fixtures/torch/: tiny random-weight ViTs built by timm and transformers, with their
+inputs and outputs, so our loaders and forward pass are checked against the real libraries.
+
+Run by hand, not in CI (PyTorch is a 3 GB install):
+    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch timm transformers safetensors
+    /tmp/torchvenv/bin/python scripts/model/make_torch_fixtures.py
+
+Each case writes CASE.model.safetensors (the state dict, as the library names it),
+CASE.config.json (timm VisionTransformer arguments or an HF config) and CASE.io.safetensors
+(`pixel_values_HxW`, `tokens_HxW` = final-norm tokens, and `logits_HxW` where there is a head).
+Weights are drawn at random (seeded) at a larger scale than the libraries' init, so that every
+parameter, LayerScale included, changes the output.
+"""
+
+import json
+import os
+
+import timm
+import torch
+import transformers
+from safetensors.torch import save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fixtures", "torch")
+
+
+def randomise(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            scale = 1.0 if p.ndim == 1 and ("norm" in name or "layernorm" in name) else 0.2
+            base = 1.0 if scale == 1.0 and name.endswith("weight") else 0.0
+            p.copy_(base + scale * torch.randn(p.shape, generator=generator) * (0.5 if base else 1.0))
+    return model.eval()
+
+
+def images(seed, shapes):
+    generator = torch.Generator().manual_seed(seed)
+    return {f"{b}x{h}x{w}": torch.randn(b, 3, h, w, generator=generator) for b, h, w in shapes}
+
+
+def save(case, state, config, io):
+    save_file({k: v.contiguous() for k, v in state.items()}, os.path.join(OUT, f"{case}.model.safetensors"))
+    with open(os.path.join(OUT, f"{case}.config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(OUT, f"{case}.io.safetensors"))
+    print(case, {k: tuple(v.shape) for k, v in io.items()})
+
+
+def timm_case():
+    args = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, mlp_ratio=2.0,
+                init_values=0.1, num_classes=5, global_pool="token")
+    model = randomise(timm.models.vision_transformer.VisionTransformer(**args, dynamic_img_size=True), 1)
+    io = {}
+    # 32x32 is the trained grid; 24x40 resamples the 4x4 position grid to 3x5 (antialiased).
+    for key, x in images(2, [(2, 32, 32), (1, 24, 40)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model.forward_features(x)
+            logits = model.forward_head(tokens)
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"], io[f"logits_{size}"] = x, tokens, logits
+    save("timm_vit_ls", model.state_dict(), args, io)
+
+
+def dinov2_case():
+    config = transformers.Dinov2Config(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                       mlp_ratio=4, patch_size=8, image_size=32, layerscale_value=0.1,
+                                       layer_norm_eps=1e-6)
+    model = randomise(transformers.Dinov2Model(config), 3)
+    io = {}
+    for key, x in images(4, [(2, 32, 32), (1, 24, 40)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model(pixel_values=x).last_hidden_state
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
+    save("hf_dinov2", model.state_dict(), json.loads(config.to_json_string()), io)
+
+
+def hf_vit_case():
+    config = transformers.ViTConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                    intermediate_size=96, patch_size=8, image_size=32, num_labels=4)
+    model = randomise(transformers.ViTForImageClassification(config), 5)
+    io = {}
+    for key, x in images(6, [(2, 32, 32)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model.vit(pixel_values=x).last_hidden_state
+            logits = model(pixel_values=x).logits
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"], io[f"logits_{size}"] = x, tokens, logits
+    save("hf_vit_classifier", model.state_dict(), json.loads(config.to_json_string()), io)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    print(f"torch {torch.__version__}, timm {timm.__version__}, transformers {transformers.__version__}")
+    timm_case()
+    dinov2_case()
+    hf_vit_case()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+//! Tiny random-weight ViTs made by timm and transformers (scripts/model/make_torch_fixtures.py):
+//! our loaders and forward pass against the libraries' own outputs, on the CPU backend and on
+//! wgpu. Covers timm naming with LayerScale, a head and antialiased position resampling
+//! (24x40 px on a 32x32 model), HF Dinov2Model naming with plain bicubic resampling, and HF
+//! ViTForImageClassification (prefix `vit.`, LayerNorm eps 1e-12, `classifier` head).
+
+use bpt_lab::gpu::GpuContext;
+use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
+use bpt_lab::model::vit::Prompts;
+use bpt_lab::model::{Backbone, VitConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// float32 sums over at most a few hundred products of order-one values.
+const TOLERANCE: f32 = 1e-4;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/torch")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn to_host<const D: usize>(t: Tensor<D>) -> HostTensor {
+    let shape = t.dims().to_vec();
+    HostTensor::new(
+        shape,
+        pollster::block_on(t.into_data_async())
+            .unwrap()
+            .try_into_vec::<f32>()
+            .unwrap(),
+    )
+}
+
+fn max_abs(a: &HostTensor, b: &HostTensor) -> f32 {
+    assert_eq!(a.shape, b.shape);
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn check(case: &str, sizes: &[&str], device: &Device) {
+    let config =
+        VitConfig::from_json(&String::from_utf8(fixture(&format!("{case}.config.json"))).unwrap())
+            .unwrap();
+    let backbone = Backbone::from_safetensors(
+        &fixture(&format!("{case}.model.safetensors")),
+        config,
+        device,
+    )
+    .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let io = Checkpoint::from_safetensors(&fixture(&format!("{case}.io.safetensors"))).unwrap();
+    for size in sizes {
+        let pixels = io.get(&format!("pixel_values_{size}")).unwrap();
+        let [b, c, h, w]: [usize; 4] = pixels.shape.clone().try_into().unwrap();
+        let images =
+            Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), device);
+        let tokens = backbone.forward(images, &Prompts::None, None).unwrap();
+        let err = max_abs(
+            &to_host(tokens.clone()),
+            io.get(&format!("tokens_{size}")).unwrap(),
+        );
+        assert!(
+            err <= TOLERANCE,
+            "{case} {size}: tokens max abs error {err}"
+        );
+        if let Some(expected) = io.get(&format!("logits_{size}")) {
+            let logits = backbone
+                .vit
+                .logits(tokens, backbone.config.global_pool)
+                .expect("a head");
+            let err = max_abs(&to_host(logits), expected);
+            assert!(
+                err <= TOLERANCE,
+                "{case} {size}: logits max abs error {err}"
+            );
+        }
+    }
+}
+
+const CASES: [(&str, &[&str]); 3] = [
+    ("timm_vit_ls", &["32x32", "24x40"]),
+    ("hf_dinov2", &["32x32", "24x40"]),
+    ("hf_vit_classifier", &["32x32"]),
+];
+
+#[test]
+fn timm_and_transformers_outputs_match_on_the_cpu_backend() {
+    for (case, sizes) in CASES {
+        check(case, sizes, &Device::flex());
+    }
+}
+
+#[test]
+fn timm_and_transformers_outputs_match_on_wgpu() {
+    let ctx = pollster::block_on(GpuContext::new())
+        .unwrap_or_else(|e| panic!("needs a wgpu adapter (lavapipe in CI): {e}"));
+    for (case, sizes) in CASES {
+        check(case, sizes, ctx.burn_device());
+    }
+}
