@@ -21,23 +21,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn to_host<const D: usize>(t: Tensor<D>) -> HostTensor {
-    let shape = t.dims().to_vec();
-    HostTensor::new(
-        shape,
-        pollster::block_on(t.into_data_async())
-            .unwrap()
-            .try_into_vec::<f32>()
-            .unwrap(),
-    )
-}
-
-fn max_abs(a: &HostTensor, b: &HostTensor) -> f32 {
-    assert_eq!(a.shape, b.shape);
-    a.data
-        .iter()
-        .zip(&b.data)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    pollster::block_on(HostTensor::read(t)).unwrap()
 }
 
 fn check(case: &str, sizes: &[&str], device: &Device) {
@@ -57,10 +41,7 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
         let images =
             Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), device);
         let tokens = backbone.forward(images, &Prompts::None, None).unwrap();
-        let err = max_abs(
-            &to_host(tokens.clone()),
-            io.get(&format!("tokens_{size}")).unwrap(),
-        );
+        let err = to_host(tokens.clone()).max_abs_diff(io.get(&format!("tokens_{size}")).unwrap());
         assert!(
             err <= TOLERANCE,
             "{case} {size}: tokens max abs error {err}"
@@ -70,7 +51,7 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
                 .vit
                 .logits(tokens, backbone.config.global_pool)
                 .expect("a head");
-            let err = max_abs(&to_host(logits), expected);
+            let err = to_host(logits).max_abs_diff(expected);
             assert!(
                 err <= TOLERANCE,
                 "{case} {size}: logits max abs error {err}"

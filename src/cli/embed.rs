@@ -58,19 +58,12 @@ pub fn run(args: EmbedArgs) -> Result<(), String> {
         .logits(tokens.clone(), backbone.config.global_pool);
 
     let mut out = BTreeMap::new();
-    out.insert("tokens".to_string(), host(tokens)?);
+    let tokens = pollster::block_on(HostTensor::read(tokens)).map_err(|e| e.to_string())?;
+    out.insert("tokens".to_string(), tokens);
     if let Some(logits) = logits {
-        out.insert("logits".to_string(), host(logits)?);
+        let logits = pollster::block_on(HostTensor::read(logits)).map_err(|e| e.to_string())?;
+        out.insert("logits".to_string(), logits);
     }
     let bytes = to_safetensors(&out).map_err(|e| e.to_string())?;
     write_atomically(&args.out, &bytes)
-}
-
-fn host<const D: usize>(t: Tensor<D>) -> Result<HostTensor, String> {
-    let shape = t.dims().to_vec();
-    let data = pollster::block_on(t.into_data_async())
-        .map_err(|e| format!("reading the result back: {e:?}"))?
-        .try_into_vec::<f32>()
-        .map_err(|e| format!("reading the result back: {e:?}"))?;
-    Ok(HostTensor::new(shape, data))
 }

@@ -27,6 +27,31 @@ impl HostTensor {
         Self { shape, data }
     }
 
+    /// Reads a tensor back from its device (without blocking the browser).
+    pub async fn read<const D: usize>(tensor: burn::tensor::Tensor<D>) -> Result<Self, ModelError> {
+        let shape = tensor.dims().to_vec();
+        let data = tensor
+            .into_data_async()
+            .await
+            .map_err(|e| ModelError::Readback(format!("{e:?}")))?
+            .try_into_vec::<f32>()
+            .map_err(|e| ModelError::Readback(format!("{e:?}")))?;
+        Ok(Self::new(shape, data))
+    }
+
+    /// Largest absolute difference to `other`, which must have the same shape.
+    pub fn max_abs_diff(&self, other: &HostTensor) -> f32 {
+        assert_eq!(
+            self.shape, other.shape,
+            "comparing tensors of different shapes"
+        );
+        self.data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// The [rows, cols] matrix transposed.
     pub fn transposed(&self) -> HostTensor {
         let [rows, cols] = self.shape[..] else {

@@ -109,6 +109,27 @@ fn linear(weight: HostTensor, bias: Option<HostTensor>, device: &Device) -> Line
     }
 }
 
+/// A linear layer stored as `{name}.weight` [out, in] and `{name}.bias` [out].
+fn named_linear(
+    ck: &mut Checkpoint,
+    name: &str,
+    [out, inp]: [usize; 2],
+    device: &Device,
+) -> Result<Linear, ModelError> {
+    let weight = ck.take(&format!("{name}.weight"), &[out, inp])?;
+    let bias = ck.take(&format!("{name}.bias"), &[out])?;
+    Ok(linear(weight, Some(bias), device))
+}
+
+/// `renamed` where the checkpoint has `{renamed}.weight` (transformers 5), else `legacy`.
+fn renamed_or(ck: &Checkpoint, renamed: String, legacy: String) -> String {
+    if ck.contains(&format!("{renamed}.weight")) {
+        renamed
+    } else {
+        legacy
+    }
+}
+
 fn layer_norm(
     ck: &mut Checkpoint,
     name: &str,
@@ -171,11 +192,7 @@ fn attention(
                 &format!("attention.{new}"),
                 &format!("attention.{new}"),
             );
-            let base = if ck.contains(&format!("{renamed}.weight")) {
-                renamed
-            } else {
-                legacy
-            };
+            let base = renamed_or(ck, renamed, legacy);
             w.extend(ck.take(&format!("{base}.weight"), &[d, d])?.data);
             if c.qkv_bias {
                 b.extend(ck.take(&format!("{base}.bias"), &[d])?.data);
@@ -192,19 +209,11 @@ fn attention(
             "attention.output.dense",
         );
         let renamed = keys.block(i, "attn.proj", "attention.o_proj", "attention.o_proj");
-        if ck.contains(&format!("{renamed}.weight")) {
-            renamed
-        } else {
-            legacy
-        }
+        renamed_or(ck, renamed, legacy)
     };
     Ok(Attention {
         qkv: linear(qkv_w, qkv_b, device),
-        proj: linear(
-            ck.take(&format!("{out}.weight"), &[d, d])?,
-            Some(ck.take(&format!("{out}.bias"), &[d])?),
-            device,
-        ),
+        proj: named_linear(ck, &out, [d, d], device)?,
         num_heads: c.num_heads,
     })
 }
@@ -235,16 +244,8 @@ fn block(
     let fc1 = keys.block(i, "mlp.fc1", "intermediate.dense", "mlp.fc1");
     let fc2 = keys.block(i, "mlp.fc2", "output.dense", "mlp.fc2");
     let mlp = Mlp {
-        fc1: linear(
-            ck.take(&format!("{fc1}.weight"), &[h, d])?,
-            Some(ck.take(&format!("{fc1}.bias"), &[h])?),
-            device,
-        ),
-        fc2: linear(
-            ck.take(&format!("{fc2}.weight"), &[d, h])?,
-            Some(ck.take(&format!("{fc2}.bias"), &[d])?),
-            device,
-        ),
+        fc1: named_linear(ck, &fc1, [h, d], device)?,
+        fc2: named_linear(ck, &fc2, [d, h], device)?,
     };
     let mut scale = |timm: &str, dinov2: &str| -> Result<Option<LayerScale>, ModelError> {
         if !c.layer_scale {
@@ -334,9 +335,7 @@ pub fn load_vit(
         } else {
             keys.top("head", "classifier")
         };
-        let w = missing.note(ck.take(&format!("{name}.weight"), &[config.num_classes, d]))?;
-        let b = missing.note(ck.take(&format!("{name}.bias"), &[config.num_classes]))?;
-        w.zip(b).map(|(w, b)| linear(w, Some(b), device))
+        missing.note(named_linear(ck, &name, [config.num_classes, d], device))?
     } else {
         None
     };

@@ -31,4 +31,6 @@ pub enum ModelError {
     },
     #[error("input: {0}")]
     Input(String),
+    #[error("reading a result back from the device: {0}")]
+    Readback(String),
 }
