@@ -7,6 +7,10 @@
 pub mod cli;
 pub mod gpu;
 pub mod model;
+pub mod prompt;
+pub mod rng;
+pub mod train;
+pub mod whiten;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -87,8 +87,28 @@ impl View for &HostTensor {
 
 /// Writes f32 tensors as a safetensors file (bytes).
 pub fn to_safetensors(tensors: &BTreeMap<String, HostTensor>) -> Result<Vec<u8>, ModelError> {
-    safetensors::serialize(tensors.iter(), None)
+    to_safetensors_with_metadata(tensors, BTreeMap::new())
+}
+
+/// Writes f32 tensors and string metadata (the header's `__metadata__`).
+pub fn to_safetensors_with_metadata(
+    tensors: &BTreeMap<String, HostTensor>,
+    metadata: BTreeMap<String, String>,
+) -> Result<Vec<u8>, ModelError> {
+    let metadata = (!metadata.is_empty()).then(|| metadata.into_iter().collect());
+    safetensors::serialize(tensors.iter(), metadata)
         .map_err(|e| ModelError::Checkpoint(format!("writing safetensors: {e}")))
+}
+
+/// The header's `__metadata__` strings (empty when there are none).
+pub fn read_metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, ModelError> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| ModelError::Checkpoint(format!("not a readable safetensors file: {e}")))?;
+    Ok(header
+        .metadata()
+        .clone()
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default())
 }
 
 /// The tensors of one checkpoint, by name, with the names not yet taken.

@@ -368,6 +368,7 @@ mod tests {
     use super::*;
     use crate::gpu::selfcheck::selfcheck_values;
     use crate::model::Backbone;
+    use crate::model::random::random_timm_tensors;
     use crate::model::vit::{Prompts, Trace};
 
     /// A tiny ViT (16 px, patch 8, width 12, 2 blocks, 3 heads, LayerScale) with random weights.
@@ -386,41 +387,7 @@ mod tests {
 
     /// The tiny model's tensors under timm names.
     fn timm_tensors(c: &VitConfig) -> BTreeMap<String, HostTensor> {
-        let (d, h, p) = (c.embed_dim, c.mlp_hidden(), c.patch_size);
-        let n = c.grid(c.img_size).pow(2);
-        let mut shapes: Vec<(String, Vec<usize>)> = vec![
-            ("cls_token".into(), vec![1, 1, d]),
-            ("pos_embed".into(), vec![1, 1 + n, d]),
-            ("patch_embed.proj.weight".into(), vec![d, 3, p, p]),
-            ("patch_embed.proj.bias".into(), vec![d]),
-            ("norm.weight".into(), vec![d]),
-            ("norm.bias".into(), vec![d]),
-        ];
-        for i in 0..c.depth {
-            for (name, shape) in [
-                ("norm1.weight", vec![d]),
-                ("norm1.bias", vec![d]),
-                ("attn.qkv.weight", vec![3 * d, d]),
-                ("attn.qkv.bias", vec![3 * d]),
-                ("attn.proj.weight", vec![d, d]),
-                ("attn.proj.bias", vec![d]),
-                ("ls1.gamma", vec![d]),
-                ("norm2.weight", vec![d]),
-                ("norm2.bias", vec![d]),
-                ("mlp.fc1.weight", vec![h, d]),
-                ("mlp.fc1.bias", vec![h]),
-                ("mlp.fc2.weight", vec![d, h]),
-                ("mlp.fc2.bias", vec![d]),
-                ("ls2.gamma", vec![d]),
-            ] {
-                shapes.push((format!("blocks.{i}.{name}"), shape));
-            }
-        }
-        shapes
-            .into_iter()
-            .enumerate()
-            .map(|(seed, (name, shape))| (name, random(&shape, seed as u32 + 1)))
-            .collect()
+        random_timm_tensors(c, 1, 0.3)
     }
 
     /// The same tensors renamed (and qkv split) the way HF Dinov2Model stores them.

@@ -1,0 +1,111 @@
+//! What a run produces: prompts plus a linear head over a frozen backbone, and the forward
+//! pass that turns images into class scores.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+
+use super::TrainError;
+use super::image::Transform;
+use crate::model::checkpoint::HostTensor;
+use crate::model::vit::Prompts;
+use crate::model::{Backbone, Pool};
+use crate::prompt::{Factor, PromptParams};
+
+/// The linear classifier on the pooled final tokens: weight [D, classes], bias [1, classes].
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub weight: Factor,
+    pub bias: Factor,
+}
+
+impl Head {
+    pub fn leaves(&self) -> Self {
+        Self {
+            weight: self.weight.leaf(),
+            bias: self.bias.leaf(),
+        }
+    }
+}
+
+/// A prompt-tuned classifier: everything but the backbone.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    pub prompts: PromptParams,
+    pub head: Head,
+    pub classes: Vec<String>,
+    pub transform: Transform,
+    pub pool: Pool,
+}
+
+impl Classifier {
+    /// Class probabilities of normalised images of the classifier's size: [B, classes].
+    pub async fn probabilities(
+        &self,
+        backbone: &Backbone,
+        images: Tensor<4>,
+    ) -> Result<HostTensor, TrainError> {
+        let [_, _, h, w] = images.dims();
+        let pos = backbone.pos_embed(h, w, &images.device())?;
+        let logits = logits(
+            backbone,
+            pos,
+            self.pool,
+            images,
+            &self.prompts,
+            &self.head,
+            None,
+        );
+        HostTensor::read(softmax(logits, 1))
+            .await
+            .map_err(|e| TrainError::Readback(e.to_string()))
+    }
+}
+
+/// Logits of normalised images with the given prompts and head (autodiff leaves or plain
+/// values), prompt tokens optionally multiplied by dropout masks.
+///
+/// # Shapes
+/// - images: [B, C, H, W], pos: [1, P + N, D] for that size -> [B, classes]
+pub fn logits(
+    backbone: &Backbone,
+    pos: Tensor<3>,
+    pool: Pool,
+    images: Tensor<4>,
+    prompts: &PromptParams,
+    head: &Head,
+    masks: Option<&[Tensor<2>]>,
+) -> Tensor<2> {
+    let vit = &backbone.vit;
+    let tokens = vit.embed(images, pos);
+    let tokens = if head.weight.value.is_autodiff() {
+        tokens.autodiff()
+    } else {
+        tokens
+    };
+    let sets: Vec<Tensor<3>> = prompts
+        .sets
+        .iter()
+        .enumerate()
+        .map(|(k, set)| {
+            let t = set.tokens();
+            let t = match masks {
+                Some(m) => t * m[k].clone(),
+                None => t,
+            };
+            t.unsqueeze::<3>() // [1, m, D]
+        })
+        .collect();
+    let prompts = if prompts.config.deep {
+        Prompts::Deep(sets)
+    } else {
+        Prompts::Shallow(Box::new(sets.into_iter().next().expect("one prompt set")))
+    };
+    let out = vit.forward_tokens(tokens, &prompts, None); // [B, T, D]
+    let [_, t, _] = out.dims();
+    let pooled = match pool {
+        Pool::Token => out.narrow(1, 0, 1),
+        Pool::Avg => out.narrow(1, 1, t - 1).mean_dim(1),
+    }
+    .squeeze_dim::<2>(1); // [B, D]
+    pooled.matmul(head.weight.value.clone()) + head.bias.value.clone()
+}

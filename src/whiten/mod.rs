@@ -1,0 +1,329 @@
+//! The whitening of BPT (BPT.md, "the fix"): the covariance of X~ = W_q W_k^T X^T over images,
+//! and W = Sigma^(-1/2).
+//!
+//! Layout: our `Linear` weights are [in, out] and token rows multiply from the left, so a
+//! head's attention logit between a query token p and a key token x is `(p W_q)(x W_k)^T`
+//! summed over heads: `p W_q W_k^T x^T` (biases aside). The product the prompt meets is
+//! therefore W_q W_k^T (see `tests::attention_logits_contain_wq_wk_transposed`). The official code
+//! takes q = qkv.weight[:d] in PyTorch's [out, in] layout, i.e. our W_q^T, and forms
+//! `q @ k^T` = W_q^T W_k: the transposed pairing. We use the one the logits contain.
+//!
+//! One column of X~ per token: x~ = W_q W_k^T x^T, i.e. the row `x W_k W_q^T`.
+//!
+//! Two estimators of Sigma (d x d):
+//! - [`Estimator::Centred`] (default): the covariance of the columns x~ over every token of every
+//!   image, mean removed, eigenvalues raised by `epsilon` times their mean. This is the quantity
+//!   whose inverse square root makes the whitened X~ of new images have identity covariance,
+//!   and it is full rank once images x tokens exceeds d.
+//! - [`Estimator::Official`]: as the official code: X~ averaged over images first (a d x T
+//!   matrix M), then `M M^T / d`; not centred, no epsilon. Its rank is at most T (65 tokens at
+//!   112 px, 197 on ViT-B at 224), below d, so it is singular; eigenvalues below
+//!   `f32::EPSILON` times the largest (zero in the official f32 arithmetic) are raised to that
+//!   floor, which keeps W finite and, like the original, very large along those directions.
+
+mod eig;
+
+use burn::tensor::Tensor;
+
+use crate::model::Backbone;
+use crate::model::checkpoint::HostTensor;
+use crate::model::vit::{Attention, Trace};
+
+pub use eig::inverse_sqrt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Estimator {
+    Centred,
+    Official,
+}
+
+/// Which tokens stand for X.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The tokens entering the block (before its LayerNorm), as the official code records them.
+    BlockInput,
+    /// The block's norm1 output: what W_q and W_k actually multiply.
+    Norm1,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhitenConfig {
+    pub estimator: Estimator,
+    pub source: Source,
+    /// Centred estimator: added to the eigenvalues, relative to their mean. Directions whose
+    /// variance is below it are amplified less than full whitening would (their whitened variance
+    /// is s / (s + epsilon)), which keeps near-null directions of W_q W_k^T from blowing up.
+    pub epsilon: f64,
+    /// Images used for the statistics (the official code uses about 100).
+    pub max_images: usize,
+}
+
+impl Default for WhitenConfig {
+    fn default() -> Self {
+        Self {
+            estimator: Estimator::Centred,
+            source: Source::BlockInput,
+            epsilon: 1e-5,
+            max_images: 100,
+        }
+    }
+}
+
+/// The whitening of one block.
+#[derive(Clone, Debug)]
+pub struct Whitening {
+    pub block: usize,
+    /// W, d x d, symmetric.
+    pub matrix: HostTensor,
+    /// Eigenvalues of Sigma, largest first (before the floor and epsilon).
+    pub eigenvalues: Vec<f64>,
+    pub images: usize,
+    pub tokens: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WhitenError {
+    #[error("whitening needs at least one image")]
+    NoImages,
+    #[error(
+        "the official estimator averages X~ over images, so every image needs the same number of tokens ({0} and {1} seen)"
+    )]
+    TokenCount(usize, usize),
+    #[error("reading the statistics back: {0}")]
+    Readback(String),
+}
+
+/// W_q W_k^T of a block's attention, [d, d].
+pub fn qk_product(attn: &Attention) -> Tensor<2> {
+    attn.wq().matmul(attn.wk().transpose())
+}
+
+/// X~ as rows: one row `x W_k W_q^T` per token.
+///
+/// # Shapes
+/// - x: [B, T, D], qk: [D, D] from [`qk_product`] -> [B, T, D]
+pub fn x_tilde(x: Tensor<3>, qk: Tensor<2>) -> Tensor<3> {
+    x.matmul(qk.transpose().unsqueeze::<3>())
+}
+
+/// Sums over images, kept on the device until [`Accumulator::finish`] reads them back once.
+pub struct Accumulator {
+    source: Source,
+    blocks: Vec<usize>,
+    qk: Vec<Tensor<2>>,
+    /// A shift subtracted before squaring (the first batch's mean), so the centred covariance
+    /// does not come from the difference of two large f32 sums.
+    shift: Vec<Option<Tensor<2>>>,
+    gram: Vec<Option<Tensor<2>>>,
+    sum: Vec<Option<Tensor<2>>>,
+    image_sum: Vec<Option<Tensor<2>>>,
+    tokens_per_image: Option<usize>,
+    images: usize,
+}
+
+impl Accumulator {
+    /// Statistics for the given blocks (0 for shallow prompts, every block for deep ones).
+    pub fn new(backbone: &Backbone, blocks: Vec<usize>, source: Source) -> Self {
+        let qk = blocks
+            .iter()
+            .map(|&b| qk_product(&backbone.vit.blocks[b].attn))
+            .collect();
+        let n = blocks.len();
+        Self {
+            source,
+            blocks,
+            qk,
+            shift: vec![None; n],
+            gram: vec![None; n],
+            sum: vec![None; n],
+            image_sum: vec![None; n],
+            tokens_per_image: None,
+            images: 0,
+        }
+    }
+
+    pub fn images(&self) -> usize {
+        self.images
+    }
+
+    /// Adds the images of a traced forward pass without prompts.
+    pub fn add(&mut self, trace: &Trace) -> Result<(), WhitenError> {
+        for (k, &block) in self.blocks.iter().enumerate() {
+            let x = match self.source {
+                Source::BlockInput => &trace.block_inputs[block],
+                Source::Norm1 => &trace.norm1_outputs[block],
+            };
+            let [b, t, d] = x.dims();
+            if k == 0 {
+                if let Some(seen) = self.tokens_per_image.filter(|&s| s != t) {
+                    return Err(WhitenError::TokenCount(seen, t));
+                }
+                self.tokens_per_image = Some(t);
+                self.images += b;
+            }
+            let xt = x_tilde(x.clone(), self.qk[k].clone()); // [B, T, D]
+            let image_sum = xt.clone().sum_dim(0).squeeze_dim::<2>(0); // [T, D]
+            let rows = xt.reshape([b * t, d]);
+            let shift = self.shift[k]
+                .get_or_insert_with(|| rows.clone().mean_dim(0))
+                .clone(); // [1, D]
+            let centred = rows - shift;
+            let gram = centred.clone().transpose().matmul(centred.clone()); // [D, D]
+            let sum = centred.sum_dim(0); // [1, D]
+            add_to(&mut self.gram[k], gram);
+            add_to(&mut self.sum[k], sum);
+            add_to(&mut self.image_sum[k], image_sum);
+        }
+        Ok(())
+    }
+
+    /// Reads the sums back and computes each block's whitening matrix.
+    pub async fn finish(self, config: &WhitenConfig) -> Result<Vec<Whitening>, WhitenError> {
+        let t = self.tokens_per_image.ok_or(WhitenError::NoImages)?;
+        let mut out = Vec::with_capacity(self.blocks.len());
+        for (k, &block) in self.blocks.iter().enumerate() {
+            let sigma = match config.estimator {
+                Estimator::Centred => {
+                    let gram = read(self.gram[k].clone()).await?;
+                    let sum = read(self.sum[k].clone()).await?;
+                    centred_covariance(&gram.data, &sum.data, self.images * t)
+                }
+                Estimator::Official => {
+                    let image_sum = read(self.image_sum[k].clone()).await?;
+                    official_sigma(&image_sum.data, t, self.images)
+                }
+            };
+            let d = (sigma.len() as f64).sqrt() as usize;
+            let (matrix, eigenvalues) = match config.estimator {
+                Estimator::Centred => {
+                    let mean_eig = (0..d).map(|i| sigma[i * d + i]).sum::<f64>() / d as f64;
+                    inverse_sqrt(&sigma, d, 1e-12, config.epsilon * mean_eig)
+                }
+                Estimator::Official => inverse_sqrt(&sigma, d, f32::EPSILON as f64, 0.0),
+            };
+            out.push(Whitening {
+                block,
+                matrix: HostTensor::new(vec![d, d], matrix.iter().map(|&v| v as f32).collect()),
+                eigenvalues,
+                images: self.images,
+                tokens: self.images * t,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn add_to(acc: &mut Option<Tensor<2>>, value: Tensor<2>) {
+    *acc = Some(match acc.take() {
+        Some(a) => a + value,
+        None => value,
+    });
+}
+
+async fn read(t: Option<Tensor<2>>) -> Result<HostTensor, WhitenError> {
+    let t = t.ok_or(WhitenError::NoImages)?;
+    HostTensor::read(t)
+        .await
+        .map_err(|e| WhitenError::Readback(e.to_string()))
+}
+
+/// Covariance from the shifted sums: gram = sum (x - c)(x - c)^T, sum = sum (x - c) over n rows.
+fn centred_covariance(gram: &[f32], sum: &[f32], n: usize) -> Vec<f64> {
+    let d = sum.len();
+    let n = n as f64;
+    let mut sigma = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            let mi = sum[i] as f64 / n;
+            let mj = sum[j] as f64 / n;
+            sigma[i * d + j] = gram[i * d + j] as f64 / n - mi * mj;
+        }
+    }
+    sigma
+}
+
+/// The official estimate: M = (sum over images of X~) / images, as [T, D] rows; Sigma = M^T M / D.
+fn official_sigma(image_sum: &[f32], t: usize, images: usize) -> Vec<f64> {
+    let d = image_sum.len() / t;
+    let m: Vec<f64> = image_sum
+        .iter()
+        .map(|&v| v as f64 / images as f64)
+        .collect();
+    let mut sigma = vec![0.0; d * d];
+    for i in 0..d {
+        for j in i..d {
+            let v = (0..t).map(|r| m[r * d + i] * m[r * d + j]).sum::<f64>() / d as f64;
+            sigma[i * d + j] = v;
+            sigma[j * d + i] = v;
+        }
+    }
+    sigma
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+    use crate::model::VitConfig;
+    use crate::model::checkpoint::Checkpoint;
+    use crate::model::load::load_vit;
+    use crate::model::random::random_timm_tensors;
+
+    fn host(t: Tensor<2>) -> Vec<f32> {
+        pollster::block_on(HostTensor::read(t)).unwrap().data
+    }
+
+    #[test]
+    fn attention_logits_contain_wq_wk_transposed() {
+        let config = VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":8,"depth":1,"num_heads":2,"qkv_bias":false}"#,
+        )
+        .unwrap();
+        let device = Device::flex();
+        let mut ck = Checkpoint::from_tensors(random_timm_tensors(&config, 3, 0.5));
+        let vit = load_vit(&mut ck, &config, &device).unwrap().vit;
+        let attn = &vit.blocks[0].attn;
+        let d = 8;
+        let rows = |seed: u64| {
+            let data = crate::rng::Rng::new(seed).normal_vec(3 * d, 1.0);
+            Tensor::<2>::from_data(TensorData::new(data, [3, d]), &device)
+        };
+        let (p, x) = (rows(1), rows(2));
+        // What the module computes: q = p W_q, k = x W_k through the fused projection; the
+        // logits summed over heads are q k^T.
+        let q = attn
+            .qkv
+            .forward(p.clone().unsqueeze::<3>())
+            .squeeze_dim::<2>(0)
+            .narrow(1, 0, d);
+        let k = attn
+            .qkv
+            .forward(x.clone().unsqueeze::<3>())
+            .squeeze_dim::<2>(0)
+            .narrow(1, d, d);
+        let logits = host(q.matmul(k.transpose()));
+        let ours = host(
+            p.clone()
+                .matmul(qk_product(attn))
+                .matmul(x.clone().transpose()),
+        );
+        let official = host(
+            p.matmul(attn.wq().transpose().matmul(attn.wk()))
+                .matmul(x.transpose()),
+        );
+        let err = |a: &[f32]| {
+            logits
+                .iter()
+                .zip(a)
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0, f32::max)
+        };
+        assert!(err(&ours) < 1e-4, "W_q W_k^T: {}", err(&ours));
+        assert!(
+            err(&official) > 0.1,
+            "W_q^T W_k should differ: {}",
+            err(&official)
+        );
+    }
+}
