@@ -19,18 +19,25 @@ enum Command {
     Check,
     /// Final-norm tokens (and logits) of normalised images: safetensors in, safetensors out.
     Embed(bpt_lab::cli::embed::EmbedArgs),
+    /// Tune prompts (VPT or BPT) and a linear head on a folder of images, one sub-folder per class.
+    Train(bpt_lab::cli::train::TrainArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check => bpt_lab::cli::check::run(),
-        Command::Embed(args) => match bpt_lab::cli::embed::run(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
+        Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
+    }
+}
+
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -2,6 +2,9 @@
 
 pub mod check;
 pub mod embed;
+pub mod images;
+pub mod progress;
+pub mod train;
 
 use std::path::Path;
 

@@ -1,0 +1,105 @@
+//! Image folders for the command line: one sub-folder per class, decoded with the `image` crate.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::train::{RgbImage, Sample};
+
+/// File extensions read as images; other files are skipped (and counted).
+const EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "bmp", "gif"];
+
+/// Decodes any supported format to 8-bit RGB (grey and alpha are converted, alpha dropped).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
+    let img = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
+    let rgb = img.to_rgb8();
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    if width == 0 || height == 0 {
+        return Err("the image is empty".into());
+    }
+    Ok(RgbImage {
+        width,
+        height,
+        pixels: rgb.into_raw(),
+    })
+}
+
+/// Classes (sub-folder names, sorted) and their images.
+pub struct Folder {
+    pub classes: Vec<String>,
+    pub samples: Vec<Sample>,
+    /// Files without an image extension.
+    pub skipped: usize,
+}
+
+/// Reads `dir/<class>/<image>`. With `classes`, those names in that order must all exist
+/// (a test folder must match the training one); every unreadable image is named in the error.
+pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let classes = match classes {
+        Some(want) => {
+            if let Some(missing) = want.iter().find(|c| !found.contains(c)) {
+                return Err(format!(
+                    "{}: no folder for class {missing:?}",
+                    dir.display()
+                ));
+            }
+            want.to_vec()
+        }
+        None => found,
+    };
+    if classes.is_empty() {
+        return Err(format!(
+            "{}: no class folders (expected one sub-folder per class)",
+            dir.display()
+        ));
+    }
+    let mut samples = Vec::new();
+    let mut skipped = 0;
+    let mut errors = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        let sub = dir.join(class);
+        let mut files: Vec<_> = std::fs::read_dir(&sub)
+            .map_err(|e| format!("{}: {e}", sub.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for path in files {
+            let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+            if !ext.is_some_and(|e| EXTENSIONS.contains(&e.as_str())) {
+                skipped += 1;
+                continue;
+            }
+            let decoded = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| decode(&b));
+            match decoded {
+                Ok(image) => samples.push(Sample {
+                    image: Arc::new(image),
+                    label,
+                    name: path.display().to_string(),
+                }),
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} unreadable image(s):\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        ));
+    }
+    Ok(Folder {
+        classes,
+        samples,
+        skipped,
+    })
+}
