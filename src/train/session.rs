@@ -272,8 +272,17 @@ impl Session {
         let chosen: Vec<&Sample> = indices.iter().map(|&i| &samples[i]).collect();
         let mut aug = self.rng.fork(0xA0 + self.step as u64);
         let (images, labels) = batch(&chosen, &self.model.transform, Some(&mut aug), &self.device);
+        self.step_on(images, &labels).await
+    }
+
+    /// One optimiser step on a prepared batch of normalised images.
+    pub async fn step_on(
+        &mut self,
+        images: Tensor<4>,
+        labels: &[usize],
+    ) -> Result<StepStats, TrainError> {
         let masks = self.dropout_masks();
-        let (loss, grads) = self.forward_backward(images, &labels, masks.as_deref());
+        let (loss, grads) = self.forward_backward(images, labels, masks.as_deref());
         let lr = self.schedule.at(self.step);
         let (wd, wd_head) = (self.config.weight_decay, self.config.weight_decay_head);
         let mut grads = grads.into_iter();
