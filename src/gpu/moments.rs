@@ -15,21 +15,15 @@
 //! (non-excess) kurtosis, on inputs whose deviations are not dominated by the mean. M4 is held in
 //! f32 per workgroup, so deviations from the mean must stay below about 7e7 (see the shader).
 
-use wgpu::util::DeviceExt;
-
-use super::{GpuContext, GpuError};
-
-/// Threads per workgroup; must equal `WG` in `shaders/moments.wgsl`.
-const WORKGROUP: u32 = 256;
-/// At most this many workgroups per dispatch; each thread loops over its grid-strided share.
-const MAX_WORKGROUPS: u32 = 1024;
+use super::launch::{Pipeline, groups_for, output, uniform, word};
+use super::{GpuContext, GpuError, GpuValues};
 /// Bytes of one `Partial` in the shader (four u32 and six f32).
 const PARTIAL_BYTES: u64 = 40;
 /// Largest absolute difference of the GPU skewness from the twin's that the tests accept.
-pub const SKEWNESS_TOL: f64 = 1e-3;
+pub const SKEWNESS_TOL: f64 = 1e-5;
 /// Largest difference of the GPU excess kurtosis from the twin's, relative to the kurtosis
 /// (excess + 3), that the tests accept.
-pub const KURTOSIS_TOL: f64 = 1e-3;
+pub const KURTOSIS_TOL: f64 = 1e-5;
 
 /// Summary statistics of a float array: the moments cover finite values only.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -167,27 +161,15 @@ pub fn moments_cpu(values: &[f32]) -> Moments {
 
 /// The `moments` kernel, compiled once per [`GpuContext`].
 pub struct MomentsKernel {
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
+    pipeline: Pipeline,
 }
 
 impl MomentsKernel {
     pub fn new(ctx: &GpuContext) -> Self {
-        let device = ctx.device();
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("moments.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/moments.wgsl").into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("moments"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let layout = pipeline.get_bind_group_layout(0);
-        Self { pipeline, layout }
+        let source = include_str!("../../shaders/moments.wgsl");
+        Self {
+            pipeline: Pipeline::new(ctx, "moments", source),
+        }
     }
 
     /// Moments of `values`, computed on the GPU.
@@ -203,80 +185,36 @@ impl MomentsKernel {
         values: &[f32],
         slice_len: usize,
     ) -> Result<Moments, GpuError> {
-        let slice_len = slice_len.clamp(1, ctx.max_f32_per_binding());
-        let mut total = Moments::EMPTY;
-        for slice in values.chunks(slice_len) {
-            total = total.merge(self.run_slice(ctx, slice).await?);
-        }
-        Ok(total)
+        let values = GpuValues::upload_in_slices(ctx, values, slice_len);
+        self.run_on(ctx, &values).await
     }
 
-    async fn run_slice(&self, ctx: &GpuContext, values: &[f32]) -> Result<Moments, GpuError> {
-        if values.is_empty() {
-            return Ok(Moments::EMPTY);
+    /// Moments of values already on the GPU: one dispatch and one read-back per slice.
+    pub async fn run_on(&self, ctx: &GpuContext, values: &GpuValues) -> Result<Moments, GpuError> {
+        let mut total = Moments::EMPTY;
+        for (buffer, len) in values.slices() {
+            let groups = groups_for(len);
+            let params = uniform(ctx, "moments.params", &[len, 0, 0, 0]);
+            let out_bytes = groups as u64 * PARTIAL_BYTES;
+            let partials = output(ctx, "moments.partials", out_bytes);
+            self.pipeline
+                .dispatch(ctx, &[buffer, &params, &partials], groups);
+            let bytes = ctx.read_back(&partials, out_bytes).await?;
+            total = bytes
+                .chunks_exact(PARTIAL_BYTES as usize)
+                .map(decode_partial)
+                .fold(total, Moments::merge);
         }
-        let device = ctx.device();
-        let len = u32::try_from(values.len()).expect("one binding holds fewer than 2^32 values");
-        let groups = len.div_ceil(WORKGROUP).min(MAX_WORKGROUPS);
-        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("moments.values"),
-            contents: bytemuck::cast_slice(values),
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("moments.params"),
-            contents: bytemuck::cast_slice(&[len, 0, 0, 0]),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let out_bytes = groups as u64 * PARTIAL_BYTES;
-        let partials = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("moments.partials"),
-            size: out_bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("moments"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: input.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: partials.as_entire_binding(),
-                },
-            ],
-        });
-        let mut encoder =
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(groups, 1, 1);
-        }
-        ctx.queue().submit([encoder.finish()]);
-        let bytes = ctx.read_back(&partials, out_bytes).await?;
-        Ok(bytes
-            .chunks_exact(PARTIAL_BYTES as usize)
-            .map(decode_partial)
-            .fold(Moments::EMPTY, Moments::merge))
+        Ok(total)
     }
 }
 
 fn decode_partial(bytes: &[u8]) -> Moments {
-    let word = |i: usize| u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap());
-    let float = |i: usize| f32::from_bits(word(i));
+    let float = |i: usize| f32::from_bits(word(bytes, i));
     Moments {
-        count: word(0) as u64,
-        nan: word(1) as u64,
-        inf: word(2) as u64,
+        count: word(bytes, 0) as u64,
+        nan: word(bytes, 1) as u64,
+        inf: word(bytes, 2) as u64,
         min: float(4),
         max: float(5),
         mean: float(6) as f64,
