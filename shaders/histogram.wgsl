@@ -3,8 +3,9 @@
 //
 // Bin rule (src/gpu/histogram.rs applies the same one in f32 on the CPU):
 //   NaN                       -> nan
-//   x < lo, or -inf           -> underflow
-//   x >= hi, or +inf          -> overflow (a value exactly at hi overflows)
+//   -inf, +inf                -> neg_inf, pos_inf
+//   finite x < lo             -> underflow
+//   finite x >= hi            -> overflow (a value exactly at hi overflows)
 //   otherwise                 -> bin min(floor((x - lo) * scale), N - 1)
 // where scale = N / (hi - lo) is rounded to f32 once on the host. The subtraction and the
 // product are single correctly rounded f32 operations in WGSL (no division, nothing to fuse into
@@ -15,13 +16,14 @@
 //
 // Each workgroup counts into workgroup-local atomics (MAX_BINS of them, 16 KiB, the WebGPU
 // default limit of workgroup storage; WGSL zero-initialises workgroup memory), then adds its
-// non-zero bins to the global counts with one atomic each. The three special counts stay in
+// non-zero bins to the global counts with one atomic each. The five special counts stay in
 // registers until the end.
 //
 // Bindings (group 0):
 //   0  values  array<f32>          read        the input
 //   1  params  Params              uniform     length, N, lo, hi, scale
-//   2  counts  array<atomic<u32>>  read_write  N bins, then underflow, overflow, nan (zeroed)
+//   2  counts  array<atomic<u32>>  read_write  N bins, then underflow, overflow, nan, neg_inf,
+//                                              pos_inf (zeroed by the host)
 // Workgroup size: WG = 256 threads (the host dispatches with the same constant).
 
 const WG: u32 = 256u;
@@ -56,6 +58,8 @@ fn main(
     var under = 0u;
     var over = 0u;
     var nan = 0u;
+    var neg_inf = 0u;
+    var pos_inf = 0u;
     var i = wid.x * WG + lid.x;
     loop {
         if (i >= params.len) {
@@ -67,9 +71,9 @@ fn main(
             if ((bits & MANTISSA_MASK) != 0u) {
                 nan += 1u;
             } else if ((bits & SIGN_MASK) != 0u) {
-                under += 1u;
+                neg_inf += 1u;
             } else {
-                over += 1u;
+                pos_inf += 1u;
             }
         } else if (x < params.lo) {
             under += 1u;
@@ -101,5 +105,11 @@ fn main(
     }
     if (nan != 0u) {
         atomicAdd(&counts[params.bins + 2u], nan);
+    }
+    if (neg_inf != 0u) {
+        atomicAdd(&counts[params.bins + 3u], neg_inf);
+    }
+    if (pos_inf != 0u) {
+        atomicAdd(&counts[params.bins + 4u], pos_inf);
     }
 }

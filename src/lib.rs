@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod gpu;
 pub mod model;
+pub mod stats;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -1,8 +1,9 @@
 //! Fixed-range histogram of a float array on the GPU (`shaders/histogram.wgsl`), and
 //! [`histogram_cpu`], its plain-Rust twin.
 //!
-//! Bin rule, shared by both through [`HistogramSpec::bin_of`]: NaN is counted apart; `x < lo`
-//! and -inf underflow; `x >= hi` and +inf overflow (a value exactly at `hi` overflows); any other
+//! Bin rule, shared by both through [`HistogramSpec::bin_of`]: NaN, -inf and +inf are counted
+//! apart; finite `x < lo` underflows; finite `x >= hi` overflows (a value exactly at `hi`
+//! overflows); any other
 //! `x` goes to bin `min(floor((x - lo) * scale), N - 1)`, computed in f32, where
 //! `scale = N / (hi - lo)` is rounded to f32 once. Both steps are single correctly rounded f32
 //! operations on the GPU and on the CPU, so the counts match exactly. Because of that rounding the
@@ -36,6 +37,8 @@ pub enum Bin {
     Underflow,
     Overflow,
     Nan,
+    NegInf,
+    PosInf,
 }
 
 impl HistogramSpec {
@@ -82,6 +85,10 @@ impl HistogramSpec {
     pub fn bin_of(&self, x: f32) -> Bin {
         if x.is_nan() {
             Bin::Nan
+        } else if x == f32::NEG_INFINITY {
+            Bin::NegInf
+        } else if x == f32::INFINITY {
+            Bin::PosInf
         } else if x < self.lo {
             Bin::Underflow
         } else if x >= self.hi {
@@ -93,7 +100,7 @@ impl HistogramSpec {
     }
 }
 
-/// Counts per bin, plus the values outside `[lo, hi)` and the NaN.
+/// Counts per bin, plus the finite values outside `[lo, hi)`, the NaN and the infinities.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     pub spec: HistogramSpec,
@@ -101,6 +108,8 @@ pub struct Histogram {
     pub underflow: u64,
     pub overflow: u64,
     pub nan: u64,
+    pub neg_inf: u64,
+    pub pos_inf: u64,
 }
 
 impl Histogram {
@@ -111,6 +120,8 @@ impl Histogram {
             underflow: 0,
             overflow: 0,
             nan: 0,
+            neg_inf: 0,
+            pos_inf: 0,
         }
     }
 
@@ -122,9 +133,14 @@ impl Histogram {
             .collect()
     }
 
-    /// Number of values counted, NaN included.
+    /// Number of finite values counted (in the bins, below or above the range).
+    pub fn finite(&self) -> u64 {
+        self.counts.iter().sum::<u64>() + self.underflow + self.overflow
+    }
+
+    /// Number of values counted, NaN and infinities included.
     pub fn total(&self) -> u64 {
-        self.counts.iter().sum::<u64>() + self.underflow + self.overflow + self.nan
+        self.finite() + self.nan + self.neg_inf + self.pos_inf
     }
 
     fn add(&mut self, other: &Histogram) {
@@ -134,6 +150,8 @@ impl Histogram {
         self.underflow += other.underflow;
         self.overflow += other.overflow;
         self.nan += other.nan;
+        self.neg_inf += other.neg_inf;
+        self.pos_inf += other.pos_inf;
     }
 }
 
@@ -146,6 +164,8 @@ pub fn histogram_cpu(values: &[f32], spec: HistogramSpec) -> Histogram {
             Bin::Underflow => h.underflow += 1,
             Bin::Overflow => h.overflow += 1,
             Bin::Nan => h.nan += 1,
+            Bin::NegInf => h.neg_inf += 1,
+            Bin::PosInf => h.pos_inf += 1,
         }
     }
     h
@@ -200,7 +220,7 @@ impl HistogramKernel {
                     0,
                 ],
             );
-            let out_bytes = 4 * (n as u64 + 3);
+            let out_bytes = 4 * (n as u64 + 5);
             let counts = output(ctx, "histogram.counts", out_bytes);
             self.pipeline
                 .dispatch(ctx, &[buffer, &params, &counts], groups_for(len));
@@ -211,6 +231,8 @@ impl HistogramKernel {
                 underflow: word(&bytes, n) as u64,
                 overflow: word(&bytes, n + 1) as u64,
                 nan: word(&bytes, n + 2) as u64,
+                neg_inf: word(&bytes, n + 3) as u64,
+                pos_inf: word(&bytes, n + 4) as u64,
             };
             total.add(&slice);
         }
@@ -232,13 +254,12 @@ mod tests {
     }
 
     #[test]
-    fn infinities_go_to_the_outer_counts_and_nan_apart() {
+    fn infinities_and_nan_are_counted_apart() {
         let spec = HistogramSpec::new(0.0, 4.0, 4).unwrap();
-        let h = histogram_cpu(
-            &[f32::NEG_INFINITY, f32::INFINITY, f32::NAN, 0.5, 3.5],
-            spec,
-        );
-        assert_eq!((h.underflow, h.overflow, h.nan), (1, 1, 1));
+        let values = [f32::NEG_INFINITY, f32::INFINITY, f32::NAN, 0.5, 3.5, -1.0];
+        let h = histogram_cpu(&values, spec);
+        assert_eq!((h.underflow, h.overflow, h.nan), (1, 0, 1));
+        assert_eq!((h.neg_inf, h.pos_inf, h.finite(), h.total()), (1, 1, 3, 6));
         assert_eq!(h.counts, vec![1, 0, 0, 1]);
     }
 
