@@ -13,12 +13,15 @@ use bpt_lab::gpu::moments::{KURTOSIS_TOL, Moments, MomentsKernel, SKEWNESS_TOL, 
 use bpt_lab::gpu::selfcheck::{moments_agree, selfcheck_values};
 use bpt_lab::gpu::tail::{POWER_SUM_TOL, Tail, TailKernel, TailSpec, tail_cpu};
 use bpt_lab::gpu::{GpuContext, GpuValues};
+use bpt_lab::stats::sample::samples;
+use bpt_lab::stats::{StatsKernels, Summary, SummaryOptions, summarize_cpu};
 
 struct Kernels {
     ctx: GpuContext,
     moments: MomentsKernel,
     histogram: HistogramKernel,
     tail: TailKernel,
+    stats: StatsKernels,
 }
 
 fn gpu() -> &'static Kernels {
@@ -33,6 +36,7 @@ fn gpu() -> &'static Kernels {
             moments: MomentsKernel::new(&ctx),
             histogram: HistogramKernel::new(&ctx),
             tail: TailKernel::new(&ctx),
+            stats: StatsKernels::new(&ctx),
             ctx,
         }
     })
@@ -212,6 +216,8 @@ fn tail_power_sums_agree_for_several_powers() {
 
 #[test]
 fn ten_million_values_agree_with_the_twins() {
+    // The one test where each thread runs about 38 one-pass updates (1024 workgroups of 256
+    // threads), so a wrong M3 or M4 update in the shader's thread loop fails here.
     let values = skewed(10_000_000, 61);
     let g = gpu();
     let on_gpu = GpuValues::upload(&g.ctx, &values);
@@ -266,4 +272,125 @@ fn values_within_a_few_ulps_of_every_edge_land_in_the_same_bins() {
         }
         assert_histogram_agrees(&values, spec(lo, hi, bins));
     }
+}
+
+/// Relative tolerance on the fitted parameters and log-likelihoods of the GPU summary: they are
+/// smooth functions of sums that agree to about 1e-6 (power sums to `POWER_SUM_TOL`).
+const FIT_TOL: f64 = 1e-4;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= FIT_TOL * b.abs().max(1.0)
+}
+
+fn assert_summaries_agree(gpu: &Summary, cpu: &Summary) {
+    assert_eq!(gpu.len, cpu.len);
+    assert!(
+        moments_agree(&gpu.moments, &cpu.moments),
+        "{:?}\n{:?}",
+        gpu.moments,
+        cpu.moments
+    );
+    assert_eq!(gpu.histogram, cpu.histogram);
+    // The thresholds k * std are rounded to f32 from slightly different stds, so they may differ
+    // by an ulp; the counts must then agree exactly when the thresholds do, and within the few
+    // values that can sit in a one-ulp gap when they do not.
+    assert_eq!(gpu.tails.len(), cpu.tails.len());
+    for (g, c) in gpu.tails.iter().zip(&cpu.tails) {
+        let gap = (g.threshold - c.threshold).abs();
+        assert!(gap <= 1e-6 * c.threshold, "thresholds {g:?} vs {c:?}");
+        if gap == 0.0 {
+            assert_eq!(g.count, c.count, "{g:?} vs {c:?}");
+        } else {
+            assert!(g.count.abs_diff(c.count) <= 2, "{g:?} vs {c:?}");
+        }
+    }
+    assert_eq!(gpu.median, cpu.median);
+    let (g, c) = (&gpu.fits, &cpu.fits);
+    assert_eq!(g.gaussian.is_some(), c.gaussian.is_some());
+    if let (Some(g), Some(c)) = (g.laplace, c.laplace) {
+        assert_eq!(g.median, c.median);
+        assert!(close(g.b, c.b) && close(g.avg_log_likelihood, c.avg_log_likelihood));
+    } else {
+        assert_eq!(g.laplace, c.laplace);
+    }
+    if let (Some(g), Some(c)) = (g.gen_gaussian, c.gen_gaussian) {
+        assert!(close(g.beta, c.beta), "beta {} vs {}", g.beta, c.beta);
+        assert!(close(g.alpha, c.alpha), "alpha {} vs {}", g.alpha, c.alpha);
+        assert!(close(g.avg_log_likelihood, c.avg_log_likelihood));
+    } else {
+        assert_eq!(g.gen_gaussian, c.gen_gaussian);
+    }
+}
+
+fn gpu_summary(values: &[f32], options: &SummaryOptions) -> Summary {
+    let g = gpu();
+    pollster::block_on(g.stats.summarize(&g.ctx, values, options)).unwrap()
+}
+
+#[test]
+fn gpu_summaries_agree_with_the_cpu_ones() {
+    let options = SummaryOptions::default();
+    let mut laplace = samples(300_001, 81, |r| 0.5 + r.laplace(3.0));
+    laplace[10] = f32::NAN;
+    laplace[20] = f32::INFINITY;
+    let inputs = [
+        laplace,
+        samples(100_000, 82, |r| r.normal()),
+        samples(65_537, 83, |r| r.gen_gaussian_inverse_shape(0.1, 3)),
+        vec![],
+        vec![f32::NAN; 3],
+        vec![4.0; 1000],
+        vec![-1.0, 2.0],
+    ];
+    for values in &inputs {
+        let (gpu, cpu) = (
+            gpu_summary(values, &options),
+            summarize_cpu(values, &options).unwrap(),
+        );
+        assert_summaries_agree(&gpu, &cpu);
+    }
+    let fixed_range = SummaryOptions {
+        bins: 1,
+        range: Some((-1.0, 1.0)),
+        ks: vec![0.5, 2.5],
+    };
+    let values = &inputs[0];
+    let gpu = gpu_summary(values, &fixed_range);
+    assert_summaries_agree(&gpu, &summarize_cpu(values, &fixed_range).unwrap());
+    assert_eq!(gpu.histogram.counts.len(), 1);
+}
+
+#[test]
+fn a_burn_tensor_summarises_like_its_values() {
+    let g = gpu();
+    let values = samples(3 * 64 * 97, 91, |r| r.laplace(1.0));
+    let tensor = burn::tensor::Tensor::<3>::from_data(
+        burn::tensor::TensorData::new(values.clone(), [3, 64, 97]),
+        g.ctx.burn_device(),
+    );
+    let options = SummaryOptions::default();
+    let from_tensor =
+        pollster::block_on(g.stats.summarize_tensor(&g.ctx, tensor, &options)).unwrap();
+    assert_eq!(from_tensor, gpu_summary(&values, &options));
+}
+
+#[test]
+fn ten_million_values_summarise_like_the_twins() {
+    let values = samples(10_000_000, 92, |r| r.laplace(1.0));
+    let options = SummaryOptions::default();
+    let start = std::time::Instant::now();
+    let gpu = gpu_summary(&values, &options);
+    let gpu_time = start.elapsed();
+    let start = std::time::Instant::now();
+    let cpu = summarize_cpu(&values, &options).unwrap();
+    let cpu_time = start.elapsed();
+    eprintln!(
+        "summary of 1e7 values: GPU {:.2} s ({:.1} M values/s), CPU twins {:.2} s",
+        gpu_time.as_secs_f64(),
+        1e-6 * values.len() as f64 / gpu_time.as_secs_f64(),
+        cpu_time.as_secs_f64()
+    );
+    assert_summaries_agree(&gpu, &cpu);
+    let beta = gpu.fits.gen_gaussian.unwrap().beta;
+    assert!((beta - 1.0).abs() < 0.01, "beta {beta}");
 }
