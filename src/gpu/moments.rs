@@ -13,7 +13,7 @@
 //! M3 and M4 accumulate f32 rounding the same way; the skewness is checked against the twin to
 //! [`SKEWNESS_TOL`] in absolute terms and the kurtosis to [`KURTOSIS_TOL`] relative to the
 //! (non-excess) kurtosis, on inputs whose deviations are not dominated by the mean (measured on
-//! lavapipe: both below 1e-7 for 1e3 to 1e7 values, also with an offset of 100 std). M4 is held in
+//! lavapipe: both below 1e-7 for 1e3 to 5e5 values, also with an offset of 100 std). M4 is held in
 //! f32 per workgroup, so deviations from the mean must stay below about 7e7 (see the shader).
 
 use super::launch::{Pipeline, groups_for, output, uniform, word};
