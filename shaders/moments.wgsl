@@ -1,11 +1,16 @@
 // moments.wgsl: one summary per workgroup of a float array.
 //
 // Each workgroup reduces a grid-strided share of `values` to a `Partial`: the count of finite
-// values, their min, max, mean and M2 (sum of squared deviations from the mean), and the counts
-// of NaN and of infinite values, which are excluded from the other fields. Threads run Welford's
-// update over their own elements; the workgroup then merges the 256 thread summaries pairwise
-// with Chan et al.'s formula, which keeps the mean and M2 accurate in f32 where a plain
-// sum of squares would cancel. The host merges the per-workgroup partials in f64.
+// values, their min, max, mean and the central sums M2, M3, M4 (sums of the 2nd, 3rd and 4th
+// powers of the deviations from the mean), and the counts of NaN and of infinite values, which
+// are excluded from the other fields. Threads run the one-pass update of Welford extended to M3
+// and M4 by Pébay (2008); the workgroup then merges the 256 thread summaries pairwise with the
+// formulas of Chan et al. (M2) and Pébay (M3, M4), which keep the moments accurate in f32 where
+// plain power sums would cancel. The host merges the per-workgroup partials in f64.
+//
+// Range: M4 is held in f32, so a workgroup's sum of (x - mean)^4 must stay below 3.4e38; with
+// at most 2^17 values per workgroup (a 128 MiB binding over 1024 workgroups) that allows
+// deviations up to about 7e7.
 //
 // NaN and infinity are recognised from the bit pattern: WGSL lets an implementation assume that
 // floats are finite, so `x != x` may be folded away.
@@ -31,6 +36,8 @@ struct Partial {
     max: f32,
     mean: f32,
     m2: f32,
+    m3: f32,
+    m4: f32,
 }
 
 @group(0) @binding(0) var<storage, read> values: array<f32>;
@@ -43,10 +50,11 @@ const EXP_MASK: u32 = 0x7f800000u;
 const MANTISSA_MASK: u32 = 0x007fffffu;
 
 fn empty() -> Partial {
-    return Partial(0u, 0u, 0u, 0u, 0.0, 0.0, 0.0, 0.0);
+    return Partial(0u, 0u, 0u, 0u, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
 }
 
-// Chan et al.'s pairwise merge of two summaries of disjoint sets.
+// Pairwise merge of two summaries of disjoint sets (Chan et al. 1979 for M2, Pébay 2008 for M3
+// and M4), written with the fractions fa = na/n and fb = nb/n so no count is raised to a power.
 fn merge(a: Partial, b: Partial) -> Partial {
     var out = a;
     out.nan = a.nan + b.nan;
@@ -63,10 +71,18 @@ fn merge(a: Partial, b: Partial) -> Partial {
     let na = f32(a.count);
     let nb = f32(b.count);
     let n = na + nb;
+    let fa = na / n;
+    let fb = nb / n;
     let delta = b.mean - a.mean;
+    let d2 = delta * delta;
     out.count = a.count + b.count;
-    out.mean = a.mean + delta * (nb / n);
-    out.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+    out.mean = a.mean + delta * fb;
+    out.m2 = a.m2 + b.m2 + d2 * (na * fb);
+    out.m3 = a.m3 + b.m3 + d2 * delta * (na * fb) * (fa - fb)
+        + 3.0 * delta * (fa * b.m2 - fb * a.m2);
+    out.m4 = a.m4 + b.m4 + d2 * d2 * (na * fb) * (fa * fa - fa * fb + fb * fb)
+        + 6.0 * d2 * (fa * fa * b.m2 + fb * fb * a.m2)
+        + 4.0 * delta * (fa * b.m3 - fb * a.m3);
     out.min = min(a.min, b.min);
     out.max = max(a.max, b.max);
     return out;
@@ -99,11 +115,19 @@ fn main(
             acc.min = x;
             acc.max = x;
         } else {
-            // Welford's update.
+            // Welford's update, extended to M3 and M4 (Pébay 2008, eq. 2.1): the old M2 and M3
+            // enter the new M3 and M4, so M4 and M3 are updated first.
+            let n1 = f32(acc.count);
             acc.count += 1u;
+            let n = f32(acc.count);
             let delta = x - acc.mean;
-            acc.mean += delta / f32(acc.count);
-            acc.m2 += delta * (x - acc.mean);
+            let dn = delta / n;
+            let dn2 = dn * dn;
+            let term = delta * dn * n1;
+            acc.m4 += term * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * acc.m2 - 4.0 * dn * acc.m3;
+            acc.m3 += term * dn * (n - 2.0) - 3.0 * dn * acc.m2;
+            acc.m2 += term;
+            acc.mean += dn;
             acc.min = min(acc.min, x);
             acc.max = max(acc.max, x);
         }

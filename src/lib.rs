@@ -3,12 +3,14 @@
 //! The engine (everything but `app`) compiles natively and to wasm32 and never touches the DOM;
 //! the Leptos page in `app` (wasm32 only) depends on it, never the reverse.
 
+pub mod analysis;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod gpu;
 pub mod model;
 pub mod prompt;
 pub mod rng;
+pub mod stats;
 pub mod train;
 pub mod whiten;
 

@@ -111,5 +111,7 @@ fn uploading_in_slices_gives_the_same_result() {
 fn the_page_self_check_passes_on_this_device() {
     let report = pollster::block_on(selfcheck::run(ctx())).unwrap();
     assert!(report.moments_ok(), "{report:?}");
+    assert!(report.histogram_ok(), "{report:?}");
+    assert!(report.tail_ok(), "{report:?}");
     assert!(report.matmul_ok(), "{report:?}");
 }

@@ -33,7 +33,7 @@ pub enum GpuState {
 pub enum CheckState {
     Waiting,
     Running,
-    Done(selfcheck::SelfCheck),
+    Done(Box<selfcheck::SelfCheck>),
     Failed(String),
 }
 
@@ -73,7 +73,7 @@ fn App() -> impl IntoView {
                     if !report.passed() {
                         gloo::console::error!(format!("BPT Lab: self-check mismatch: {report:?}"));
                     }
-                    check.set(CheckState::Done(report))
+                    check.set(CheckState::Done(Box::new(report)))
                 }
                 Err(e) => {
                     gloo::console::error!(format!("BPT Lab: self-check failed: {e}"));

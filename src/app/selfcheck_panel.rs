@@ -1,34 +1,70 @@
-//! The "Self-check" panel: the moments kernel and a burn matmul on the GPU, each against a
-//! plain-Rust reference computed in this tab.
+//! The "Self-check" panel: the moments, histogram and tail kernels and a burn matmul on the GPU,
+//! each against a plain-Rust reference computed in this tab.
 
 use leptos::prelude::*;
 
 use super::CheckState;
+use crate::gpu::histogram::Histogram;
 use crate::gpu::moments::Moments;
-use crate::gpu::selfcheck::{SELFCHECK_LEN, SelfCheck};
+use crate::gpu::selfcheck::{SELFCHECK_KS, SELFCHECK_LEN, SelfCheck};
 
 /// The GPU figures as JSON, for the browser tests to check on their own.
 fn result_json(report: &SelfCheck) -> String {
     let g = &report.gpu;
-    format!(
-        r#"{{"len":{},"count":{},"nan":{},"inf":{},"min":{:?},"max":{:?},"mean":{:?},"variance":{:?},"matmul_max_abs_err":{:?}}}"#,
-        SELFCHECK_LEN,
-        g.count,
-        g.nan,
-        g.inf,
-        g.min,
-        g.max,
-        g.mean,
-        g.variance(),
-        report.matmul_max_abs_err
-    )
+    let h = &report.histogram_gpu;
+    let t = &report.tail_gpu;
+    serde_json::json!({
+        "len": SELFCHECK_LEN,
+        "count": g.count,
+        "nan": g.nan,
+        "inf": g.inf,
+        "min": g.min,
+        "max": g.max,
+        "mean": g.mean,
+        "variance": g.variance(),
+        "skewness": g.skewness(),
+        "excess_kurtosis": g.excess_kurtosis(),
+        "histogram": {
+            "lo": h.spec.lo(),
+            "hi": h.spec.hi(),
+            "bins": h.spec.bins(),
+            "scale": h.spec.scale(),
+            "counts": h.counts,
+            "underflow": h.underflow,
+            "overflow": h.overflow,
+            "nan": h.nan,
+            "neg_inf": h.neg_inf,
+            "pos_inf": h.pos_inf,
+        },
+        "tail": {
+            "center": report.tail_spec.center,
+            "ks": SELFCHECK_KS,
+            "thresholds": report.tail_spec.thresholds,
+            "finite": t.finite,
+            "beyond": t.beyond,
+            "abs_dev_sum": t.power_sum,
+        },
+        "matmul_max_abs_err": report.matmul_max_abs_err,
+    })
+    .to_string()
 }
 
 fn row(name: &'static str, gpu: String, cpu: String) -> impl IntoView {
     view! { <tr><th scope="row">{name}</th><td>{gpu}</td><td>{cpu}</td></tr> }
 }
 
-fn table(g: Moments, c: Moments) -> impl IntoView {
+fn table(report: &SelfCheck) -> impl IntoView {
+    let (g, c): (Moments, Moments) = (report.gpu, report.cpu);
+    let bins = |h: &Histogram| {
+        let inside: u64 = h.counts.iter().sum();
+        format!(
+            "{inside} in {} bins, {} below, {} above",
+            h.counts.len(),
+            h.underflow,
+            h.overflow
+        )
+    };
+    let tails = |t: &[u64]| format!("{t:?}");
     view! {
         <table class="figures">
             <thead><tr><th scope="col">""</th><th scope="col">"GPU (WGSL)"</th><th scope="col">"CPU (Rust)"</th></tr></thead>
@@ -39,6 +75,10 @@ fn table(g: Moments, c: Moments) -> impl IntoView {
                 {row("max", format!("{:.7}", g.max), format!("{:.7}", c.max))}
                 {row("mean", format!("{:.9}", g.mean), format!("{:.9}", c.mean))}
                 {row("variance", format!("{:.9}", g.variance()), format!("{:.9}", c.variance()))}
+                {row("skewness", format!("{:.6}", g.skewness()), format!("{:.6}", c.skewness()))}
+                {row("excess kurtosis", format!("{:.6}", g.excess_kurtosis()), format!("{:.6}", c.excess_kurtosis()))}
+                {row("histogram", bins(&report.histogram_gpu), bins(&report.histogram_cpu))}
+                {row("beyond k\u{00b7}std", tails(&report.tail_gpu.beyond), tails(&report.tail_cpu.beyond))}
             </tbody>
         </table>
     }
@@ -78,7 +118,8 @@ pub fn SelfCheckPanel(state: RwSignal<CheckState>) -> impl IntoView {
                     <span class=if passed { "dot dot-ok" } else { "dot dot-bad" } aria-hidden="true"></span>
                     {verdict}
                 </p>
-                {table(report.gpu, report.cpu)}
+                {table(&report)}
+                <p class="note">"Tails: values with |x \u{2212} mean| above k = " {format!("{SELFCHECK_KS:?}")} " standard deviations."</p>
                 <p class="note">
                     "burn matmul 64\u{00d7}96\u{00b7}96\u{00d7}48 on the same device: largest error "
                     <span data-testid="matmul-error">{matmul}</span>
@@ -94,8 +135,8 @@ pub fn SelfCheckPanel(state: RwSignal<CheckState>) -> impl IntoView {
         <section class="panel" aria-labelledby="check-heading">
             <h2 id="check-heading">"Self-check"</h2>
             <p class="lede">
-                "Mean, variance, extremes and NaN/inf counts of a million numbers, reduced on the GPU by "
-                <code>"shaders/moments.wgsl"</code>
+                "Moments up to the fourth, extremes, NaN/inf counts, a histogram and tail counts of a million numbers, computed on the GPU by "
+                <code>"shaders/moments.wgsl"</code>", "<code>"histogram.wgsl"</code>" and "<code>"tail.wgsl"</code>
                 " and recomputed in Rust on the CPU."
             </p>
             {body}

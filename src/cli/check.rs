@@ -41,6 +41,28 @@ pub fn run() -> ExitCode {
         c.variance()
     );
     println!(
+        "shape        gpu skewness {:.6} excess kurtosis {:.6}; cpu {:.6} {:.6}",
+        g.skewness(),
+        g.excess_kurtosis(),
+        c.skewness(),
+        c.excess_kurtosis()
+    );
+    println!(
+        "histogram    {} bins, counts {}",
+        report.histogram_gpu.counts.len(),
+        if report.histogram_ok() {
+            "equal"
+        } else {
+            "DIFFER"
+        }
+    );
+    println!(
+        "tails        beyond {:?} std: gpu {:?}, cpu {:?}",
+        crate::gpu::selfcheck::SELFCHECK_KS,
+        report.tail_gpu.beyond,
+        report.tail_cpu.beyond
+    );
+    println!(
         "matmul       max abs error {:.3e}",
         report.matmul_max_abs_err
     );

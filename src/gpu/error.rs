@@ -15,4 +15,6 @@ pub enum GpuError {
         "reading a result back from the GPU failed ({0}); if the device was lost, reload the page or restart the program"
     )]
     Readback(String),
+    #[error("invalid kernel argument: {0}")]
+    InvalidArgument(String),
 }

@@ -7,8 +7,13 @@
 
 mod context;
 mod error;
+pub mod histogram;
+mod launch;
 pub mod moments;
 pub mod selfcheck;
+pub mod tail;
+mod values;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use error::GpuError;
+pub use values::GpuValues;
