@@ -54,11 +54,29 @@ impl Rng {
         }
     }
 
+    /// Uniform in the open interval (0, 1), from the top 53 bits.
+    pub fn open01(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
     /// Standard normal (Box-Muller; one of the pair is discarded for simplicity).
     pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform(); // (0, 1]
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        let (u, v) = (self.open01(), self.open01());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
+    /// Laplace with location 0 and scale `b`, by inverting the CDF.
+    pub fn laplace(&mut self, b: f64) -> f64 {
+        let u = self.open01() - 0.5;
+        -b * u.signum() * (1.0 - 2.0 * u.abs()).ln()
+    }
+
+    /// Generalised Gaussian with location 0, scale `alpha` and shape `beta = 1 / n` for a whole
+    /// `n >= 1`: `|x| / alpha` to the power beta is Gamma(n, 1), a sum of n exponentials.
+    pub fn gen_gaussian_inverse_shape(&mut self, alpha: f64, n: u32) -> f64 {
+        let gamma: f64 = (0..n).map(|_| -self.open01().ln()).sum();
+        let sign = if self.next_u64() & 1 == 0 { 1.0 } else { -1.0 };
+        sign * alpha * gamma.powi(n as i32)
     }
 
     /// Fisher-Yates shuffle.
@@ -82,6 +100,14 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitmix_matches_the_reference_sequence() {
+        // First outputs of SplitMix64 from seed 0 (the published test vector).
+        let mut rng = Rng::new(0);
+        assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_stream_and_forks_differ() {

@@ -21,6 +21,9 @@ enum Command {
     Embed(bpt_lab::cli::embed::EmbedArgs),
     /// Tune prompts (VPT or BPT) and a linear head on a folder of images, one sub-folder per class.
     Train(bpt_lab::cli::train::TrainArgs),
+    /// Histograms, moments and fits of X, W_q W_k^T, X~ and whitened X~ for a block (and of
+    /// the prompts of run files), as JSON.
+    Analyse(bpt_lab::cli::analyse::AnalyseArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +32,7 @@ fn main() -> std::process::ExitCode {
         Command::Check => bpt_lab::cli::check::run(),
         Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
         Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
+        Command::Analyse(args) => exit(bpt_lab::cli::analyse::run(args)),
     }
 }
 

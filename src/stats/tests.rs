@@ -1,8 +1,9 @@
 //! The CPU summary on seeded synthetic samples: the fits must name the distribution that drew
 //! them, and the figures must land near their known values.
 
-use super::sample::{SplitMix64, samples};
+use super::sample::samples;
 use super::{Summary, SummaryOptions, summarize_cpu};
+use crate::rng::Rng;
 
 const N: usize = 100_000;
 
@@ -61,7 +62,7 @@ fn hyper_laplacian_samples_fit_a_shape_below_one() {
 
 #[test]
 fn the_median_lies_within_one_fine_bin_of_the_sorted_one() {
-    let mut rng = SplitMix64::new(4);
+    let mut rng = Rng::new(4);
     let values: Vec<f32> = (0..N + 1).map(|_| rng.laplace(1.0) as f32).collect();
     let s = summary(&values);
     let mut sorted = values.clone();

@@ -1,0 +1,130 @@
+//! `bpt-lab analyse`: histograms, moments, tails and fits of X, W_q W_k^T, X~ and whitened X~
+//! for a block, and of the prompt tokens of exported runs, as JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::images::read_folder;
+use super::{Backend, read, write_atomically};
+use crate::analysis::{Summarizer, gather, summarize_views};
+use crate::model::checkpoint::{Checkpoint, read_metadata, to_safetensors};
+use crate::model::{Backbone, VitConfig};
+use crate::stats::{StatsKernels, SummaryOptions};
+
+#[derive(clap::Args)]
+pub struct AnalyseArgs {
+    /// The model weights (.safetensors, timm or HF naming).
+    #[arg(long)]
+    model: PathBuf,
+    /// The architecture: a timm-style JSON or an HF config.json.
+    #[arg(long)]
+    config: PathBuf,
+    /// Images: one sub-folder per class (as for `train`); all classes are used.
+    #[arg(long)]
+    data: PathBuf,
+    /// The block whose input tokens and attention weights are analysed (0 = first).
+    #[arg(long, default_value_t = 0)]
+    block: usize,
+    /// Input side in pixels (a multiple of the patch size).
+    #[arg(long, default_value_t = 224)]
+    size: usize,
+    /// At most this many images (the first in folder order).
+    #[arg(long, default_value_t = 32)]
+    images: usize,
+    /// Histogram bins.
+    #[arg(long, default_value_t = 256)]
+    bins: u32,
+    /// Run files (`train`'s run.safetensors) whose prompt tokens are summarised too.
+    #[arg(long, num_args = 1..)]
+    runs: Vec<PathBuf>,
+    /// Where to write the JSON (standard output without it).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the raw views (x, wq_wk, x_tilde, x_tilde_whitened) as safetensors, for an
+    /// independent check (scripts/stats/check_analysis.py).
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Backend::Wgpu)]
+    backend: Backend,
+}
+
+pub fn run(args: AnalyseArgs) -> Result<(), String> {
+    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&args.config)?))
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let folder = read_folder(&args.data, None)?;
+    let samples: Vec<_> = folder
+        .samples
+        .into_iter()
+        .take(args.images.max(1))
+        .collect();
+    let (device, gpu) = args.backend.device()?;
+    let backbone = Backbone::from_safetensors(&read(&args.model)?, config, &device)
+        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let views = pollster::block_on(gather(&backbone, &samples, args.block, args.size, &device))
+        .map_err(|e| e.to_string())?;
+    let by = match &gpu {
+        Some(ctx) => Summarizer::Gpu(ctx, StatsKernels::new(ctx)),
+        None => Summarizer::Cpu,
+    };
+    let options = SummaryOptions {
+        bins: args.bins,
+        ..SummaryOptions::default()
+    };
+    let mut out =
+        pollster::block_on(summarize_views(&views, &by, &options)).map_err(|e| e.to_string())?;
+    out["model"] = json!(args.model.display().to_string());
+    out["size"] = json!(args.size);
+
+    let mut prompts = serde_json::Map::new();
+    for path in &args.runs {
+        let bytes = read(path)?;
+        let ck =
+            Checkpoint::from_safetensors(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut tokens = Vec::new();
+        for name in ck
+            .names()
+            .filter(|n| n.starts_with("prompt.") && n.ends_with(".tokens"))
+        {
+            tokens.extend_from_slice(&ck.get(name).expect("listed").data);
+        }
+        if tokens.is_empty() {
+            return Err(format!(
+                "{}: no prompt.*.tokens: not a run file",
+                path.display()
+            ));
+        }
+        let meta = read_metadata(&bytes).unwrap_or_default();
+        let method = meta
+            .get("bpt_lab")
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .and_then(|v| v["method"].as_str().map(String::from))
+            .unwrap_or_default();
+        let summary =
+            pollster::block_on(by.summarize(&tokens, &options)).map_err(|e| e.to_string())?;
+        prompts.insert(
+            path.display().to_string(),
+            json!({ "method": method, "tokens": summary.to_json() }),
+        );
+    }
+    out["prompts"] = Value::Object(prompts);
+
+    if let Some(dump) = &args.dump {
+        let tensors = BTreeMap::from([
+            ("x".to_string(), views.x),
+            ("wq_wk".to_string(), views.wq_wk),
+            ("x_tilde".to_string(), views.x_tilde),
+            ("x_tilde_whitened".to_string(), views.whitened),
+        ]);
+        write_atomically(dump, &to_safetensors(&tensors).map_err(|e| e.to_string())?)?;
+    }
+    let text = serde_json::to_string_pretty(&out).expect("JSON values serialise");
+    match &args.out {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
