@@ -1,0 +1,120 @@
+//! `bpt-lab analyse` end to end on a tiny random-weight ViT: the JSON holds a summary of each
+//! view whose figures agree with the dumped values, and bad input is refused.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use bpt_lab::model::VitConfig;
+use bpt_lab::model::checkpoint::{Checkpoint, to_safetensors};
+use bpt_lab::model::random::random_timm_tensors;
+use bpt_lab::rng::Rng;
+
+const CONFIG: &str =
+    r#"{"img_size":32,"patch_size":8,"embed_dim":16,"depth":2,"num_heads":2,"init_values":0.5}"#;
+
+fn setup(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpt-lab-analyse-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data/all")).unwrap();
+    std::fs::write(dir.join("config.json"), CONFIG).unwrap();
+    let config = VitConfig::from_json(CONFIG).unwrap();
+    let tensors = random_timm_tensors(&config, 2, 0.3);
+    std::fs::write(
+        dir.join("model.safetensors"),
+        to_safetensors(&tensors).unwrap(),
+    )
+    .unwrap();
+    let mut rng = Rng::new(9);
+    for i in 0..5 {
+        let img = image::RgbImage::from_fn(40, 40, |_, _| {
+            image::Rgb([
+                (rng.uniform() * 255.0) as u8,
+                90,
+                (rng.uniform() * 255.0) as u8,
+            ])
+        });
+        img.save(dir.join(format!("data/all/{i}.png"))).unwrap();
+    }
+    dir
+}
+
+fn analyse(dir: &std::path::Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
+        .args([
+            "analyse",
+            "--backend",
+            "cpu",
+            "--size",
+            "32",
+            "--bins",
+            "64",
+        ])
+        .arg("--model")
+        .arg(dir.join("model.safetensors"))
+        .arg("--config")
+        .arg(dir.join("config.json"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn analyse_summarises_every_view_consistently_with_the_dump() {
+    let dir = setup("ok");
+    let out = dir.join("a.json");
+    let dump = dir.join("v.safetensors");
+    let o = analyse(
+        &dir,
+        &[
+            "--block",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--dump",
+            dump.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["block"], 1);
+    assert_eq!(json["images"], 5);
+    let views = Checkpoint::from_safetensors(&std::fs::read(&dump).unwrap()).unwrap();
+    // 5 images x (1 + 16) tokens x 16 channels; W_q W_k^T is 16 x 16.
+    for (key, len) in [
+        ("x", 5 * 17 * 16),
+        ("wq_wk", 256),
+        ("x_tilde", 5 * 17 * 16),
+        ("x_tilde_whitened", 5 * 17 * 16),
+    ] {
+        let s = &json[key];
+        assert_eq!(s["len"], len, "{key}");
+        let values = &views.get(key).unwrap().data;
+        assert_eq!(values.len(), len);
+        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
+        let got = s["mean"].as_f64().unwrap();
+        let std = s["std"].as_f64().unwrap();
+        assert!(
+            (got - mean).abs() <= 1e-5 * std.max(1e-12) + 1e-9,
+            "{key}: mean {got} vs {mean}"
+        );
+        let counts: u64 = s["histogram"]["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(counts, len as u64, "{key}: every value in a bin");
+        assert!(s["fits"]["generalized_gaussian"]["beta"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn a_block_out_of_range_is_refused() {
+    let dir = setup("bad");
+    let o = analyse(&dir, &["--block", "2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("block 2: the model has blocks 0 to 1"));
+}
