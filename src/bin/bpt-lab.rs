@@ -19,18 +19,26 @@ enum Command {
     Check,
     /// Final-norm tokens (and logits) of normalised images: safetensors in, safetensors out.
     Embed(bpt_lab::cli::embed::EmbedArgs),
+    /// Throughput benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bpt_lab::cli::bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check => bpt_lab::cli::check::run(),
-        Command::Embed(args) => match bpt_lab::cli::embed::run(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
+        Command::Bench(command) => exit(bpt_lab::cli::bench::run(command)),
+    }
+}
+
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

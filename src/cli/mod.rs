@@ -1,5 +1,6 @@
 //! The native command line's subcommands (the binary in `src/bin/bpt-lab.rs` dispatches here).
 
+pub mod bench;
 pub mod check;
 pub mod embed;
 
