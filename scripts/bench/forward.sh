@@ -30,13 +30,16 @@ THREADS="$(nproc)"
 mkdir -p "$OUT"
 
 # The executable's own path: with a shared CARGO_TARGET_DIR, target/release/bpt-lab may be
-# another checkout's build.
-BIN="$(cargo build --release --bin bpt-lab --message-format=json \
-  | python3 -c 'import json, sys
+# another checkout's build. BPT_LAB=path skips the build and uses that binary.
+BIN="${BPT_LAB:-}"
+if [[ -z "$BIN" ]]; then
+  BIN="$(cargo build --release --bin bpt-lab --message-format=json \
+    | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("executable") and m["target"]["name"] == "bpt-lab":
         print(m["executable"])')"
+fi
 echo "binary: $BIN" >&2
 
 "$PY" scripts/bench/forward_torch.py --model dinov2-s --batch 1 --iters 1 --warmup 0 \
