@@ -24,6 +24,9 @@ enum Command {
     /// Histograms, moments and fits of X, W_q W_k^T, X~ and whitened X~ for a block (and of
     /// the prompts of run files), as JSON.
     Analyse(bpt_lab::cli::analyse::AnalyseArgs),
+    /// Throughput benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bpt_lab::cli::bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +36,7 @@ fn main() -> std::process::ExitCode {
         Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
         Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
         Command::Analyse(args) => exit(bpt_lab::cli::analyse::run(args)),
+        Command::Bench(command) => exit(bpt_lab::cli::bench::run(command)),
     }
 }
 

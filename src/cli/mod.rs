@@ -1,6 +1,7 @@
 //! The native command line's subcommands (the binary in `src/bin/bpt-lab.rs` dispatches here).
 
 pub mod analyse;
+pub mod bench;
 pub mod check;
 pub mod embed;
 pub mod images;
