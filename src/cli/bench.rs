@@ -1,7 +1,7 @@
 //! `bpt-lab bench`: throughput measurements of the engine on one machine.
 //!
 //! `forward` times the frozen backbone's forward pass (images/s), `train-step` one prompt-tuning
-//! step (ms per image). Every benchmark here follows the same rules, because wgpu
+//! step (ms per image), `stats` the statistics kernels (values/s). Every benchmark here follows the same rules, because wgpu
 //! queues work lazily and may reuse results: warm-up iterations are run and discarded, each
 //! iteration gets fresh random inputs, and an iteration's clock stops only once a scalar that
 //! depends on every output has been read back to the host.
@@ -9,6 +9,7 @@
 pub mod forward;
 pub mod profile;
 pub mod random;
+pub mod stats;
 pub mod train_step;
 
 /// The subcommands of `bpt-lab bench`.
@@ -18,12 +19,15 @@ pub enum BenchCommand {
     Forward(forward::ForwardArgs),
     /// Milliseconds per image of one prompt-tuning step (forward, backward, AdamW).
     TrainStep(train_step::TrainStepArgs),
+    /// Values per second of the moments and histogram kernels against their CPU twins.
+    Stats(stats::StatsArgs),
 }
 
 pub fn run(command: BenchCommand) -> Result<(), String> {
     match command {
         BenchCommand::Forward(args) => forward::run(args),
         BenchCommand::TrainStep(args) => train_step::run(args),
+        BenchCommand::Stats(args) => stats::run(args),
     }
 }
 
