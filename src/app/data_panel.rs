@@ -128,11 +128,11 @@ fn ClassCard(id: u32) -> impl IntoView {
                 }).collect_view()}
                 {move || (more() > 0).then(|| view! { <li class="more">{format!("+{}", more())}</li> })}
             </ul>
-            <label class="drop" for=input_id.clone()>
+            <input id=input_id.clone() class="visually-hidden" type="file" accept="image/*" multiple
+                data-testid="class-files" on:change=picked />
+            <label class="drop" for=input_id>
                 "Drop pictures here or " <span class="link">"choose files"</span>
             </label>
-            <input id=input_id class="visually-hidden" type="file" accept="image/*" multiple
-                data-testid="class-files" on:change=picked />
         </li>
     }
 }

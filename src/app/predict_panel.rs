@@ -153,10 +153,9 @@ pub fn PredictPanel() -> impl IntoView {
                 <label class="field">
                     <span>"Run"</span>
                     <select data-testid="predict-run"
-                        prop:value=move || selected().map(|i| i.to_string()).unwrap_or_default()
                         on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
                         {move || usable().into_iter().map(|(id, label)| view! {
-                            <option value=id.to_string()>{label}</option>
+                            <option value=id.to_string() prop:selected=move || selected() == Some(id)>{label}</option>
                         }).collect_view()}
                     </select>
                 </label>

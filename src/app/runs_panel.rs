@@ -44,14 +44,19 @@ where
 fn settings_form(settings: RwSignal<RunSettings>) -> impl IntoView {
     let method_options = Method::ALL
         .into_iter()
-        .map(|m| view! { <option value=m.name()>{method_label(m)}</option> })
+        .map(|m| {
+            view! {
+                <option value=m.name() prop:selected=move || settings.with(|s| s.method == m)>
+                    {method_label(m)}
+                </option>
+            }
+        })
         .collect_view();
     view! {
         <div class="settings">
             <label class="field">
                 <span>"Method"</span>
                 <select data-testid="run-method"
-                    prop:value=move || settings.with(|s| s.method.name())
                     on:change=move |ev| {
                         if let Some(m) = Method::from_name(&event_target_value(&ev)) {
                             settings.update(|s| s.method = m);
@@ -63,10 +68,9 @@ fn settings_form(settings: RwSignal<RunSettings>) -> impl IntoView {
             <label class="field">
                 <span>"Prompts enter"</span>
                 <select data-testid="run-depth"
-                    prop:value=move || if settings.with(|s| s.deep) { "deep" } else { "shallow" }
                     on:change=move |ev| settings.update(|s| s.deep = event_target_value(&ev) == "deep")>
-                    <option value="shallow">"before block 1 (shallow)"</option>
-                    <option value="deep">"every block (deep)"</option>
+                    <option value="shallow" prop:selected=move || !settings.with(|s| s.deep)>"before block 1 (shallow)"</option>
+                    <option value="deep" prop:selected=move || settings.with(|s| s.deep)>"every block (deep)"</option>
                 </select>
             </label>
             {number_field("Prompt tokens m", "run-m", "1", settings, |s| s.prompts, |s, v| s.prompts = v)}
