@@ -16,7 +16,7 @@ pub fn file_name(label: &str) -> String {
     for c in label.chars() {
         if c.is_ascii_alphanumeric() {
             name.push(c.to_ascii_lowercase());
-        } else if c == ' ' && !name.ends_with('-') {
+        } else if (c == ' ' || c == '-') && !name.ends_with('-') {
             name.push('-');
         }
     }
