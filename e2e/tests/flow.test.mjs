@@ -39,6 +39,15 @@ const files = (hue, prefix) =>
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
+// Clicks and reports how long the page took to take the click: a long wait means its main
+// thread was busy (seen once at about 30 s on SwiftShader while other builds shared the CPU).
+async function timedClick(locator, what) {
+  const t = Date.now();
+  await locator.click({ timeout: 180_000 });
+  const ms = Date.now() - t;
+  if (ms > 2000) console.log(`# ${what}: the page took ${ms} ms to take the click`);
+}
+
 async function waitRunDone(page, timeout) {
   await page.locator('[data-testid="run-status"][data-state="finished"], [data-testid="run-status"][data-state="failed"]').waitFor({ timeout });
   const state = await byTestId(page, 'run-status').getAttribute('data-state');
@@ -93,10 +102,10 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
       await byTestId(page, id).dispatchEvent('change');
     }
     await byTestId(page, 'run-method').selectOption('bpt-bilinear');
-    await byTestId(page, 'run-start').click();
+    await timedClick(byTestId(page, 'run-start'), 'start BPT');
     await waitRunDone(page, 400_000);
     await byTestId(page, 'run-method').selectOption('vpt');
-    await byTestId(page, 'run-start').click();
+    await timedClick(byTestId(page, 'run-start'), 'start VPT');
     await byTestId(page, 'run-row').nth(1).waitFor();
     await waitRunDone(page, 400_000);
     await screenshot(page, 'flow-2-trained');

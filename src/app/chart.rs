@@ -18,8 +18,9 @@ const RIGHT: f64 = 14.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 42.0;
 
-/// About `count` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of 10).
-pub fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+/// About `count` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of 10),
+/// at least `min_step` apart (1 on the step and epoch axes, which count).
+pub fn ticks(lo: f64, hi: f64, count: usize, min_step: f64) -> Vec<f64> {
     if hi <= lo || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
     }
@@ -29,7 +30,8 @@ pub fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
         .into_iter()
         .map(|m| m * power)
         .find(|s| *s >= raw)
-        .unwrap_or(10.0 * power);
+        .unwrap_or(10.0 * power)
+        .max(min_step);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|i| i as f64 * step).collect()
@@ -98,8 +100,8 @@ pub fn LineChart(
         };
         let sx = move |v: f64| LEFT + (v - x0) / (x1 - x0).max(1e-12) * (W - LEFT - RIGHT);
         let sy = move |v: f64| H - BOTTOM - (v - y0) / (y1 - y0).max(1e-12) * (H - TOP - BOTTOM);
-        let xt = ticks(x0, x1, 6);
-        let yt = ticks(y0, y1, 5);
+        let xt = ticks(x0, x1, 6, 1.0);
+        let yt = ticks(y0, y1, 5, 0.0);
         let xstep = xt.get(1).zip(xt.first()).map_or(1.0, |(b, a)| b - a);
         let ystep = yt.get(1).zip(yt.first()).map_or(1.0, |(b, a)| b - a);
         let grid = yt

@@ -154,6 +154,7 @@ pub fn PredictPanel() -> impl IntoView {
                     <span>"Run"</span>
                     <select data-testid="predict-run"
                         on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                        {move || usable().is_empty().then(|| view! { <option value="">"no trained run yet"</option> })}
                         {move || usable().into_iter().map(|(id, label)| view! {
                             <option value=id.to_string() prop:selected=move || selected() == Some(id)>{label}</option>
                         }).collect_view()}

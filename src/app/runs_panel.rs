@@ -69,8 +69,8 @@ fn settings_form(settings: RwSignal<RunSettings>) -> impl IntoView {
                 <span>"Prompts enter"</span>
                 <select data-testid="run-depth"
                     on:change=move |ev| settings.update(|s| s.deep = event_target_value(&ev) == "deep")>
-                    <option value="shallow" prop:selected=move || !settings.with(|s| s.deep)>"before block 1 (shallow)"</option>
-                    <option value="deep" prop:selected=move || settings.with(|s| s.deep)>"every block (deep)"</option>
+                    <option value="shallow" prop:selected=move || !settings.with(|s| s.deep)>"shallow (block 1)"</option>
+                    <option value="deep" prop:selected=move || settings.with(|s| s.deep)>"deep (every block)"</option>
                 </select>
             </label>
             {number_field("Prompt tokens m", "run-m", "1", settings, |s| s.prompts, |s, v| s.prompts = v)}
@@ -240,8 +240,13 @@ pub fn RunsPanel() -> impl IntoView {
         })
     });
     let rows = move || {
-        app.runs
-            .with(|runs| runs.iter().rev().map(run_row).collect_view())
+        app.runs.with(|runs| {
+            if runs.is_empty() {
+                view! { <tr><td class="muted" colspan="6">"No runs yet."</td></tr> }.into_any()
+            } else {
+                runs.iter().rev().map(run_row).collect_view().into_any()
+            }
+        })
     };
 
     view! {
