@@ -2,19 +2,42 @@
 //!
 //! On load it asks the browser for WebGPU, acquires the engine's [`GpuContext`] and runs the
 //! self-check, showing the adapter and the verified figures, or a message that says what to do
-//! when WebGPU is missing or the GPU fails.
+//! when WebGPU is missing or the GPU fails. The context is then shared (see `state`) with the
+//! model, data, runs and predict panels: load a backbone, add pictures per class, tune prompts
+//! with VPT or BPT, compare the curves, export a run and classify new pictures.
 
+mod chart;
+mod data_panel;
+mod data_state;
+mod decode;
+mod fetch;
 mod gpu_panel;
+mod js;
+mod model_panel;
+mod model_state;
+mod predict_panel;
 mod probe;
+mod run_io;
+mod run_state;
+mod runs_panel;
 mod selfcheck_panel;
+mod state;
+mod trainer;
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::gpu::{AdapterSummary, GpuContext, selfcheck};
+use data_panel::DataPanel;
 use gpu_panel::GpuPanel;
+use model_panel::ModelPanel;
+use predict_panel::PredictPanel;
 use probe::{BrowserAdapter, WebGpuMissing};
+use runs_panel::RunsPanel;
 use selfcheck_panel::SelfCheckPanel;
+use state::AppState;
 
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
@@ -45,12 +68,15 @@ pub fn start() {
 
 #[component]
 fn App() -> impl IntoView {
+    let app = AppState::new();
+    app.provide();
     let gpu = RwSignal::new(GpuState::Probing);
     let check = RwSignal::new(CheckState::Waiting);
 
     let start_gpu = move || {
         gpu.set(GpuState::Probing);
         check.set(CheckState::Waiting);
+        app.gpu.set(None);
         spawn_local(async move {
             let browser = match probe::probe().await {
                 Ok(browser) => browser,
@@ -63,10 +89,12 @@ fn App() -> impl IntoView {
                     return gpu.set(GpuState::Failed(e.to_string()));
                 }
             };
+            let ctx = Rc::new(ctx);
             gpu.set(GpuState::Ready {
                 browser,
                 adapter: ctx.adapter().clone(),
             });
+            app.gpu.set(Some(ctx.clone()));
             check.set(CheckState::Running);
             match selfcheck::run(&ctx).await {
                 Ok(report) => {
@@ -94,6 +122,10 @@ fn App() -> impl IntoView {
         <main class="panels">
             <GpuPanel state=gpu retry=move || start_gpu() />
             <SelfCheckPanel state=check />
+            <ModelPanel />
+            <DataPanel />
+            <RunsPanel />
+            <PredictPanel />
         </main>
         <footer class="colophon">
             "Everything runs in this tab through WebGPU; nothing is uploaded. Method: Wang, Duan \

