@@ -426,6 +426,7 @@ async fn estimate_whitening(
             .vit
             .forward_tokens(tokens, &Prompts::None, Some(&mut trace));
         acc.add(&trace)?;
+        acc.wait().await?;
     }
     Ok(acc.finish(config).await?)
 }

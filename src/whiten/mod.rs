@@ -177,6 +177,15 @@ impl Accumulator {
         Ok(())
     }
 
+    /// Waits for the queued work by reading one value back. In the browser that also gives the
+    /// event loop a turn, so a long estimate does not freeze the page.
+    pub async fn wait(&self) -> Result<(), WhitenError> {
+        if let Some(Some(sum)) = self.sum.first() {
+            read(Some(sum.clone().narrow(1, 0, 1))).await?;
+        }
+        Ok(())
+    }
+
     /// Reads the sums back and computes each block's whitening matrix.
     pub async fn finish(self, config: &WhitenConfig) -> Result<Vec<Whitening>, WhitenError> {
         let t = self.tokens_per_image.ok_or(WhitenError::NoImages)?;
