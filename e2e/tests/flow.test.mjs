@@ -149,6 +149,22 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     assert.match(await byTestId(page, 'run-io-error').innerText(), /not-a-run\.safetensors/);
     assert.equal(await byTestId(page, 'run-row').count(), 3);
     await screenshot(page, 'flow-3-predict');
+
+    // Distributions of the loaded model on these pictures: four log-y histograms with fits.
+    await byTestId(page, 'dist-analyse').click();
+    await page.locator('[data-testid="dist-status"][data-state="done"], [data-testid="dist-status"][data-state="failed"]').waitFor({ timeout: 120_000 });
+    assert.equal(await byTestId(page, 'dist-status').getAttribute('data-state'), 'done', await byTestId(page, 'dist-status').innerText());
+    for (const key of ['x', 'wq_wk', 'x_tilde', 'x_tilde_whitened']) {
+      const card = byTestId(page, `dist-${key}`);
+      const kurtosis = Number(await card.getAttribute('data-kurtosis'));
+      const beta = Number(await card.getAttribute('data-beta'));
+      assert.ok(Number.isFinite(kurtosis) && Number.isFinite(beta) && beta > 0, `${key}: kurtosis ${kurtosis}, beta ${beta}`);
+      assert.ok(await page.locator(`[data-testid="hist-${key}"] rect.hist-bar`).count() > 0, `${key}: bars drawn`);
+      const fits = await page.$$eval(`[data-testid="hist-${key}"] polyline`, (ls) => ls.map((l) => l.getAttribute('points')));
+      assert.ok(fits.length >= 1 && fits.every((p) => p && !p.includes('NaN')), `${key}: finite fit curves`);
+    }
+    await byTestId(page, 'dist-x').scrollIntoViewIfNeeded();
+    await screenshot(page, 'flow-4-distributions');
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

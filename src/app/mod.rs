@@ -10,8 +10,10 @@ mod chart;
 mod data_panel;
 mod data_state;
 mod decode;
+mod dist_panel;
 mod fetch;
 mod gpu_panel;
+mod hist_chart;
 mod js;
 mod model_panel;
 mod model_state;
@@ -31,6 +33,7 @@ use leptos::task::spawn_local;
 
 use crate::gpu::{AdapterSummary, GpuContext, selfcheck};
 use data_panel::DataPanel;
+use dist_panel::DistributionsPanel;
 use gpu_panel::GpuPanel;
 use model_panel::ModelPanel;
 use predict_panel::PredictPanel;
@@ -126,6 +129,7 @@ fn App() -> impl IntoView {
             <DataPanel />
             <RunsPanel />
             <PredictPanel />
+            <DistributionsPanel />
         </main>
         <footer class="colophon">
             "Everything runs in this tab through WebGPU; nothing is uploaded. Method: Wang, Duan \
