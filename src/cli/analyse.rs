@@ -7,20 +7,15 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::images::read_folder;
-use super::{Backend, read, write_atomically};
+use super::{Backend, ModelFiles, read, write_atomically};
 use crate::analysis::{Summarizer, gather, summarize_views};
 use crate::model::checkpoint::{Checkpoint, read_metadata, to_safetensors};
-use crate::model::{Backbone, VitConfig};
 use crate::stats::{StatsKernels, SummaryOptions};
 
 #[derive(clap::Args)]
 pub struct AnalyseArgs {
-    /// The model weights (.safetensors, timm or HF naming).
-    #[arg(long)]
-    model: PathBuf,
-    /// The architecture: a timm-style JSON or an HF config.json.
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    files: ModelFiles,
     /// Images: one sub-folder per class (as for `train`); all classes are used.
     #[arg(long)]
     data: PathBuf,
@@ -51,8 +46,7 @@ pub struct AnalyseArgs {
 }
 
 pub fn run(args: AnalyseArgs) -> Result<(), String> {
-    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&args.config)?))
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let config = args.files.config()?;
     let folder = read_folder(&args.data, None)?;
     let samples: Vec<_> = folder
         .samples
@@ -60,8 +54,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
         .take(args.images.max(1))
         .collect();
     let (device, gpu) = args.backend.device()?;
-    let backbone = Backbone::from_safetensors(&read(&args.model)?, config, &device)
-        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let backbone = args.files.load(config, &device)?;
     let views = pollster::block_on(gather(&backbone, &samples, args.block, args.size, &device))
         .map_err(|e| e.to_string())?;
     let by = match &gpu {
@@ -74,7 +67,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
     };
     let mut out =
         pollster::block_on(summarize_views(&views, &by, &options)).map_err(|e| e.to_string())?;
-    out["model"] = json!(args.model.display().to_string());
+    out["model"] = json!(args.files.model.display().to_string());
     out["size"] = json!(args.size);
 
     let mut prompts = serde_json::Map::new();

@@ -6,19 +6,14 @@ use std::path::PathBuf;
 
 use burn::tensor::{Tensor, TensorData};
 
-use super::{Backend, read, write_atomically};
+use super::{Backend, ModelFiles, read, write_atomically};
 use crate::model::checkpoint::{Checkpoint, HostTensor, to_safetensors};
 use crate::model::vit::Prompts;
-use crate::model::{Backbone, VitConfig};
 
 #[derive(clap::Args)]
 pub struct EmbedArgs {
-    /// The model weights (.safetensors, timm or HF naming).
-    #[arg(long)]
-    model: PathBuf,
-    /// The architecture: a timm-style JSON or an HF config.json.
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    files: ModelFiles,
     /// A safetensors file holding `pixel_values`, float32 [B, C, H, W], already normalised.
     #[arg(long)]
     input: PathBuf,
@@ -30,8 +25,7 @@ pub struct EmbedArgs {
 }
 
 pub fn run(args: EmbedArgs) -> Result<(), String> {
-    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&args.config)?))
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let config = args.files.config()?;
     let input = Checkpoint::from_safetensors(&read(&args.input)?)
         .map_err(|e| format!("{}: {e}", args.input.display()))?;
     let pixels = input
@@ -46,8 +40,7 @@ pub fn run(args: EmbedArgs) -> Result<(), String> {
     })?;
 
     let (device, _gpu) = args.backend.device()?;
-    let backbone = Backbone::from_safetensors(&read(&args.model)?, config, &device)
-        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let backbone = args.files.load(config, &device)?;
     let images =
         Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), &device);
     let tokens = backbone

@@ -8,9 +8,51 @@ pub mod images;
 pub mod progress;
 pub mod train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::gpu::GpuContext;
+use crate::model::{Backbone, VitConfig};
+
+/// `--model` and `--config`, for every subcommand that loads a backbone.
+#[derive(clap::Args)]
+pub struct ModelFiles {
+    /// The model weights (.safetensors, timm or HF naming).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The architecture: a timm-style JSON or an HF config.json.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+impl ModelFiles {
+    pub fn config(&self) -> Result<VitConfig, String> {
+        read_config(&self.config)
+    }
+
+    pub fn load(
+        &self,
+        config: VitConfig,
+        device: &burn::tensor::Device,
+    ) -> Result<Backbone, String> {
+        load_backbone(&self.model, config, device)
+    }
+}
+
+/// A timm-style or HF config JSON; errors name the file.
+pub fn read_config(path: &Path) -> Result<VitConfig, String> {
+    VitConfig::from_json(&String::from_utf8_lossy(&read(path)?))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A safetensors checkpoint for `config` on `device`; errors name the file.
+pub fn load_backbone(
+    path: &Path,
+    config: VitConfig,
+    device: &burn::tensor::Device,
+) -> Result<Backbone, String> {
+    Backbone::from_safetensors(&read(path)?, config, device)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
 
 /// Where tensors run.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

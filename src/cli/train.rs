@@ -9,8 +9,7 @@ use serde_json::json;
 
 use super::images::read_folder;
 use super::progress::Progress;
-use super::{Backend, read, write_atomically};
-use crate::model::{Backbone, VitConfig};
+use super::{Backend, ModelFiles, write_atomically};
 use crate::prompt::{BInit, Method, PromptConfig};
 use crate::train::{Dataset, Session, TrainConfig, export};
 use crate::whiten::{Estimator, Source, WhitenConfig};
@@ -43,12 +42,8 @@ enum BInitArg {
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// The model weights (.safetensors, timm or HF naming).
-    #[arg(long)]
-    model: PathBuf,
-    /// The architecture: a timm-style JSON or an HF config.json.
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    files: ModelFiles,
     /// Training images: one sub-folder per class.
     #[arg(long)]
     data: PathBuf,
@@ -194,12 +189,10 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
 }
 
 pub fn run(args: TrainArgs) -> Result<(), String> {
-    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&args.config)?))
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let config = args.files.config()?;
     let data = load_data(&args)?;
     let (device, _gpu) = args.backend.device()?;
-    let backbone = Backbone::from_safetensors(&read(&args.model)?, config, &device)
-        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let backbone = args.files.load(config, &device)?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
 
     let prompt = args.prompt_config();
@@ -278,7 +271,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
             "warmup_epochs": args.warmup, "weight_decay": args.wd, "weight_decay_head": args.wd_head,
         },
         "whitening": format!("{:?}", args.whiten_config()),
-        "model": args.model.display().to_string(),
+        "model": args.files.model.display().to_string(),
     });
     let bytes = pollster::block_on(export::to_safetensors(&session.model, extra))
         .map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::{Value, json};
 
-use super::super::{Backend, read};
+use super::super::{Backend, load_backbone, read_config};
 use super::random;
 use super::{Summary, profile};
 use crate::model::checkpoint::Checkpoint;
@@ -175,10 +175,7 @@ pub fn run(args: ForwardArgs) -> Result<(), String> {
 
 fn build(name: ModelName, args: &ForwardArgs, device: &Device) -> Result<Backbone, String> {
     let from_files = |config: &PathBuf, weights: &PathBuf| -> Result<Backbone, String> {
-        let config = VitConfig::from_json(&String::from_utf8_lossy(&read(config)?))
-            .map_err(|e| format!("{}: {e}", config.display()))?;
-        Backbone::from_safetensors(&read(weights)?, config, device)
-            .map_err(|e| format!("{}: {e}", weights.display()))
+        load_backbone(weights, read_config(config)?, device)
     };
     let random = |config: VitConfig| -> Result<Backbone, String> {
         let mut ck: Checkpoint = random::timm_checkpoint(&config, args.seed);
@@ -193,8 +190,7 @@ fn build(name: ModelName, args: &ForwardArgs, device: &Device) -> Result<Backbon
         ModelName::VitB16 => {
             let config = VitConfig::preset("vit_base_patch16_224").expect("a known preset");
             match &args.vit_b16_weights {
-                Some(weights) => Backbone::from_safetensors(&read(weights)?, config, device)
-                    .map_err(|e| format!("{}: {e}", weights.display())),
+                Some(weights) => load_backbone(weights, config, device),
                 None => random(config),
             }
         }

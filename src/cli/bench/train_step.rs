@@ -14,9 +14,8 @@ use std::time::Instant;
 use burn::tensor::{Tensor, TensorData};
 use serde_json::json;
 
-use super::super::{Backend, read};
+use super::super::{Backend, load_backbone, read_config};
 use super::{Summary, random};
-use crate::model::{Backbone, VitConfig};
 use crate::prompt::{BInit, Method, PromptConfig};
 use crate::rng::Rng;
 use crate::train::{Dataset, RgbImage, Sample, Session, TrainConfig};
@@ -59,12 +58,10 @@ pub struct TrainStepArgs {
 
 pub fn run(args: TrainStepArgs) -> Result<(), String> {
     let config_path = args.model_dir.join("config.json");
-    let config = VitConfig::from_json(&String::from_utf8_lossy(&read(&config_path)?))
-        .map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let config = read_config(&config_path)?;
     let (device, _gpu) = args.backend.device()?;
     let weights = args.model_dir.join("model.safetensors");
-    let backbone = Backbone::from_safetensors(&read(&weights)?, config, &device)
-        .map_err(|e| format!("{}: {e}", weights.display()))?;
+    let backbone = load_backbone(&weights, config, &device)?;
     let channels = backbone.config.in_chans;
 
     // A data set only fixes the classes; the timed steps use random batches.
