@@ -102,6 +102,16 @@ fn fixed_batch(data: &Dataset, s: &Session, device: &Device) -> (Tensor<4>, Vec<
     batch(&chosen, &s.model.transform, None, device)
 }
 
+/// The k-th parameter in the order of `Session::gradients`: prompt factors, head weight, bias.
+fn factor_mut(s: &mut Session, k: usize) -> &mut bpt_lab::prompt::Factor {
+    let n = s.model.prompts.factors().count();
+    match k.cmp(&n) {
+        std::cmp::Ordering::Less => s.model.prompts.factors_mut().nth(k).unwrap(),
+        std::cmp::Ordering::Equal => &mut s.model.head.weight,
+        std::cmp::Ordering::Greater => &mut s.model.head.bias,
+    }
+}
+
 /// Central differences of the loss in f32 on a few entries of every trainable factor.
 #[test]
 fn gradients_match_finite_differences_for_every_method() {
@@ -120,13 +130,7 @@ fn gradients_match_finite_differences_for_every_method() {
         let mut slot = 0;
         let n_factors = s.model.prompts.factors().count();
         for k in 0..n_factors + 2 {
-            let factor = if k < n_factors {
-                s.model.prompts.factors_mut().nth(k).unwrap()
-            } else if k == n_factors {
-                &mut s.model.head.weight
-            } else {
-                &mut s.model.head.bias
-            };
+            let factor = factor_mut(&mut s, k);
             if !factor.trainable {
                 continue;
             }
@@ -143,13 +147,7 @@ fn gradients_match_finite_differences_for_every_method() {
                 let mut loss_at = |delta: f32| {
                     let mut data = original.data.clone();
                     data[idx] += delta;
-                    let f = if k < n_factors {
-                        s.model.prompts.factors_mut().nth(k).unwrap()
-                    } else if k == n_factors {
-                        &mut s.model.head.weight
-                    } else {
-                        &mut s.model.head.bias
-                    };
+                    let f = factor_mut(&mut s, k);
                     let dims: [usize; 2] = original.shape.clone().try_into().unwrap();
                     f.value = Tensor::from_data(TensorData::new(data, dims), &device);
                     pollster::block_on(s.loss(images.clone(), &labels)).unwrap()
