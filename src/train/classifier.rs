@@ -102,9 +102,11 @@ pub fn logits(
     };
     let out = vit.forward_tokens(tokens, &prompts, None); // [B, T, D]
     let [_, t, _] = out.dims();
+    // Without a class token (a mean-pooled model) every token, prompts included, is averaged.
+    let prefix = usize::from(backbone.config.class_token);
     let pooled = match pool {
         Pool::Token => out.narrow(1, 0, 1),
-        Pool::Avg => out.narrow(1, 1, t - 1).mean_dim(1),
+        Pool::Avg => out.narrow(1, prefix, t - prefix).mean_dim(1),
     }
     .squeeze_dim::<2>(1); // [B, D]
     pooled.matmul(head.weight.value.clone()) + head.bias.value.clone()
