@@ -126,6 +126,23 @@ impl Histogram {
     }
 
     /// The N + 1 nominal bin edges `lo + i (hi - lo) / N`, in f64.
+    /// Every field as JSON (the page's self-check and `Summary::to_json` both show it).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "lo": self.spec.lo(),
+            "hi": self.spec.hi(),
+            "bins": self.spec.bins(),
+            "scale": self.spec.scale(),
+            "edges": self.edges(),
+            "counts": self.counts,
+            "underflow": self.underflow,
+            "overflow": self.overflow,
+            "nan": self.nan,
+            "neg_inf": self.neg_inf,
+            "pos_inf": self.pos_inf,
+        })
+    }
+
     pub fn edges(&self) -> Vec<f64> {
         let (lo, hi, n) = (self.spec.lo as f64, self.spec.hi as f64, self.spec.bins);
         (0..=n)
