@@ -12,8 +12,10 @@
 //!
 //! W is symmetric, so `P W^T = P W`: the prompt meets whitened data (BPT.md, "the fix").
 
+pub mod inspect;
 mod params;
 
+pub use inspect::PromptPicture;
 pub use params::{Factor, PromptParams, PromptSet};
 
 /// Which parameterisation.

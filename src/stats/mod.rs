@@ -6,6 +6,7 @@
 //! These are the figures behind the paper's burstiness plots (BPT.md): Laplacian patch
 //! embeddings, hyper-Laplacian `W_q W_k^T`, bursty `X~` and learned prompts.
 
+pub mod correlation;
 mod error;
 pub mod fit;
 mod median;
