@@ -2,7 +2,8 @@
 // model (the timm fixture, 32x32 px, patch 8) replaces it after a wrong config is refused;
 // two classes get generated pictures and one corrupt file; a BPT-bilinear and a VPT run train a
 // few steps; the loss curve is drawn with finite values and the accuracy shows; the run is
-// exported, imported back and used to classify a picture; a corrupt run file is refused by name.
+// exported, imported back and used to classify a picture; a corrupt run file is refused by name;
+// the distributions and the three runs' learned prompts are drawn with finite values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp } from 'node:fs/promises';
@@ -165,6 +166,25 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     }
     await byTestId(page, 'dist-x').scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-4-distributions');
+
+    // The learned prompts of the three runs side by side: histogram, heatmap, correlation map.
+    await page.waitForFunction(() => {
+      const state = document.querySelector('[data-testid="prompt-status"]')?.dataset.state;
+      return state === 'failed' || (state === 'done' && document.querySelectorAll('[data-testid="prompt-card"]').length === 3);
+    }, null, { timeout: 120_000 });
+    assert.equal(await byTestId(page, 'prompt-status').getAttribute('data-state'), 'done', await byTestId(page, 'prompt-status').innerText());
+    for (const card of await byTestId(page, 'prompt-card').all()) {
+      const kurtosis = Number(await card.getAttribute('data-kurtosis'));
+      const corr = Number(await card.getAttribute('data-mean-correlation'));
+      assert.ok(Number.isFinite(kurtosis), `prompt kurtosis ${kurtosis}`);
+      assert.ok(corr >= 0 && corr <= 1, `mean |correlation| ${corr}`);
+      assert.ok(await card.locator('rect.hist-bar').count() > 0, 'prompt histogram bars drawn');
+      // One pixel per value: m = 4 tokens of width D = 48; a 4 x 4 correlation map.
+      const sizes = await card.locator('img').evaluateAll((imgs) => imgs.map((i) => [i.naturalWidth, i.naturalHeight]));
+      assert.deepEqual(sizes, [[48, 4], [4, 4]]);
+    }
+    await byTestId(page, 'prompt-card').first().scrollIntoViewIfNeeded();
+    await screenshot(page, 'flow-5-prompts');
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

@@ -3,8 +3,9 @@
 //! On load it asks the browser for WebGPU, acquires the engine's [`GpuContext`] and runs the
 //! self-check, showing the adapter and the verified figures, or a message that says what to do
 //! when WebGPU is missing or the GPU fails. The context is then shared (see `state`) with the
-//! model, data, runs and predict panels: load a backbone, add pictures per class, tune prompts
-//! with VPT or BPT, compare the curves, export a run and classify new pictures.
+//! model, data, runs, predict, distributions and prompts panels: load a backbone, add pictures
+//! per class, tune prompts with VPT or BPT, compare the curves and the learned prompts, export a
+//! run and classify new pictures.
 
 mod chart;
 mod data_panel;
@@ -19,6 +20,7 @@ mod model_panel;
 mod model_state;
 mod predict_panel;
 mod probe;
+mod prompt_panel;
 mod run_io;
 mod run_state;
 mod runs_panel;
@@ -38,6 +40,7 @@ use gpu_panel::GpuPanel;
 use model_panel::ModelPanel;
 use predict_panel::PredictPanel;
 use probe::{BrowserAdapter, WebGpuMissing};
+use prompt_panel::PromptsPanel;
 use runs_panel::RunsPanel;
 use selfcheck_panel::SelfCheckPanel;
 use state::AppState;
@@ -130,6 +133,7 @@ fn App() -> impl IntoView {
             <RunsPanel />
             <PredictPanel />
             <DistributionsPanel />
+            <PromptsPanel />
         </main>
         <footer class="colophon">
             "Everything runs in this tab through WebGPU; nothing is uploaded. Method: Wang, Duan \
