@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod cli;
 pub mod gpu;
 pub mod heatmap;
+pub mod hub;
 pub mod model;
 pub mod prompt;
 pub mod rng;

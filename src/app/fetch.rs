@@ -1,5 +1,5 @@
-//! Downloading a file from the page's own server with progress: `fetch` and the response
-//! body's stream reader, chunk by chunk, so a 90 MB model shows bytes and speed as it comes.
+//! Downloading a file with progress: `fetch` and the response body's stream reader, chunk by
+//! chunk, so a 90 MB model shows bytes and speed as it comes.
 
 use wasm_bindgen::JsCast;
 use web_sys::{ReadableStreamDefaultReader, Response};
@@ -28,20 +28,44 @@ pub fn mb(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
 
-async fn response(url: &str) -> Result<Response, String> {
-    let window = web_sys::window().ok_or("no window")?;
+/// Why a download failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FetchError {
+    /// No answer at all: offline, refused, or blocked by CORS (the browser does not say which).
+    Network(String),
+    /// The server answered with an error status.
+    Status(u16, String),
+    /// The answer broke off or could not be read.
+    Body(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Network(m) | Self::Body(m) => f.write_str(m),
+            Self::Status(code, text) => write!(f, "the server answered {code} {text}"),
+        }
+    }
+}
+
+/// The response to a GET of `url`, or why there is none.
+pub async fn get(url: &str) -> Result<Response, FetchError> {
+    let window = web_sys::window().ok_or(FetchError::Network("no window".into()))?;
     let response: Response = js::resolve(window.fetch_with_str(url).into())
         .await
-        .map_err(|e| format!("{url}: {e}"))?
+        .map_err(FetchError::Network)?
         .unchecked_into();
     if !response.ok() {
-        return Err(format!(
-            "{url}: the server answered {} {}",
+        return Err(FetchError::Status(
             response.status(),
-            response.status_text()
+            response.status_text(),
         ));
     }
     Ok(response)
+}
+
+async fn response(url: &str) -> Result<Response, String> {
+    get(url).await.map_err(|e| format!("{url}: {e}"))
 }
 
 /// The text of a small file.
@@ -57,6 +81,16 @@ pub async fn text(url: &str) -> Result<String, String> {
 /// The bytes of a file, calling `on_progress` at most every 100 ms and once at the end.
 pub async fn bytes(url: &str, on_progress: impl Fn(Progress)) -> Result<Vec<u8>, String> {
     let response = response(url).await?;
+    body(response, on_progress)
+        .await
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// The body of a response, chunk by chunk, with progress as [`bytes`].
+pub async fn body(
+    response: Response,
+    on_progress: impl Fn(Progress),
+) -> Result<Vec<u8>, FetchError> {
     let total = response
         .headers()
         .get("content-length")
@@ -65,7 +99,7 @@ pub async fn bytes(url: &str, on_progress: impl Fn(Progress)) -> Result<Vec<u8>,
         .and_then(|v| v.parse::<u64>().ok());
     let body = response
         .body()
-        .ok_or_else(|| format!("{url}: empty body"))?;
+        .ok_or_else(|| FetchError::Body("empty body".into()))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut out = Vec::with_capacity(total.unwrap_or(0) as usize);
     let started = js::now_ms();
@@ -78,7 +112,7 @@ pub async fn bytes(url: &str, on_progress: impl Fn(Progress)) -> Result<Vec<u8>,
     loop {
         let chunk = js::resolve(reader.read().into())
             .await
-            .map_err(|e| format!("{url}: the download broke off: {e}"))?;
+            .map_err(|e| FetchError::Body(format!("the download broke off: {e}")))?;
         if js::get(&chunk, "done").is_truthy() {
             break;
         }

@@ -16,6 +16,7 @@ mod fetch;
 mod gpu_panel;
 mod hist_chart;
 mod js;
+mod model_cache;
 mod model_panel;
 mod model_state;
 mod predict_panel;

@@ -1,5 +1,6 @@
 //! The "Model" panel: the offline default backbone loads on its own once the GPU is ready;
-//! a local .safetensors file and its config can replace it.
+//! a model from the Hugging Face Hub (by id or URL, cached in the browser) or a local
+//! .safetensors file and its config can replace it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,6 +8,7 @@ use web_sys::HtmlInputElement;
 
 use super::fetch::mb;
 use super::js::{self, PickedFile};
+use super::model_cache;
 use super::model_state::{self, LoadedModel, ModelSource, ModelState};
 use super::state::AppState;
 
@@ -22,6 +24,27 @@ fn describe(model: &LoadedModel) -> impl IntoView + use<> {
             </p>
         }
         .into_any(),
+        ModelSource::Hub { model, cached } => {
+            let link = (!model.revision.is_empty())
+                .then(|| format!("https://huggingface.co/{}", model.id));
+            let from = if *cached {
+                "read from this browser's cache (downloaded before)"
+            } else {
+                "downloaded and kept in this browser's cache for next time"
+            };
+            view! {
+                <p class="note" data-testid="model-about" data-cached=cached.to_string()>
+                    "From "
+                    {match link {
+                        Some(href) => view! { <a href=href target="_blank" rel="noopener">{model.id.clone()}</a> }.into_any(),
+                        None => view! { <code>{model.id.clone()}</code> }.into_any(),
+                    }}
+                    {(!model.revision.is_empty()).then(|| format!(" (revision {})", model.revision))}
+                    ", " {from} ". Check the model card for its licence."
+                </p>
+            }
+            .into_any()
+        }
         ModelSource::Local { weights, config } => view! {
             <p class="note" data-testid="model-about">
                 "Loaded from your files " <code>{weights.clone()}</code> " and "
@@ -105,12 +128,26 @@ pub fn ModelPanel() -> impl IntoView {
         }
     };
     let load_default = move |_| spawn_local(model_state::load_default(app));
+    let hub_input = RwSignal::new(String::new());
+    let load_hub = move || spawn_local(model_state::load_hub(app, hub_input.get_untracked()));
+    let cache_note = RwSignal::new(None::<String>);
+    let forget = move |_| {
+        spawn_local(async move {
+            cache_note.set(Some(match model_cache::clear().await {
+                Ok(true) => "Downloaded models removed from this browser.".into(),
+                Ok(false) => "No downloaded models were kept.".into(),
+                Err(e) => format!("Could not clear the cache: {e}"),
+            }))
+        })
+    };
     let can_load = move || {
         let (w, c) = chosen.get();
         !w.is_empty() && !c.is_empty() && app.gpu.with(Option::is_some)
     };
 
-    let body = move || match app.model.get() {
+    let body =
+        move || {
+            match app.model.get() {
         ModelState::Idle => view! {
             <p class="muted" data-testid="model-status" data-state="idle">"Waiting for the GPU."</p>
         }
@@ -123,26 +160,57 @@ pub fn ModelPanel() -> impl IntoView {
             <progress aria-label="Placing the model on the GPU"></progress>
         }
         .into_any(),
-        ModelState::Failed { what, message } => view! {
+        ModelState::Failed { what, message, kept } => view! {
             <div class="notice notice-error" role="alert">
                 <p class="notice-title" data-testid="model-status" data-state="failed">
                     "Could not load " {what}
                 </p>
                 <p data-testid="model-error">{message}</p>
             </div>
+            {kept.map(|model| view! {
+                <p class="note" data-testid="model-kept">"Still in use:"</p>
+                {describe(&model)}
+            })}
         }
         .into_any(),
         ModelState::Ready(model) => view! {
             <div data-testid="model-status" data-state="ready">{describe(&model)}</div>
         }
         .into_any(),
-    };
+    }
+        };
 
     view! {
         <section class="panel" aria-labelledby="model-heading">
             <h2 id="model-heading">"Model"</h2>
             <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
             {body}
+            <form class="hub-form" on:submit=move |ev| { ev.prevent_default(); load_hub(); }>
+                <label class="field field-grow">
+                    <span>"From the Hugging Face Hub: repository id or URL"</span>
+                    <input type="text" list="hub-examples" data-testid="hub-id" spellcheck="false"
+                        placeholder="timm/vit_small_patch16_224.augreg_in21k"
+                        prop:value=move || hub_input.get()
+                        on:input=move |ev| hub_input.set(event_target_value(&ev)) />
+                </label>
+                <datalist id="hub-examples">
+                    <option value="timm/vit_tiny_patch16_224.augreg_in21k"></option>
+                    <option value="timm/vit_small_patch16_224.augreg_in21k"></option>
+                    <option value="timm/vit_base_patch16_224.mae"></option>
+                    <option value="facebook/dinov2-small"></option>
+                </datalist>
+                <button type="submit" data-testid="hub-load"
+                    disabled=move || hub_input.with(|s| s.trim().is_empty()) || app.gpu.with(Option::is_none)>
+                    "Download"
+                </button>
+            </form>
+            <p class="note">
+                "timm or transformers ViT and DINOv2 repositories with model.safetensors and \
+                 config.json. Downloads are kept in this browser; "
+                <button type="button" class="link" data-testid="hub-forget" on:click=forget>"forget them"</button>
+                "."
+                {move || cache_note.get().map(|n| view! { " " <span data-testid="hub-cache-note">{n}</span> })}
+            </p>
             <details class="local-model">
                 <summary>"Load a local model"</summary>
                 <p class="note">

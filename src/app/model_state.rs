@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::fetch::{self, Progress};
+use super::fetch::{self, FetchError, Progress};
 use super::js::{self, PickedFile};
+use super::model_cache::ModelCache;
 use super::state::AppState;
+use crate::hub::{self, CONFIG_FILE, HubModel, WEIGHTS_FILE};
 use crate::model::{Backbone, VitConfig};
 
 /// The model served with the page (created by the set-up scripts, see README).
@@ -20,6 +22,9 @@ pub enum ModelSource {
     Default,
     /// Files the user chose: weights and config file names.
     Local { weights: String, config: String },
+    /// Downloaded from the Hugging Face Hub (or another server); `cached` when read back from
+    /// the browser's Cache Storage instead.
+    Hub { model: HubModel, cached: bool },
 }
 
 /// A backbone on the GPU, ready for training.
@@ -45,16 +50,20 @@ pub enum ModelState {
         what: String,
     },
     Ready(Rc<LoadedModel>),
+    /// A load failed; the model that was ready before it stays in use (`kept`).
     Failed {
         what: String,
         message: String,
+        kept: Option<Rc<LoadedModel>>,
     },
 }
 
 impl ModelState {
+    /// The model to train and predict with: the loaded one, or the one a failed load kept.
     pub fn ready(&self) -> Option<Rc<LoadedModel>> {
         match self {
             Self::Ready(m) => Some(m.clone()),
+            Self::Failed { kept, .. } => kept.clone(),
             _ => None,
         }
     }
@@ -81,34 +90,49 @@ fn count_parameters(bytes: &[u8]) -> usize {
         .sum()
 }
 
-/// Starts a new load; the returned number identifies it.
-fn begin(app: AppState) -> u64 {
-    app.model_load.update_value(|n| *n += 1);
-    app.model_load.get_value()
+/// One load: its number (a load whose number is no longer current is dropped) and the model
+/// that was ready when it began, kept in use if it fails.
+#[derive(Clone)]
+struct Load {
+    number: u64,
+    kept: Option<Rc<LoadedModel>>,
 }
 
-fn current(app: AppState, load: u64) -> bool {
-    app.model_load.get_value() == load
+/// Starts a new load.
+fn begin(app: AppState) -> Load {
+    app.model_load.update_value(|n| *n += 1);
+    Load {
+        number: app.model_load.get_value(),
+        kept: app.model.with_untracked(|m| m.ready()),
+    }
+}
+
+fn current(app: AppState, load: &Load) -> bool {
+    app.model_load.get_value() == load.number
+}
+
+/// Reports a failed load, unless a newer one has started.
+fn fail(app: AppState, load: &Load, what: String, message: String) {
+    if current(app, load) {
+        app.model.set(ModelState::Failed {
+            what,
+            message,
+            kept: load.kept.clone(),
+        });
+    }
 }
 
 /// Parses the config and places the weights on the GPU, then publishes the model.
 async fn place(
     app: AppState,
-    load: u64,
+    load: Load,
     what: String,
     weights: Vec<u8>,
     config_text: String,
     source: ModelSource,
     name: String,
 ) {
-    let fail = |message: String| {
-        if current(app, load) {
-            app.model.set(ModelState::Failed {
-                what: what.clone(),
-                message,
-            });
-        }
-    };
+    let fail = |message: String| fail(app, &load, what.clone(), message);
     let config = match VitConfig::from_json(&config_text) {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
@@ -116,14 +140,14 @@ async fn place(
     let Some(gpu) = app.gpu.get_untracked() else {
         return fail("the GPU is not ready: see the GPU panel".into());
     };
-    if !current(app, load) {
+    if !current(app, &load) {
         return;
     }
     app.model.set(ModelState::Placing { what: what.clone() });
     // Let the page paint the new state before the (synchronous) upload.
     js::sleep(0).await;
     match Backbone::from_safetensors(&weights, config, gpu.burn_device()) {
-        Ok(backbone) if current(app, load) => {
+        Ok(backbone) if current(app, &load) => {
             app.model.set(ModelState::Ready(Rc::new(LoadedModel {
                 backbone: Arc::new(backbone),
                 source,
@@ -142,7 +166,7 @@ pub async fn load_default(app: AppState) {
     let load = begin(app);
     let what = "the default model".to_string();
     let reading = |progress| {
-        if current(app, load) {
+        if current(app, &load) {
             app.model.set(ModelState::Reading {
                 what: what.clone(),
                 progress,
@@ -168,14 +192,15 @@ pub async fn load_default(app: AppState) {
             )
             .await
         }
-        Err(e) if current(app, load) => app.model.set(ModelState::Failed {
+        Err(e) => fail(
+            app,
+            &load,
             what,
-            message: format!(
+            format!(
                 "{e}. The set-up scripts fetch it (./scripts/serve.sh); or load a local model \
                  below."
             ),
-        }),
-        Err(_) => {}
+        ),
     }
 }
 
@@ -205,7 +230,95 @@ pub async fn load_local(app: AppState, weights: PickedFile, config: PickedFile) 
             };
             place(app, load, what, bytes, config_text, source, name).await
         }
-        Err(message) if current(app, load) => app.model.set(ModelState::Failed { what, message }),
-        Err(_) => {}
+        Err(message) => fail(app, &load, what, message),
+    }
+}
+
+/// One file of a hub model: from the browser's cache when it is there, else downloaded (and
+/// then cached). Returns the bytes and whether they came from the cache.
+async fn hub_file(
+    cache: Option<&ModelCache>,
+    model: &HubModel,
+    file: &str,
+    url: &str,
+    on_progress: impl Fn(Progress),
+) -> Result<(Vec<u8>, bool), String> {
+    if let Some(cache) = cache
+        && let Some(stored) = cache.get(url).await
+    {
+        match fetch::body(stored, &on_progress).await {
+            Ok(bytes) => return Ok((bytes, true)),
+            Err(e) => gloo::console::warn!(format!(
+                "BPT Lab: cached {url} unreadable ({e}); downloading"
+            )),
+        }
+    }
+    let explain = |e: FetchError| match e {
+        FetchError::Network(_) => hub::network_message(url),
+        FetchError::Status(code, _) => hub::status_message(model, file, code),
+        FetchError::Body(m) => format!("{file} of {}: {m}", model.id),
+    };
+    let response = fetch::get(url).await.map_err(explain)?;
+    let bytes = fetch::body(response, &on_progress).await.map_err(explain)?;
+    if let Some(cache) = cache
+        && let Err(e) = cache.put(url, &bytes).await
+    {
+        // Full or refused: the model still loads, it is downloaded again next time.
+        gloo::console::warn!(format!("BPT Lab: could not keep {url} in the cache: {e}"));
+    }
+    Ok((bytes, false))
+}
+
+/// Loads a model from the Hugging Face Hub by repository id or URL (see [`hub::parse`]).
+pub async fn load_hub(app: AppState, input: String) {
+    let load = begin(app);
+    let model = match hub::parse(&input) {
+        Ok(m) => m,
+        Err(message) => return fail(app, &load, input.trim().to_string(), message),
+    };
+    let what = model.id.clone();
+    let number = load.number;
+    let reading = |what: String| {
+        move |progress| {
+            if app.model_load.get_value() == number {
+                app.model.set(ModelState::Reading {
+                    what: what.clone(),
+                    progress,
+                });
+            }
+        }
+    };
+    reading(format!("{what}: {CONFIG_FILE}"))(Progress::default());
+    let cache = ModelCache::open().await;
+    let fetched = async {
+        let (config, _) = hub_file(
+            cache.as_ref(),
+            &model,
+            CONFIG_FILE,
+            &model.config_url,
+            |_| {},
+        )
+        .await?;
+        let config = String::from_utf8(config)
+            .map_err(|_| format!("{CONFIG_FILE} of {what} is not text"))?;
+        // Refuse a model that is not a ViT before downloading its weights.
+        VitConfig::from_json(&config).map_err(|e| format!("{CONFIG_FILE} of {what}: {e}"))?;
+        let (weights, cached) = hub_file(
+            cache.as_ref(),
+            &model,
+            WEIGHTS_FILE,
+            &model.weights_url,
+            reading(format!("{what}: {WEIGHTS_FILE}")),
+        )
+        .await?;
+        Ok::<_, String>((config, weights, cached))
+    };
+    match fetched.await {
+        Ok((config, weights, cached)) => {
+            let name = model.short_name().to_string();
+            let source = ModelSource::Hub { model, cached };
+            place(app, load, what, weights, config, source, name).await
+        }
+        Err(message) => fail(app, &load, what, message),
     }
 }
