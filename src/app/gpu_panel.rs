@@ -1,4 +1,4 @@
-//! The "Your GPU" panel: the adapter in use, or why there is none.
+//! The "Your GPU" panel: the adapter in use, or why there is none, or that it was lost.
 
 use leptos::prelude::*;
 
@@ -44,6 +44,20 @@ pub fn GpuPanel(
                 <p class="notice-title" data-testid="gpu-status" data-state="failed">"The GPU could not be started"</p>
                 <p data-testid="gpu-error">{message}</p>
                 <button type="button" on:click=move |_| retry()>"Try again"</button>
+            </div>
+        }
+        .into_any(),
+        GpuState::Lost(reason) => view! {
+            <div class="notice notice-error" role="alert" data-testid="gpu-lost">
+                <p class="notice-title" data-testid="gpu-status" data-state="lost">"The GPU was lost"</p>
+                <p>
+                    "The browser took the GPU away from this page (a driver reset, another \
+                     program, or too much memory). Your pictures and the runs' curves are kept; \
+                     trained prompts that were not exported are gone. Restart the GPU to go on: \
+                     the model loads again by itself."
+                </p>
+                <p class="note" data-testid="gpu-error">{reason}</p>
+                <button type="button" data-testid="gpu-restart" on:click=move |_| retry()>"Restart the GPU"</button>
             </div>
         }
         .into_any(),

@@ -13,6 +13,7 @@ mod data_state;
 mod decode;
 mod dist_panel;
 mod fetch;
+mod gpu_lost;
 mod gpu_panel;
 mod hist_chart;
 mod js;
@@ -39,9 +40,11 @@ use data_panel::DataPanel;
 use dist_panel::DistributionsPanel;
 use gpu_panel::GpuPanel;
 use model_panel::ModelPanel;
+use model_state::ModelSource;
 use predict_panel::PredictPanel;
 use probe::{BrowserAdapter, WebGpuMissing};
 use prompt_panel::PromptsPanel;
+use run_state::{Control, RunStatus};
 use runs_panel::RunsPanel;
 use selfcheck_panel::SelfCheckPanel;
 use state::AppState;
@@ -56,6 +59,8 @@ pub enum GpuState {
         adapter: AdapterSummary,
     },
     Failed(String),
+    /// The device was lost after it started; the reason the browser gave.
+    Lost(String),
 }
 
 /// Where the start-up self-check stands.
@@ -80,7 +85,35 @@ fn App() -> impl IntoView {
     let gpu = RwSignal::new(GpuState::Probing);
     let check = RwSignal::new(CheckState::Waiting);
 
+    // The model to load again once a lost GPU is restarted.
+    let reload = StoredValue::new_local(None::<ModelSource>);
+    // Counts GPU starts, so a loss reported for an older device is ignored.
+    let epoch = StoredValue::new(0u64);
+
+    let on_lost = move |reason: String| {
+        gloo::console::error!(format!("BPT Lab: the GPU was lost: {reason}"));
+        app.gpu.set(None);
+        gpu.set(GpuState::Lost(reason));
+        app.control.set(Control::Stop);
+        if let Some(source) = model_state::drop_for_lost_gpu(app) {
+            reload.set_value(Some(source));
+        }
+        app.runs.update(|runs| {
+            for run in runs.iter_mut() {
+                if run.status.active() {
+                    run.status = RunStatus::Failed("the GPU was lost".into());
+                }
+                if run.result.take().is_some() {
+                    run.summary
+                        .push_str(" · its trained prompts were lost with the GPU");
+                }
+            }
+        });
+    };
+
     let start_gpu = move || {
+        epoch.update_value(|e| *e += 1);
+        let this_start = epoch.get_value();
         gpu.set(GpuState::Probing);
         check.set(CheckState::Waiting);
         app.gpu.set(None);
@@ -97,11 +130,22 @@ fn App() -> impl IntoView {
                 }
             };
             let ctx = Rc::new(ctx);
+            if let Some(lost) = gpu_lost::lost_promise(&ctx) {
+                spawn_local(async move {
+                    let reason = gpu_lost::wait(lost).await;
+                    if epoch.get_value() == this_start {
+                        on_lost(reason);
+                    }
+                });
+            }
             gpu.set(GpuState::Ready {
                 browser,
                 adapter: ctx.adapter().clone(),
             });
             app.gpu.set(Some(ctx.clone()));
+            if let Some(source) = reload.try_update_value(Option::take).flatten() {
+                spawn_local(model_state::reload(app, source));
+            }
             check.set(CheckState::Running);
             match selfcheck::run(&ctx).await {
                 Ok(report) => {

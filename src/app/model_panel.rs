@@ -24,7 +24,7 @@ fn describe(model: &LoadedModel) -> impl IntoView + use<> {
             </p>
         }
         .into_any(),
-        ModelSource::Hub { model, cached } => {
+        ModelSource::Hub { model, cached, .. } => {
             let link = (!model.revision.is_empty())
                 .then(|| format!("https://huggingface.co/{}", model.id));
             let from = if *cached {

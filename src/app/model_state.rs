@@ -24,7 +24,12 @@ pub enum ModelSource {
     Local { weights: String, config: String },
     /// Downloaded from the Hugging Face Hub (or another server); `cached` when read back from
     /// the browser's Cache Storage instead.
-    Hub { model: HubModel, cached: bool },
+    Hub {
+        /// What the user typed, to load it again.
+        input: String,
+        model: HubModel,
+        cached: bool,
+    },
 }
 
 /// A backbone on the GPU, ready for training.
@@ -316,9 +321,40 @@ pub async fn load_hub(app: AppState, input: String) {
     match fetched.await {
         Ok((config, weights, cached)) => {
             let name = model.short_name().to_string();
-            let source = ModelSource::Hub { model, cached };
+            let source = ModelSource::Hub {
+                input,
+                model,
+                cached,
+            };
             place(app, load, what, weights, config, source, name).await
         }
         Err(message) => fail(app, &load, what, message),
+    }
+}
+
+/// After the GPU was lost: drops the model (its weights lived on the lost device), cancels any
+/// load in progress, and returns where the model came from so it can be loaded again.
+pub fn drop_for_lost_gpu(app: AppState) -> Option<ModelSource> {
+    let lost = begin(app).kept?;
+    let message = match lost.source {
+        ModelSource::Local { .. } => {
+            "The GPU was lost. Restart it, then load the model's files again (Load a local model)."
+        }
+        _ => "The GPU was lost. Restart it and the model loads again.",
+    };
+    app.model.set(ModelState::Failed {
+        what: lost.name.clone(),
+        message: message.into(),
+        kept: None,
+    });
+    Some(lost.source.clone())
+}
+
+/// Loads a model again from where it came from (a local file must be chosen again).
+pub async fn reload(app: AppState, source: ModelSource) {
+    match source {
+        ModelSource::Default => load_default(app).await,
+        ModelSource::Hub { input, .. } => load_hub(app, input).await,
+        ModelSource::Local { .. } => {}
     }
 }
