@@ -29,3 +29,11 @@ export async function screenshot(page, name) {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+// One panel of the page (the section labelled by heading `id`), for the README.
+export async function panelShot(page, id, name) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const panel = page.locator(`section[aria-labelledby="${id}"]`);
+  await panel.scrollIntoViewIfNeeded();
+  await panel.screenshot({ path: join(SCREENSHOTS, `panel-${name}.png`) });
+}

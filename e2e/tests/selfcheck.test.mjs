@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp } from '../lib/page.mjs';
-import { screenshot } from '../lib/browser.mjs';
+import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const LEN = 1_000_003;
 const SEED = 0x9e3779b9;
@@ -102,6 +102,8 @@ test('the page verifies the moments kernel on WebGPU and its figures are right',
     const status = page.locator('[data-testid="selfcheck-status"]');
     await page.locator('[data-testid="selfcheck-status"][data-state="passed"], [data-testid="selfcheck-status"][data-state="failed"], [data-testid="selfcheck-status"][data-state="error"]').waitFor({ timeout: 120_000 });
     await screenshot(page, 'start-webgpu');
+    await panelShot(page, 'gpu-heading', 'gpu');
+    await panelShot(page, 'check-heading', 'selfcheck');
     assert.equal(await status.getAttribute('data-state'), 'passed', await status.innerText());
 
     const gpu = JSON.parse(await page.locator('[data-testid="selfcheck-result"]').textContent());
