@@ -10,6 +10,7 @@ pub mod gpu;
 pub mod model;
 pub mod prompt;
 pub mod rng;
+pub mod saved;
 pub mod stats;
 pub mod train;
 pub mod whiten;
