@@ -17,6 +17,7 @@ mod hist_chart;
 mod js;
 mod model_panel;
 mod model_state;
+mod persist;
 mod predict_panel;
 mod probe;
 mod run_io;
@@ -73,6 +74,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let app = AppState::new();
     app.provide();
+    persist::start(app);
     let gpu = RwSignal::new(GpuState::Probing);
     let check = RwSignal::new(CheckState::Waiting);
 
