@@ -10,6 +10,7 @@ use super::data_state::{DataImage, Rejected, held_out};
 use super::decode;
 use super::js::{self, PickedFile};
 use super::persist::SaveStatusLine;
+use super::samples::SampleImages;
 use super::state::AppState;
 
 /// Thumbnails shown per class; the rest are counted.
@@ -203,6 +204,7 @@ pub fn DataPanel() -> impl IntoView {
                         prop:value=holdout_percent on:change=set_holdout />
                     <span>"% of each class"</span>
                 </label>
+                <SampleImages />
             </div>
             {move || {
                 let list = rejected();

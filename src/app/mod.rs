@@ -23,6 +23,7 @@ mod probe;
 mod run_io;
 mod run_state;
 mod runs_panel;
+mod samples;
 mod selfcheck_panel;
 mod state;
 mod trainer;
