@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = process.env.BPT_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 
-export async function openApp({ webgpu }) {
+// `init`, when given, is a function run in the page before its own scripts (Playwright's
+// addInitScript), on every load.
+export async function openApp({ webgpu, init }) {
   const server = await serveDist(DIST);
   const browser = await launch({ webgpu });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -15,6 +17,7 @@ export async function openApp({ webgpu }) {
   page.on('console', (m) => {
     if (m.type() === 'error' && /panicked/.test(m.text())) errors.push(`panic: ${m.text()}`);
   });
+  if (init) await page.addInitScript(init);
   await page.goto(server.url);
   return {
     page,
