@@ -163,6 +163,14 @@ test('without IndexedDB the page says so and keeps working in memory', { timeout
     ]);
     await page.locator('[data-testid="class-count"][data-count="2"]').waitFor({ timeout: 30_000 });
 
+    // A page served without the samples says what to run, and keeps the classes.
+    await page.route('**/samples/manifest.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await byTestId(page, 'samples-load').click();
+    await page.locator('[data-testid="samples-status"][data-state="failed"]').waitFor({ timeout: 30_000 });
+    assert.match(await byTestId(page, 'samples-status').innerText(), /not on this server.*404.*serve\.sh/s);
+    assert.deepEqual((await classes(page)).counts, [2, 0]);
+    await page.unroute('**/samples/manifest.json');
+
     // The samples replace classes that hold pictures only after a confirmation.
     page.once('dialog', (d) => d.dismiss());
     await byTestId(page, 'samples-load').click();
