@@ -2,7 +2,8 @@
 // "Sample images" fills three classes; a rename, a held-out share and a short run on the tiny
 // fixture model survive a reload; the restored run predicts once its model is loaded again; a
 // corrupt file is still refused by name; "Clear saved data" empties the page and the store.
-// Without IndexedDB the page says so once and works in memory.
+// Without IndexedDB, with a full store or with saved data it cannot read, the page says so
+// once and works in memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -181,6 +182,63 @@ test('without IndexedDB the page says so and keeps working in memory', { timeout
     await page.locator('[data-testid="samples-status"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.equal((await classes(page)).names.length, 3);
     assert.equal(await byTestId(page, 'save-status').getAttribute('data-state'), 'off');
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a full store and unreadable saved data each give one message; the page goes on', { timeout: 300_000 }, async () => {
+  // Writes of image files fail as a full store does, until the test lifts the limit.
+  const init = () => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (value, key) {
+      if (!window.__roomy && typeof key === 'string' && key.startsWith('image/')) {
+        throw new DOMException('no room in this test', 'QuotaExceededError');
+      }
+      return put.call(this, value, key);
+    };
+  };
+  const app = await openApp({ webgpu: false, init });
+  try {
+    const { page } = app;
+    await waitSaved(page, /0 images and 0 runs/);
+    const picture = (seed) => png(30, 30, (x, y) => [(x * seed) % 256, (y * 11) % 256, 40]);
+    await byTestId(page, 'class-files').nth(1).setInputFiles([
+      { name: 'c.png', mimeType: 'image/png', buffer: picture(3) },
+      { name: 'd.png', mimeType: 'image/png', buffer: picture(7) },
+    ]);
+    const failed = page.locator('[data-testid="save-status"][data-state="failed"]');
+    await failed.waitFor({ timeout: 30_000 });
+    assert.match(await failed.innerText(), /not saved.*storage for this page is full.*no room in this test/s);
+    assert.deepEqual((await classes(page)).counts, [0, 2], 'the pictures stay on the page');
+
+    // With room again, the next change saves everything, and a reload finds it.
+    await page.evaluate(() => { window.__roomy = true; });
+    await byTestId(page, 'class-name').nth(1).fill('dots');
+    await waitSaved(page, /2 images and 0 runs/);
+    await page.reload();
+    await waitSaved(page, /2 images and 0 runs/);
+    assert.deepEqual(await classes(page), { names: ['Class 1', 'dots'], counts: [0, 2], thumbs: [0, 2] });
+
+    // An index this page cannot read is left alone until cleared.
+    await page.evaluate(() => new Promise((ok, fail) => {
+      const req = indexedDB.open('bpt-lab', 1);
+      req.onsuccess = () => {
+        const tx = req.result.transaction('records', 'readwrite');
+        tx.objectStore('records').put('{"format": 99}', 'index');
+        tx.oncomplete = () => { req.result.close(); ok(); };
+        tx.onerror = () => fail(tx.error);
+      };
+      req.onerror = () => fail(req.error);
+    }));
+    await page.reload();
+    const unreadable = page.locator('[data-testid="save-status"][data-state="unreadable"]');
+    await unreadable.waitFor({ timeout: 30_000 });
+    assert.match(await unreadable.innerText(), /format 99/);
+    page.once('dialog', (d) => d.accept());
+    await byTestId(page, 'save-clear').click();
+    await waitSaved(page, /0 images and 0 runs/);
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();
