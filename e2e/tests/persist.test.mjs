@@ -29,7 +29,8 @@ async function classes(page) {
 }
 
 async function waitSaved(page, pattern) {
-  const status = page.locator('[data-testid="save-status"][data-state="saved"]', { hasText: pattern });
+  // data-saving: no save scheduled or under way, so the store holds what the page shows.
+  const status = page.locator('[data-testid="save-status"][data-state="saved"][data-saving="false"]', { hasText: pattern });
   await status.waitFor({ timeout: 30_000 }).catch(async () => {
     assert.fail(`not saved as expected (${pattern}): ${await byTestId(page, 'save-status').innerText()}`);
   });

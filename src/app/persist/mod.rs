@@ -77,6 +77,8 @@ struct Inner {
 #[derive(Clone, Copy)]
 pub struct Persist {
     pub status: RwSignal<SaveStatus>,
+    /// A save is scheduled or under way.
+    pub saving: RwSignal<bool>,
     inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
 }
 
@@ -84,6 +86,7 @@ pub struct Persist {
 pub fn start(app: AppState) {
     let p = Persist {
         status: RwSignal::new(SaveStatus::Restoring),
+        saving: RwSignal::new(false),
         inner: StoredValue::new_local(Rc::default()),
     };
     provide_context(p);
@@ -128,6 +131,7 @@ impl Persist {
             inner.generation += 1;
             inner.generation
         };
+        self.saving.set(true);
         spawn_local(async move {
             js::sleep(DEBOUNCE_MS).await;
             if self.inner().borrow().generation == generation {
@@ -147,14 +151,19 @@ impl Persist {
             }
             i.busy = true;
         }
+        let mut generation;
         loop {
-            inner.borrow_mut().dirty = false;
+            generation = {
+                let mut i = inner.borrow_mut();
+                i.dirty = false;
+                i.generation
+            };
             match self.write(app).await {
                 Ok((images, runs)) => self.status.set(SaveStatus::Saved { images, runs }),
+                // A change made during a failed write is tried once more: it may free space.
                 Err(e) => {
                     gloo::console::warn!(format!("BPT Lab: saving failed: {e}"));
                     self.status.set(SaveStatus::Failed(e));
-                    break;
                 }
             }
             if !inner.borrow().dirty {
@@ -162,6 +171,10 @@ impl Persist {
             }
         }
         inner.borrow_mut().busy = false;
+        // A change during the last write has its own save scheduled.
+        if inner.borrow().generation == generation {
+            self.saving.set(false);
+        }
     }
 
     /// Writes what is not in the store yet, then the index, then deletes what nothing refers to.

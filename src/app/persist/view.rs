@@ -82,6 +82,7 @@ pub fn SaveStatusLine() -> impl IntoView {
     view! {
         <div class="row save-status" class:notice=problem class:notice-warn=problem>
             <p class="note" data-testid="save-status" data-state=move || describe(&p.status.get()).0
+                data-saving=move || p.saving.get().to_string()
                 role=move || problem().then_some("status")>
                 {move || describe(&p.status.get()).1}
             </p>
