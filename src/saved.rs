@@ -86,6 +86,15 @@ pub fn run_key(n: u32) -> String {
     format!("run/{n}")
 }
 
+/// The stored keys nothing refers to: neither the index nor a file of `saved` (every file when
+/// there is no index). Left by a save that stopped between writing a file and the index.
+pub fn orphans(saved: Option<&Saved>, keys: impl IntoIterator<Item = String>) -> Vec<String> {
+    let referenced = saved.map(Saved::file_keys).unwrap_or_default();
+    keys.into_iter()
+        .filter(|k| k != INDEX_KEY && !referenced.contains(k))
+        .collect()
+}
+
 impl Saved {
     /// The keys of every file record the index refers to.
     pub fn file_keys(&self) -> BTreeSet<String> {
@@ -371,6 +380,19 @@ mod tests {
     fn file_keys_name_every_image_and_run_file_and_nothing_else() {
         let keys: Vec<String> = example().file_keys().into_iter().collect();
         assert_eq!(keys, ["image/0", "image/4", "run/7"]);
+    }
+
+    #[test]
+    fn orphans_are_the_stored_files_the_index_does_not_name() {
+        let stored = ["index", "image/0", "image/1", "image/4", "run/7", "run/8"].map(String::from);
+        assert_eq!(
+            orphans(Some(&example()), stored.clone()),
+            ["image/1", "run/8"]
+        );
+        assert_eq!(
+            orphans(None, stored),
+            ["image/0", "image/1", "image/4", "run/7", "run/8"]
+        );
     }
 
     #[test]

@@ -36,6 +36,21 @@ async function waitSaved(page, pattern) {
   });
 }
 
+// Puts one record straight into the page's store, or lists its keys (fn: 'put' or 'keys').
+function store(page, fn, key, value) {
+  return page.evaluate(([fn, key, value]) => new Promise((ok, fail) => {
+    const req = indexedDB.open('bpt-lab', 1);
+    req.onerror = () => fail(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction('records', fn === 'put' ? 'readwrite' : 'readonly');
+      const op = fn === 'put' ? tx.objectStore('records').put(value, key) : tx.objectStore('records').getAllKeys();
+      tx.oncomplete = () => { db.close(); ok(op.result); };
+      tx.onerror = () => fail(tx.error);
+    };
+  }), [fn, key, value]);
+}
+
 async function loadTinyModel(page) {
   await page.locator('summary', { hasText: 'Load a local model' }).click();
   await byTestId(page, 'model-file').setInputFiles(MODEL);
@@ -218,21 +233,15 @@ test('a full store and unreadable saved data each give one message; the page goe
     await page.evaluate(() => { window.__roomy = true; });
     await byTestId(page, 'class-name').nth(1).fill('dots');
     await waitSaved(page, /2 images and 0 runs/);
+    // A file an interrupted save would leave behind is removed at the next start.
+    await store(page, 'put', 'image/999', 'left over');
     await page.reload();
     await waitSaved(page, /2 images and 0 runs/);
     assert.deepEqual(await classes(page), { names: ['Class 1', 'dots'], counts: [0, 2], thumbs: [0, 2] });
+    assert.deepEqual((await store(page, 'keys')).sort(), ['image/0', 'image/1', 'index']);
 
     // An index this page cannot read is left alone until cleared.
-    await page.evaluate(() => new Promise((ok, fail) => {
-      const req = indexedDB.open('bpt-lab', 1);
-      req.onsuccess = () => {
-        const tx = req.result.transaction('records', 'readwrite');
-        tx.objectStore('records').put('{"format": 99}', 'index');
-        tx.oncomplete = () => { req.result.close(); ok(); };
-        tx.onerror = () => fail(tx.error);
-      };
-      req.onerror = () => fail(req.error);
-    }));
+    await store(page, 'put', 'index', '{"format": 99}');
     await page.reload();
     const unreadable = page.locator('[data-testid="save-status"][data-state="unreadable"]');
     await unreadable.waitFor({ timeout: 30_000 });

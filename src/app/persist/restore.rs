@@ -17,7 +17,7 @@ use crate::app::model_state::LoadedModel;
 use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained};
 use crate::app::state::AppState;
 use crate::model::checkpoint::read_metadata;
-use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, run_key};
+use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, orphans, run_key};
 use crate::train::export;
 
 /// Opens the store and restores what it holds; then turns saving on.
@@ -38,11 +38,15 @@ pub async fn restore(app: AppState, p: Persist) {
             return p.status.set(SaveStatus::Off(e));
         }
     };
-    if let Some(text) = index {
-        let saved = match Saved::from_json(&text) {
-            Ok(saved) => saved,
-            Err(e) => return p.status.set(SaveStatus::Unreadable(e.to_string())),
-        };
+    let saved = match index.map(|text| Saved::from_json(&text)).transpose() {
+        Ok(saved) => saved,
+        Err(e) => return p.status.set(SaveStatus::Unreadable(e.to_string())),
+    };
+    // Files an interrupted save left behind take space and nothing will read them.
+    if let Ok(keys) = store.keys().await {
+        let _ = store.delete(&orphans(saved.as_ref(), keys)).await;
+    }
+    if let Some(saved) = saved {
         restore_data(app, p, &store, &saved).await;
         restore_runs(app, p, &store, &saved).await;
     }
@@ -61,7 +65,7 @@ pub async fn restore(app: AppState, p: Persist) {
 
 async fn restore_data(app: AppState, p: Persist, store: &Store, saved: &Saved) {
     let mut data = DataSet::default();
-    data.holdout = saved.holdout;
+    data.holdout = saved.holdout.clamp(0.0, 0.9);
     for class in &saved.classes {
         let id = data.add_named_class(class.name.clone());
         for im in &class.images {

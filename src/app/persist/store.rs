@@ -43,6 +43,14 @@ export async function idb_get(db, key) {
   });
 }
 
+export async function idb_keys(db) {
+  return await new Promise((ok, fail) => {
+    const req = db.transaction(STORE, 'readonly').objectStore(STORE).getAllKeys();
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
+}
+
 export async function idb_put(db, key, value) {
   const tx = db.transaction(STORE, 'readwrite');
   tx.objectStore(STORE).put(value, key);
@@ -65,6 +73,7 @@ export async function idb_clear(db) {
 extern "C" {
     fn idb_open(name: &str) -> Promise;
     fn idb_get(db: &JsValue, key: &str) -> Promise;
+    fn idb_keys(db: &JsValue) -> Promise;
     fn idb_put(db: &JsValue, key: &str, value: &JsValue) -> Promise;
     fn idb_delete(db: &JsValue, keys: Vec<JsValue>) -> Promise;
     fn idb_clear(db: &JsValue) -> Promise;
@@ -106,6 +115,15 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Option<JsValue>, String> {
         let value = settle(idb_get(&self.db, key)).await?;
         Ok((!value.is_undefined()).then_some(value))
+    }
+
+    /// Every key in the store.
+    pub async fn keys(&self) -> Result<Vec<String>, String> {
+        let keys = settle(idb_keys(&self.db)).await?;
+        Ok(js_sys::Array::from(&keys)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect())
     }
 
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<(), String> {
