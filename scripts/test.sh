@@ -8,6 +8,7 @@ ensure_apt mesa-vulkan-drivers libvulkan1
 ensure_rust
 ensure_e2e_deps
 ensure_default_model
+ensure_samples
 
 # Installing trunk and wasm-bindgen (a fresh machine only) overlaps the native steps: cargo
 # leaves cores idle while single crates compile, and the two fill each other's gaps.

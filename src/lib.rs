@@ -12,6 +12,7 @@ pub mod hub;
 pub mod model;
 pub mod prompt;
 pub mod rng;
+pub mod saved;
 pub mod stats;
 pub mod train;
 pub mod whiten;

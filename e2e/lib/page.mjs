@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = process.env.BPT_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 
-// `init`: a script run in the page before the app's own (see Playwright's addInitScript).
+// `init`, when given, is a function run in the page before its own scripts (Playwright's
+// addInitScript), on every load.
 export async function openApp({ webgpu, init }) {
   const server = await serveDist(DIST);
   const browser = await launch({ webgpu });

@@ -9,13 +9,15 @@ use web_sys::HtmlInputElement;
 use super::data_state::{DataImage, Rejected, held_out};
 use super::decode;
 use super::js::{self, PickedFile};
+use super::persist::SaveStatusLine;
+use super::samples::SampleImages;
 use super::state::AppState;
 
 /// Thumbnails shown per class; the rest are counted.
 const THUMBS: usize = 24;
 
 /// Decodes files one by one into class `id`, keeping the readable ones.
-async fn add_files(app: AppState, id: u32, files: Vec<PickedFile>) {
+pub async fn add_files(app: AppState, id: u32, files: Vec<PickedFile>) {
     app.data.update(|d| d.pending += files.len());
     for file in files {
         let decoded = decode::decode(&file).await;
@@ -23,11 +25,14 @@ async fn add_files(app: AppState, id: u32, files: Vec<PickedFile>) {
             d.pending -= 1;
             match decoded {
                 Ok(image) => {
+                    let file_number = d.new_file();
                     if let Some(class) = d.class_mut(id) {
                         class.images.push(DataImage {
                             name: file.name.clone(),
                             image: image.into(),
                             thumb: js::object_url(&file.blob),
+                            blob: file.blob.clone(),
+                            file: file_number,
                         });
                     }
                 }
@@ -199,6 +204,7 @@ pub fn DataPanel() -> impl IntoView {
                         prop:value=holdout_percent on:change=set_holdout />
                     <span>"% of each class"</span>
                 </label>
+                <SampleImages />
             </div>
             {move || {
                 let list = rejected();
@@ -214,6 +220,7 @@ pub fn DataPanel() -> impl IntoView {
                     </div>
                 })
             }}
+            <SaveStatusLine />
         </section>
     }
 }

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use web_sys::Blob;
+
 use crate::train::{Dataset, RgbImage, Sample, TrainError};
 
 /// One decoded picture.
@@ -12,6 +14,10 @@ pub struct DataImage {
     pub image: Arc<RgbImage>,
     /// An object URL of the original file, for the thumbnail.
     pub thumb: String,
+    /// The original file, as it is saved for the next visit.
+    pub blob: Blob,
+    /// The number of its saved copy (see `saved`); unique within the data set.
+    pub file: u32,
 }
 
 #[derive(Clone)]
@@ -38,6 +44,7 @@ pub struct DataSet {
     pub rejected: Vec<Rejected>,
     /// Files still being decoded.
     pub pending: usize,
+    next_file: u32,
 }
 
 /// Held-out images of a class of `n`, as [`Dataset::split`] chooses them; None when the class
@@ -74,6 +81,34 @@ impl DataSet {
             images: Vec::new(),
         });
         id
+    }
+
+    /// A class with a given name (restored or sample classes).
+    pub fn add_named_class(&mut self, name: String) -> u32 {
+        let id = self.add_class();
+        if let Some(c) = self.class_mut(id) {
+            c.name = name;
+        }
+        id
+    }
+
+    /// A number for a new image's saved copy.
+    pub fn new_file(&mut self) -> u32 {
+        self.next_file += 1;
+        self.next_file - 1
+    }
+
+    /// Keeps `file` from being handed out again (restored images keep their numbers).
+    pub fn reserve_file(&mut self, file: u32) {
+        self.next_file = self.next_file.max(file + 1);
+    }
+
+    /// Removes every class and returns the thumbnails' URLs (to revoke).
+    pub fn clear_classes(&mut self) -> Vec<String> {
+        self.classes
+            .drain(..)
+            .flat_map(|c| c.images.into_iter().map(|im| im.thumb))
+            .collect()
     }
 
     pub fn class(&self, id: u32) -> Option<&ClassEntry> {

@@ -20,12 +20,14 @@ mod js;
 mod model_cache;
 mod model_panel;
 mod model_state;
+mod persist;
 mod predict_panel;
 mod probe;
 mod prompt_panel;
 mod run_io;
 mod run_state;
 mod runs_panel;
+mod samples;
 mod selfcheck_panel;
 mod state;
 mod trainer;
@@ -82,6 +84,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let app = AppState::new();
     app.provide();
+    persist::start(app);
     let gpu = RwSignal::new(GpuState::Probing);
     let check = RwSignal::new(CheckState::Waiting);
 

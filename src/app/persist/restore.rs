@@ -1,0 +1,218 @@
+//! Rebuilding the page from what an earlier visit saved: classes and images (decoded again from
+//! the saved files), the held-out share, and runs with their curves. A run's classifier needs
+//! its backbone on the GPU, so runs come back without one and are rebuilt from their run files
+//! (as an imported file is) when a model of the same name is loaded.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Uint8Array};
+use leptos::prelude::*;
+use web_sys::Blob;
+
+use super::{Persist, RunFile, SaveStatus, store::Store};
+use crate::app::data_state::{DataImage, DataSet, Rejected};
+use crate::app::decode;
+use crate::app::js::{self, PickedFile};
+use crate::app::model_state::LoadedModel;
+use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained};
+use crate::app::state::AppState;
+use crate::model::checkpoint::read_metadata;
+use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, orphans, run_key};
+use crate::train::export;
+
+/// Opens the store and restores what it holds; then turns saving on.
+pub async fn restore(app: AppState, p: Persist) {
+    let inner = p.inner();
+    let store = match Store::open(super::DB_NAME).await {
+        Ok(store) => store,
+        Err(e) => {
+            gloo::console::warn!(format!("BPT Lab: no IndexedDB: {e}"));
+            return p.status.set(SaveStatus::Off(e));
+        }
+    };
+    inner.borrow_mut().store = Some(store.clone());
+    let index = match store.get(INDEX_KEY).await {
+        Ok(index) => index.and_then(|v| v.as_string()),
+        Err(e) => {
+            inner.borrow_mut().store = None;
+            return p.status.set(SaveStatus::Off(e));
+        }
+    };
+    let saved = match index.map(|text| Saved::from_json(&text)).transpose() {
+        Ok(saved) => saved,
+        Err(e) => return p.status.set(SaveStatus::Unreadable(e.to_string())),
+    };
+    // Files an interrupted save left behind take space and nothing will read them.
+    if let Ok(keys) = store.keys().await {
+        let _ = store.delete(&orphans(saved.as_ref(), keys)).await;
+    }
+    if let Some(saved) = saved {
+        restore_data(app, p, &store, &saved).await;
+        restore_runs(app, p, &store, &saved).await;
+    }
+    inner.borrow_mut().live = true;
+    p.status.set(SaveStatus::Saved {
+        images: app
+            .data
+            .with_untracked(|d| d.classes.iter().map(|c| c.images.len()).sum()),
+        runs: app.runs.with_untracked(|r| r.len()),
+    });
+    p.schedule(app);
+    if let Some(model) = app.model.with_untracked(|m| m.ready()) {
+        rebuild_runs(app, p, model).await;
+    }
+}
+
+async fn restore_data(app: AppState, p: Persist, store: &Store, saved: &Saved) {
+    let mut data = DataSet::default();
+    data.holdout = saved.holdout.clamp(0.0, 0.9);
+    for class in &saved.classes {
+        let id = data.add_named_class(class.name.clone());
+        for im in &class.images {
+            data.reserve_file(im.file);
+            let key = image_key(im.file);
+            let restored = async {
+                let buffer = store.get(&key).await?.ok_or("its saved copy is missing")?;
+                let blob = Blob::new_with_u8_array_sequence(&Array::of1(&buffer))
+                    .map_err(|e| js::message(&e))?;
+                let file = PickedFile {
+                    name: im.name.clone(),
+                    blob,
+                };
+                let image = decode::decode(&file).await?;
+                Ok::<_, String>((file, image))
+            };
+            match restored.await {
+                Ok((file, image)) => {
+                    p.inner().borrow_mut().saved_keys.insert(key);
+                    if let Some(c) = data.class_mut(id) {
+                        c.images.push(DataImage {
+                            name: file.name,
+                            image: image.into(),
+                            thumb: js::object_url(&file.blob),
+                            blob: file.blob,
+                            file: im.file,
+                        });
+                    }
+                }
+                Err(reason) => data.rejected.push(Rejected {
+                    name: im.name.clone(),
+                    reason: format!("not restored: {reason}"),
+                }),
+            }
+        }
+    }
+    let urls = app
+        .data
+        .try_update(|d| {
+            let urls = d.clear_classes();
+            *d = data;
+            urls
+        })
+        .unwrap_or_default();
+    urls.iter().for_each(|u| js::revoke_url(u));
+}
+
+fn status(run: &SavedRun) -> RunStatus {
+    match run.status.as_str() {
+        "finished" => RunStatus::Finished,
+        "imported" => RunStatus::Imported,
+        "failed" => RunStatus::Failed(run.message.clone().unwrap_or_default()),
+        _ => RunStatus::Stopped,
+    }
+}
+
+async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
+    // Runs already on the page (none, unless one was imported during the restore) keep their ids.
+    let taken = app
+        .runs
+        .with_untracked(|r| r.iter().map(|r| r.id + 1).max().unwrap_or(0));
+    let mut restored = Vec::new();
+    for (i, s) in saved.runs.iter().enumerate() {
+        let id = if taken == 0 { s.id } else { taken + i as u32 };
+        let mut run = RunRecord::new(id, s.label.clone(), s.model.clone());
+        run.status = status(s);
+        run.step = s.step;
+        run.total_steps = s.total_steps;
+        run.steps_per_s = s.steps_per_s;
+        run.summary = s.summary.clone();
+        run.losses = s.losses.clone();
+        run.evals = s
+            .evals
+            .iter()
+            .map(|e| EvalPoint {
+                epoch: e.epoch,
+                accuracy: e.accuracy,
+                loss: e.loss,
+                correct: e.correct,
+                total: e.total,
+            })
+            .collect();
+        if let Some(file) = s.file {
+            let key = run_key(file);
+            match store.get(&key).await {
+                Ok(Some(bytes)) => {
+                    let i = p.inner();
+                    let mut i = i.borrow_mut();
+                    i.saved_keys.insert(key);
+                    i.runs.push(RunFile {
+                        id,
+                        trained: None,
+                        file,
+                        pending: Some(Uint8Array::new(&bytes).to_vec()),
+                    });
+                }
+                _ => {
+                    run.summary = format!("{} \u{00b7} its saved run file is missing", run.summary)
+                }
+            }
+        }
+        restored.push(run);
+    }
+    p.inner().borrow_mut().next_run_file = saved.next_numbers().1;
+    app.runs.update(|r| r.extend(restored));
+}
+
+/// Gives restored runs trained on `model` their classifier back, from their run files.
+pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
+    let Some(gpu) = app.gpu.get_untracked() else {
+        return;
+    };
+    let todo: Vec<(u32, Vec<u8>)> = {
+        let inner = p.inner();
+        let mut inner = inner.borrow_mut();
+        let names: Vec<(u32, String)> = app
+            .runs
+            .with_untracked(|r| r.iter().map(|r| (r.id, r.model.clone())).collect());
+        inner
+            .runs
+            .iter_mut()
+            .filter(|f| names.contains(&(f.id, model.name.clone())))
+            .filter_map(|f| Some((f.id, f.pending.take()?)))
+            .collect()
+    };
+    for (id, bytes) in todo {
+        let embed_dim = model.backbone.config.embed_dim;
+        match export::from_safetensors(&bytes, embed_dim, gpu.burn_device()) {
+            Ok(classifier) => {
+                // The original settings and provenance, so a later export carries them again.
+                let extra = read_metadata(&bytes)
+                    .ok()
+                    .and_then(|m| serde_json::from_str(m.get("bpt_lab")?).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                let trained = Rc::new(Trained {
+                    classifier,
+                    backbone: model.backbone.clone(),
+                    extra,
+                });
+                if let Some(f) = p.inner().borrow_mut().runs.iter_mut().find(|f| f.id == id) {
+                    f.trained = Some(trained.clone());
+                }
+                app.update_run(id, |r| r.result = Some(trained));
+            }
+            Err(e) => app.update_run(id, |r| {
+                r.summary = format!("{} \u{00b7} its saved run file was refused: {e}", r.summary)
+            }),
+        }
+    }
+}
