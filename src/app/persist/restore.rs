@@ -178,19 +178,36 @@ pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
     let Some(gpu) = app.gpu.get_untracked() else {
         return;
     };
-    let todo: Vec<(u32, Vec<u8>)> = {
+    // Runs of this model without a classifier: restored ones (their file read at start) and
+    // ones whose classifier went with a lost GPU (their file is read again).
+    let (mut todo, reread) = {
         let inner = p.inner();
         let mut inner = inner.borrow_mut();
-        let names: Vec<(u32, String)> = app
-            .runs
-            .with_untracked(|r| r.iter().map(|r| (r.id, r.model.clone())).collect());
-        inner
-            .runs
-            .iter_mut()
-            .filter(|f| names.contains(&(f.id, model.name.clone())))
-            .filter_map(|f| Some((f.id, f.pending.take()?)))
-            .collect()
+        let waiting: Vec<u32> = app.runs.with_untracked(|r| {
+            r.iter()
+                .filter(|r| r.model == model.name && r.result.is_none())
+                .map(|r| r.id)
+                .collect()
+        });
+        let mut todo: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut reread: Vec<(u32, u32)> = Vec::new();
+        for f in inner.runs.iter_mut().filter(|f| waiting.contains(&f.id)) {
+            match f.pending.take() {
+                Some(bytes) => todo.push((f.id, bytes)),
+                None => reread.push((f.id, f.file)),
+            }
+        }
+        (todo, reread)
     };
+    if !reread.is_empty()
+        && let Ok(store) = Store::open(super::DB_NAME).await
+    {
+        for (id, file) in reread {
+            if let Ok(Some(bytes)) = store.get(&run_key(file)).await {
+                todo.push((id, Uint8Array::new(&bytes).to_vec()));
+            }
+        }
+    }
     for (id, bytes) in todo {
         let embed_dim = model.backbone.config.embed_dim;
         match export::from_safetensors(&bytes, embed_dim, gpu.burn_device()) {
