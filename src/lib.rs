@@ -11,6 +11,7 @@ pub mod model;
 pub mod prompt;
 pub mod rng;
 pub mod stats;
+pub mod timing;
 pub mod train;
 pub mod whiten;
 
