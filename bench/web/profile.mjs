@@ -7,6 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './lib/serve.mjs';
 
+// model::profile::STAGES, in the order of the pass (the page's JSON object sorts its keys).
+const STAGES = ['upload + pos-embed', 'patch embed (conv)', 'layernorm x2', 'attn qkv linear', 'attn q k^T',
+  'attn softmax', 'attn x v', 'attn proj linear', 'mlp fc1', 'mlp gelu', 'mlp fc2', 'residual + scale'];
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (k, d) => process.env[k] ?? d;
 const server = await serve([['/', env('BPT_DIST', join(here, '..', '..', 'dist'))]]);
@@ -30,7 +33,8 @@ try {
     const total = Object.values(p.ms_per_stage).reduce((a, b) => a + b, 0);
     console.log(`${doc.size} px, batch ${p.batch}, median of ${p.passes} pass(es): ${total.toFixed(0)} ms (stages synchronised)`);
     console.log('| stage | ms per pass | share |\n| --- | ---: | ---: |');
-    for (const [name, ms] of Object.entries(p.ms_per_stage)) {
+    for (const name of STAGES) {
+      const ms = p.ms_per_stage[name];
       console.log(`| ${name} | ${ms.toFixed(0)} | ${((100 * ms) / total).toFixed(1)} % |`);
     }
   }

@@ -68,11 +68,25 @@ const browser = await chromium.launch({ executablePath: env('CHROMIUM', '/usr/bi
 try {
   const common = `size=${SIZE}&batches=${BATCHES}&warmup=${WARMUP}&iters=${ITERS}`;
   console.error(`BPT Lab (?bench, ${common}, train=${TRAIN_BATCH})`);
-  const ours = await measure(browser, `${server.url}/?bench&${common}&train=${TRAIN_BATCH}`, '__bptBench', 'bpt-lab');
+  // A failing page is reported and the others still run; each result is printed as it comes.
+  const attempt = async (...args) => {
+    try {
+      const doc = await measure(...args);
+      console.error(`  ${args[3]}: ${JSON.stringify(doc)}`);
+      return doc;
+    } catch (e) {
+      console.error(`  ${args[3]} failed: ${e.message}`);
+      return null;
+    }
+  };
+  const ours = (await attempt(browser, `${server.url}/?bench&${common}&train=${TRAIN_BATCH}`, '__bptBench', 'bpt-lab')) ?? {
+    forward: [],
+  };
   const peers = {};
   for (const peer of PEERS) {
     console.error(`ONNX Runtime Web, ${peer}.onnx`);
-    peers[peer] = await measure(browser, `${server.url}/ort/ort.html?model=${peer}.onnx&${common}`, '__ortBench', `ort ${peer}`);
+    const doc = await attempt(browser, `${server.url}/ort/ort.html?model=${peer}.onnx&${common}`, '__ortBench', `ort ${peer}`);
+    if (doc) peers[peer] = doc;
   }
   const rows = forwardRows(ours, peers.backbone, peers.full);
   const all = { chromium: browser.version(), ours, peers, rows };
