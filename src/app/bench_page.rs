@@ -104,7 +104,12 @@ async fn run(query: &str, status: impl Fn(String)) -> Result<Value, String> {
     }
     let train = if plan.train_batch > 0 {
         status(format!("training step, batch {}", plan.train_batch));
-        Some(time_train_step(Arc::new(backbone), &plan, &device).await?)
+        // A failed step is reported next to the forward figures rather than replacing them.
+        Some(
+            time_train_step(Arc::new(backbone), &plan, &device)
+                .await
+                .unwrap_or_else(|e| json!({ "batch": plan.train_batch, "error": e })),
+        )
     } else {
         None
     };

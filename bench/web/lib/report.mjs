@@ -59,7 +59,9 @@ export function markdown(rows, train) {
       `| forward, batch ${r.batch} | ${cell(r.ours)} | ${cell(r.ortBackbone)} | ${cell(r.ortFull)} | ${fmt(r.ratioBackbone)} | ${fmt(r.ratioFull)} |`,
     );
   }
-  if (train) {
+  if (train?.error) {
+    lines.push(`| VPT training step, batch ${train.batch} | failed: ${train.error} | no peer | no peer | - | - |`);
+  } else if (train) {
     lines.push(`| VPT training step, batch ${train.batch} | ${cell(train)} | no peer | no peer | - | - |`);
   }
   return lines.join('\n');

@@ -31,6 +31,11 @@ test('forward rows pair each of our batches with the peer of the same batch', ()
   assert.match(markdown(rows, null), /\| forward, batch 8 \| 20\.0 \(400, 400-400, 1\)/);
 });
 
+test('a failed training step is shown as such, not as a number', () => {
+  const rows = forwardRows({ forward: [summarize(1, [100])] }, null, null);
+  assert.match(markdown(rows, { batch: 1, error: 'the loss is NaN' }), /failed: the loss is NaN/);
+});
+
 test('the images are the xorshift32 stream of the Rust selfcheck_values', () => {
   // First values of seed 1, computed from the Rust formula by hand:
   // xorshift32(1) = 270369, >> 8 = 1056, * 2^-22 - 2.
