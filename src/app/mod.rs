@@ -7,6 +7,7 @@
 //! per class, tune prompts with VPT or BPT, compare the curves and the learned prompts, export a
 //! run and classify new pictures.
 
+mod bench_page;
 mod chart;
 mod data_panel;
 mod data_state;
@@ -74,10 +75,14 @@ pub enum CheckState {
     Failed(String),
 }
 
-/// Mounts the page on `<body>`.
+/// Mounts the page on `<body>` (the benchmark page instead for `?bench`, see `bench_page`).
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    if bench_page::requested() {
+        leptos::mount::mount_to_body(bench_page::BenchPage);
+    } else {
+        leptos::mount::mount_to_body(App);
+    }
 }
 
 #[component]

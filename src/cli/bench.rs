@@ -12,6 +12,8 @@ pub mod random;
 pub mod stats;
 pub mod train_step;
 
+pub use crate::timing::Summary;
+
 /// The subcommands of `bpt-lab bench`.
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
@@ -28,46 +30,5 @@ pub fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Forward(args) => forward::run(args),
         BenchCommand::TrainStep(args) => train_step::run(args),
         BenchCommand::Stats(args) => stats::run(args),
-    }
-}
-
-/// Median, minimum and maximum of per-iteration times, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Summary {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-impl Summary {
-    /// None for an empty sample. The median of an even count is the mean of the middle two.
-    pub fn of(times: &[f64]) -> Option<Self> {
-        let mut sorted = times.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = match n {
-            0 => return None,
-            _ if n % 2 == 1 => sorted[n / 2],
-            _ => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
-        };
-        Some(Self {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_summary_takes_the_middle_value_or_the_mean_of_the_middle_two() {
-        let odd = Summary::of(&[3.0, 1.0, 2.0]).unwrap();
-        assert_eq!((odd.median, odd.min, odd.max), (2.0, 1.0, 3.0));
-        let even = Summary::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
-        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
-        assert_eq!(Summary::of(&[]), None);
     }
 }

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod load;
 pub mod pos_embed;
+pub mod profile;
 pub mod random;
 pub mod vit;
 

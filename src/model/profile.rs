@@ -1,0 +1,111 @@
+//! One forward pass cut into stages for profiling (`bpt-lab bench forward --profile` natively,
+//! `index.html?bench&profile` in the browser): the backbone's own modules, run stage by stage,
+//! with a [`Laps`] call after each stage that waits for the device and books the time.
+//!
+//! The arithmetic is that of [`crate::model::vit::Block::forward`]; only the waits are added, so
+//! the stages add up to somewhat more than an unsynchronised pass.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::{gelu, softmax};
+
+use super::vit::Block;
+use super::{Backbone, ModelError};
+
+/// The stages, in the order of the forward pass.
+pub const STAGES: [&str; 12] = [
+    "upload + pos-embed",
+    "patch embed (conv)",
+    "layernorm x2",
+    "attn qkv linear",
+    "attn q k^T",
+    "attn softmax",
+    "attn x v",
+    "attn proj linear",
+    "mlp fc1",
+    "mlp gelu",
+    "mlp fc2",
+    "residual + scale",
+];
+
+/// The platform's clock and wait: native code synchronises the device, the browser reads a value
+/// of `done` back (it cannot block).
+#[allow(async_fn_in_trait)]
+pub trait Laps {
+    /// Waits until `done` (and all work queued before it) is computed, then adds the time since
+    /// the previous lap to stage `stage` (an index into [`STAGES`]).
+    async fn lap<const D: usize>(
+        &mut self,
+        stage: usize,
+        done: &Tensor<D>,
+    ) -> Result<(), ModelError>;
+}
+
+/// One forward pass of `images` (already on the device; the caller laps stage 0 for the upload),
+/// stage by stage; the final norm counts as a layernorm.
+pub async fn forward_in_stages(
+    backbone: &Backbone,
+    images: Tensor<4>,
+    laps: &mut impl Laps,
+) -> Result<(), ModelError> {
+    let [_, _, h, w] = images.dims();
+    let pos = backbone.pos_embed(h, w, &images.device())?;
+    laps.lap(0, &pos).await?;
+    let mut x = backbone.vit.embed(images, pos);
+    laps.lap(1, &x).await?;
+    for block in &backbone.vit.blocks {
+        x = block_in_stages(block, x, laps).await?;
+    }
+    let out = backbone.vit.norm.forward(x);
+    laps.lap(2, &out).await
+}
+
+/// [`Block::forward`] and [`crate::model::vit::Attention::forward`], one stage at a time.
+///
+/// # Shapes
+/// - x: [B, T, D] -> [B, T, D]
+async fn block_in_stages(
+    block: &Block,
+    x: Tensor<3>,
+    laps: &mut impl Laps,
+) -> Result<Tensor<3>, ModelError> {
+    let [b, t, d] = x.dims();
+    let h = block.attn.num_heads;
+    let hd = d / h;
+    let y = block.norm1.forward(x.clone());
+    laps.lap(2, &y).await?;
+    let qkv = block.attn.qkv.forward(y);
+    laps.lap(3, &qkv).await?;
+    let qkv = qkv.reshape([b, t, 3, h, hd]).permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
+    let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
+    let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
+    let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
+    let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [B, H, T, T]
+    laps.lap(4, &scores).await?;
+    let attn = softmax(scores, 3);
+    laps.lap(5, &attn).await?;
+    let out = attn.matmul(v).swap_dims(1, 2).reshape([b, t, d]); // [B, T, D]
+    laps.lap(6, &out).await?;
+    let a = block.attn.proj.forward(out);
+    laps.lap(7, &a).await?;
+    let a = match &block.ls1 {
+        Some(ls) => ls.forward(a),
+        None => a,
+    };
+    let x = x + a;
+    laps.lap(11, &x).await?;
+    let y = block.norm2.forward(x.clone());
+    laps.lap(2, &y).await?;
+    let y = block.mlp.fc1.forward(y);
+    laps.lap(8, &y).await?;
+    let y = gelu(y);
+    laps.lap(9, &y).await?;
+    let m = block.mlp.fc2.forward(y);
+    laps.lap(10, &m).await?;
+    let m = match &block.ls2 {
+        Some(ls) => ls.forward(m),
+        None => m,
+    };
+    let x = x + m;
+    laps.lap(11, &x).await?;
+    Ok(x)
+}
