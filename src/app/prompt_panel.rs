@@ -1,7 +1,7 @@
 //! The "Prompts" panel: each trained run's learned prompt tokens P~ side by side: their
 //! histogram (log y, Gaussian and Laplace fits, from the statistics kernels), a heatmap of the
-//! m x D values, and the m x m correlation between tokens. The paper's point reads off directly:
-//! VPT's tokens are correlated, BPT's whitened or bilinear tokens are bursty and decorrelated.
+//! m x D values, and the m x m correlation between tokens: the paper's claim (VPT's tokens
+//! correlated, BPT's decorrelated and bursty) can be checked on the user's own runs.
 //!
 //! It redraws whenever the set of runs with a result changes, and on demand for another block
 //! of deep runs.
@@ -222,8 +222,10 @@ pub fn PromptsPanel() -> impl IntoView {
         <section class="panel panel-wide" aria-labelledby="prompt-heading">
             <h2 id="prompt-heading">"Prompts"</h2>
             <p class="lede">
-                "The learned prompt tokens of every run, side by side: VPT's stay small and \
-                 correlated; BPT's, learned through the whitening, come out bursty and decorrelated."
+                "The learned prompt tokens of every run, side by side. The paper finds VPT's \
+                 tokens correlated and BPT's, learned through the whitening, decorrelated and \
+                 bursty: compare the maps and the mean |r| of your runs (short runs and tiny \
+                 models barely move the tokens from their initial values)."
             </p>
             <div class="row" hidden=move || deepest() < 2>
                 <label class="field">
