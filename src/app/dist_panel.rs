@@ -131,7 +131,7 @@ pub fn DistributionsPanel() -> impl IntoView {
                     }
                 }).collect_view()}
             </div>
-            <p class="legend"><span class="swatch fit-gauss-swatch"></span>"Gaussian fit " <span class="swatch fit-laplace-swatch"></span>"Laplace fit"</p>
+            <p class="legend"><span class="fit-swatch fit-gauss-swatch"></span>"Gaussian fit " <span class="fit-swatch fit-laplace-swatch"></span>"Laplace fit"</p>
         }.into_any(),
     }
     };
