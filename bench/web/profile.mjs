@@ -5,7 +5,8 @@
 import { chromium } from 'playwright-core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from './lib/serve.mjs';
+import { serve } from '../../e2e/lib/serve.mjs';
+import { CHROMIUM, chromiumArgs } from '../../e2e/lib/chromium.mjs';
 
 // model::profile::STAGES, in the order of the pass (the page's JSON object sorts its keys).
 const STAGES = ['upload + pos-embed', 'patch embed (conv)', 'layernorm x2', 'attn qkv linear', 'attn q k^T',
@@ -13,12 +14,7 @@ const STAGES = ['upload + pos-embed', 'patch embed (conv)', 'layernorm x2', 'att
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (k, d) => process.env[k] ?? d;
 const server = await serve([['/', env('BPT_DIST', join(here, '..', '..', 'dist'))]]);
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  headless: true,
-  args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--disable-quic', '--disable-dev-shm-usage', '--enable-unsafe-webgpu'],
-});
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu: true }) });
 try {
   const page = await browser.newPage();
   const q = `size=${env('SIZE', '56')}&batches=${env('BATCHES', '1')}&warmup=${env('WARMUP', '1')}&iters=${env('ITERS', '1')}`;

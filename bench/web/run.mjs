@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from './lib/serve.mjs';
+import { serve } from '../../e2e/lib/serve.mjs';
+import { CHROMIUM, chromiumArgs } from '../../e2e/lib/chromium.mjs';
 import { forwardRows, markdown } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,16 +26,6 @@ const ITERS = env('ITERS', '3');
 const PEERS = env('PEERS', 'backbone,full').split(',').filter(Boolean);
 const TIMEOUT = Number(env('TIMEOUT_MIN', '60')) * 60e3;
 
-const ARGS = [
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-  '--enable-unsafe-webgpu',
-];
 
 async function measure(browser, url, key, label) {
   const page = await browser.newPage();
@@ -64,7 +55,7 @@ const server = await serve([
   ['/onnx/', ONNX_DIR],
   ['/', DIST],
 ]);
-const browser = await chromium.launch({ executablePath: env('CHROMIUM', '/usr/bin/chromium'), headless: true, args: ARGS });
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu: true }) });
 try {
   const common = `size=${SIZE}&batches=${BATCHES}&warmup=${WARMUP}&iters=${ITERS}`;
   console.error(`BPT Lab (?bench, ${common}, train=${TRAIN_BATCH})`);

@@ -1,28 +1,16 @@
-// Launching Debian's Chromium (never a downloaded browser) headless, with or without WebGPU.
-// SwiftShader provides WebGPU without a GPU once --enable-unsafe-webgpu is given.
+// Launching Debian's Chromium headless, with or without WebGPU (flags in chromium.mjs), and
+// screenshots of the page or of one panel.
 import { chromium } from 'playwright-core';
+import { CHROMIUM, chromiumArgs } from './chromium.mjs';
 import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
-
-const QUIET = [
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
 
 export async function launch({ webgpu }) {
   // Playwright gives every launch a fresh, empty profile of its own.
-  const args = [...QUIET];
-  if (webgpu) args.push('--enable-unsafe-webgpu');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu }) });
 }
 
 export async function screenshot(page, name) {

@@ -1,5 +1,6 @@
-// A static file server for the built page (dist/), on 127.0.0.1 and a free port.
-// WebGPU needs a secure context, which http://127.0.0.1 is.
+// Static file servers on 127.0.0.1 and a free port (WebGPU needs a secure context, which
+// http://127.0.0.1 is): the built page (dist/) for the browser tests, and several folders under
+// URL prefixes for the browser benchmark (bench/web), which imports this file.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
   '.wasm': 'application/wasm',
   '.css': 'text/css',
   '.svg': 'image/svg+xml',
@@ -16,18 +18,17 @@ const TYPES = {
   '.safetensors': 'application/octet-stream',
 };
 
-export async function serveDist(root) {
-  const base = resolve(root);
-  await stat(join(base, 'index.html')).catch(() => {
-    throw new Error(`${base}/index.html is missing: run \`trunk build --release\` first`);
-  });
+// mounts: [[url prefix, folder]], longest prefix first; '/' last. A path ending in '/' serves
+// that folder's index.html.
+export async function serve(mounts) {
+  const roots = mounts.map(([prefix, dir]) => [prefix, resolve(dir)]);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = normalize(join(base, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(base)) {
-      res.writeHead(403).end();
-      return;
-    }
+    const [prefix, base] = roots.find(([p]) => path.startsWith(p)) ?? [];
+    if (!base) return res.writeHead(404).end();
+    const rest = path.slice(prefix.length);
+    const file = normalize(join(base, rest === '' || rest.endsWith('/') ? `${rest}index.html` : rest));
+    if (!file.startsWith(base)) return res.writeHead(403).end();
     try {
       const body = await readFile(file);
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
@@ -38,5 +39,15 @@ export async function serveDist(root) {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+// The built page at /.
+export async function serveDist(root) {
+  const base = resolve(root);
+  await stat(join(base, 'index.html')).catch(() => {
+    throw new Error(`${base}/index.html is missing: run \`trunk build --release\` first`);
+  });
+  const server = await serve([['/', base]]);
+  return { ...server, url: `${server.url}/` };
 }
