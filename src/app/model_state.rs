@@ -282,10 +282,10 @@ pub async fn load_hub(app: AppState, input: String) {
         Err(message) => return fail(app, &load, input.trim().to_string(), message),
     };
     let what = model.id.clone();
-    let number = load.number;
     let reading = |what: String| {
+        let load = load.clone();
         move |progress| {
-            if app.model_load.get_value() == number {
+            if current(app, &load) {
                 app.model.set(ModelState::Reading {
                     what: what.clone(),
                     progress,
