@@ -5,6 +5,7 @@
 pub mod backbone;
 pub mod checkpoint;
 pub mod config;
+pub mod gelu;
 pub mod load;
 pub mod pos_embed;
 pub mod profile;

@@ -6,7 +6,9 @@
 //! the stages add up to somewhat more than an unsynchronised pass.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
+
+use super::gelu::gelu;
 
 use super::vit::Block;
 use super::{Backbone, ModelError};

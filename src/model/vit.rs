@@ -11,9 +11,10 @@ use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 
 use super::Pool;
+use super::gelu::gelu;
 
 /// Patch embedding: a convolution with kernel and stride equal to the patch size.
 #[derive(Module, Debug)]
@@ -82,7 +83,8 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Exact (erf) GELU between the two layers, as timm and transformers use.
+    /// Exact (erf) GELU between the two layers, as timm and transformers use; see [`gelu`] for
+    /// why it is not burn's.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.fc2.forward(gelu(self.fc1.forward(x)))
     }
