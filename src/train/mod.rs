@@ -7,6 +7,7 @@ pub mod data;
 pub mod export;
 pub mod image;
 pub mod optim;
+pub mod pack;
 pub mod session;
 
 pub use classifier::{Classifier, Head};
