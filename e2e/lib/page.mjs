@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = process.env.BPT_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 
-// `init`, when given, is a function run in the page before its own scripts (Playwright's
-// addInitScript), on every load.
+// `init`, when given, is a function (or a list of them) run in the page before its own scripts
+// (Playwright's addInitScript), on every load.
 export async function openApp({ webgpu, init }) {
   const server = await serveDist(DIST);
   const browser = await launch({ webgpu });
@@ -17,7 +17,7 @@ export async function openApp({ webgpu, init }) {
   page.on('console', (m) => {
     if (m.type() === 'error' && /panicked/.test(m.text())) errors.push(`panic: ${m.text()}`);
   });
-  if (init) await page.addInitScript(init);
+  for (const script of [init ?? []].flat()) await page.addInitScript(script);
   await page.goto(server.url);
   return {
     page,

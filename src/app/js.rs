@@ -37,24 +37,21 @@ pub fn message(err: &JsValue) -> String {
         .unwrap_or_else(|| format!("{err:?}"))
 }
 
-/// `performance.now()` in milliseconds (monotonic; `std::time::Instant` panics on wasm).
+/// `performance.now()` in milliseconds (monotonic; `std::time::Instant` panics on wasm), in the
+/// page or in a worker.
 pub fn now_ms() -> f64 {
-    let Some(window) = web_sys::window() else {
-        return js_sys::Date::now();
-    };
-    call(&get(&window, "performance"), "now", &[])
+    call(&get(&js_sys::global(), "performance"), "now", &[])
         .ok()
         .and_then(|v| v.as_f64())
         .unwrap_or_else(js_sys::Date::now)
 }
 
 /// Resolves after `ms` milliseconds through the event loop, so the page can paint and react
-/// between two pieces of long work (0 ms: as soon as pending events are handled).
+/// between two pieces of long work (0 ms: as soon as pending events are handled). Works in the
+/// page and in a worker.
 pub async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |done, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&done, ms);
-        }
+        let _ = call(&js_sys::global(), "setTimeout", &[done.into(), ms.into()]);
     });
     let _ = JsFuture::from(promise).await;
 }

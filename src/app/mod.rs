@@ -31,7 +31,11 @@ mod runs_panel;
 mod samples;
 mod selfcheck_panel;
 mod state;
+mod train_loop;
 mod trainer;
+mod worker_client;
+mod worker_main;
+mod worker_protocol;
 
 use std::rc::Rc;
 
@@ -75,10 +79,13 @@ pub enum CheckState {
     Failed(String),
 }
 
-/// Mounts the page on `<body>` (the benchmark page instead for `?bench`, see `bench_page`).
+/// Mounts the page on `<body>` (the benchmark page instead for `?bench`, see `bench_page`); in
+/// the training worker, which runs this same module without a window, serves runs instead.
 pub fn start() {
     console_error_panic_hook::set_once();
-    if bench_page::requested() {
+    if web_sys::window().is_none() {
+        worker_main::serve();
+    } else if bench_page::requested() {
         leptos::mount::mount_to_body(bench_page::BenchPage);
     } else {
         leptos::mount::mount_to_body(App);
@@ -102,7 +109,7 @@ fn App() -> impl IntoView {
         gloo::console::error!(format!("BPT Lab: the GPU was lost: {reason}"));
         app.gpu.set(None);
         gpu.set(GpuState::Lost(reason));
-        app.control.set(Control::Stop);
+        trainer::control(app, Control::Stop);
         if let Some(source) = model_state::drop_for_lost_gpu(app) {
             reload.set_value(Some(source));
         }

@@ -32,9 +32,19 @@ pub enum ModelSource {
     },
 }
 
+/// The files a model was loaded from, kept (outside WebAssembly memory) for the training
+/// worker, which places its own copy on its own device.
+pub struct ModelFiles {
+    pub config: String,
+    pub weights: js_sys::Uint8Array,
+}
+
 /// A backbone on the GPU, ready for training.
 pub struct LoadedModel {
+    /// Unique per load.
+    pub key: u64,
     pub backbone: Arc<Backbone>,
+    pub files: ModelFiles,
     pub source: ModelSource,
     /// A short name for run labels and exported files.
     pub name: String,
@@ -154,7 +164,12 @@ async fn place(
     match Backbone::from_safetensors(&weights, config, gpu.burn_device()) {
         Ok(backbone) if current(app, &load) => {
             app.model.set(ModelState::Ready(Rc::new(LoadedModel {
+                key: load.number,
                 backbone: Arc::new(backbone),
+                files: ModelFiles {
+                    config: config_text,
+                    weights: js_sys::Uint8Array::from(&weights[..]),
+                },
                 source,
                 name,
                 parameters: count_parameters(&weights),

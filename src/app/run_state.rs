@@ -4,12 +4,14 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::Backbone;
 use crate::prompt::{Method, PromptConfig};
 use crate::train::{Classifier, TrainConfig};
 
 /// The settings form. Defaults a browser GPU can run in minutes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     pub method: Method,
     pub deep: bool,
@@ -96,7 +98,7 @@ pub fn round_to_patch(size: usize, patch: usize) -> usize {
 }
 
 /// What the user asked of the run in progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Control {
     Run,
     Pause,
@@ -149,7 +151,7 @@ pub struct Trained {
 }
 
 /// One held-out evaluation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalPoint {
     pub epoch: usize,
     pub accuracy: f64,

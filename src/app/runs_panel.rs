@@ -125,7 +125,7 @@ fn progress(run: &RunRecord) -> impl IntoView + use<> {
                 {run.label.clone()} " \u{2014} "
                 <span data-testid="run-status" data-state=run.status.name()>{run.status.name()}</span>
             </p>
-            <p class="note">{run.summary.clone()}</p>
+            <p class="note" data-testid="run-summary">{run.summary.clone()}</p>
             <progress data-testid="run-progress" max="1" value=fraction aria-label="Training progress"></progress>
             <p class=if failed { "run-error" } else { "note" } data-testid=if failed { "run-error" } else { "run-detail" }
                 role=if failed { Some("alert") } else { None }>{detail}</p>
@@ -182,15 +182,14 @@ pub fn RunsPanel() -> impl IntoView {
 
     let start = move |_| trainer::start(app, settings.get_untracked());
     let pause = move |_| {
-        app.control.update(|c| {
-            *c = if *c == Control::Pause {
-                Control::Run
-            } else {
-                Control::Pause
-            }
-        })
+        let next = if app.control.get_untracked() == Control::Pause {
+            Control::Run
+        } else {
+            Control::Pause
+        };
+        trainer::control(app, next);
     };
-    let stop = move |_| app.control.set(Control::Stop);
+    let stop = move |_| trainer::control(app, Control::Stop);
     let import = move |ev: leptos::ev::Event| {
         let files = js::take_input_files(&event_target::<HtmlInputElement>(&ev));
         if let Some(file) = files.into_iter().next() {

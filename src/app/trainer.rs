@@ -1,25 +1,26 @@
-//! The training loop of the page: the same loop as `bpt-lab train`, driven from the event loop.
-//!
-//! Each step awaits its loss read-back (the GPU works while the page stays responsive), then
-//! the loop yields to the event loop before the next step, checks pause and stop, and publishes
-//! progress and curves. Timing uses `performance.now()` and leaves paused time out.
+//! Starting runs and following them: the run trains in the training worker (`worker_client`),
+//! so kernel compilation and long steps never block the page; where a worker cannot train
+//! (no WebGPU in workers), the same loop (`train_loop`) runs on the page's thread instead and
+//! yields between steps. Either way its events land in [`apply`].
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use serde_json::json;
 
-use super::js;
 use super::model_state::LoadedModel;
-use super::run_state::{
-    Control, EvalPoint, RunRecord, RunSettings, RunStatus, Trained, round_to_patch,
-};
+use super::run_state::{Control, RunRecord, RunSettings, RunStatus, Trained};
 use super::state::AppState;
-use crate::train::{Dataset, Session};
-use crate::whiten::WhitenConfig;
+use super::train_loop::{self, Job, Report};
+use super::worker_client::{self, OnCrash, OnEvent};
+use super::worker_protocol::{Event, Phase};
+use crate::train::export;
 
-/// Training views for the whitening statistics: fewer than the CLI's 100, for a browser GPU.
-const WHITEN_IMAGES: usize = 64;
+thread_local! {
+    /// The model each unfinished run was started on (its finished classifier joins it).
+    static MODELS: RefCell<HashMap<u32, Rc<LoadedModel>>> = RefCell::new(HashMap::new());
+}
 
 /// Starts a run with the current data and settings; errors before the start become a failed
 /// run with the message, so they show where the user looks.
@@ -56,146 +57,167 @@ pub fn start(app: AppState, settings: RunSettings) {
     app.runs.update(|r| r.push(record));
     app.control.set(Control::Run);
     app.active_run.set(Some(id));
+    MODELS.with_borrow_mut(|m| m.insert(id, model.clone()));
     leptos::task::spawn_local(async move {
-        if let Err(message) = train(app, id, settings, model, data).await {
-            app.update_run(id, |r| r.status = RunStatus::Failed(message));
-        }
-        app.active_run.set(None);
-    });
-}
-
-/// Waits while paused; true when the user stopped the run.
-async fn stopped(app: AppState, id: u32, paused_ms: &mut f64) -> bool {
-    loop {
-        match app.control.get_untracked() {
-            Control::Run => return false,
-            Control::Stop => return true,
-            Control::Pause => {
+        let on_event: OnEvent = Rc::new(move |event, file| apply(app, event, file));
+        let on_crash: OnCrash = Rc::new(move |message| crashed(app, message));
+        match worker_client::acquire(on_event, on_crash).await {
+            Ok(worker) => {
+                if let Err(message) = worker.train(id, settings, &model, &data) {
+                    apply(app, Event::Failed { run: id, message }, None);
+                }
+            }
+            Err(reason) => {
+                gloo::console::warn!(format!("BPT Lab: training on the page's thread ({reason})"));
                 app.update_run(id, |r| {
-                    if r.status != RunStatus::Paused {
-                        r.status = RunStatus::Paused;
-                    }
+                    r.summary.push_str(" · trained on the page's thread")
                 });
-                let t = js::now_ms();
-                js::sleep(100).await;
-                *paused_ms += js::now_ms() - t;
+                let job = Job {
+                    run: id,
+                    settings,
+                    backbone: model.backbone.clone(),
+                    model_name: model.name.clone(),
+                    data,
+                };
+                let Some(gpu) = app.gpu.get_untracked() else {
+                    let message = "the GPU is not ready: see the GPU panel".to_string();
+                    return apply(app, Event::Failed { run: id, message }, None);
+                };
+                train_loop::run(job, gpu.burn_device(), &OnPage(app)).await;
             }
+        }
+    });
+}
+
+/// Passes the user's pause, resume and stop to the run in progress.
+pub fn control(app: AppState, control: Control) {
+    app.control.set(control);
+    if let Some(run) = app.active_run.get_untracked() {
+        worker_client::control(run, control);
+    }
+}
+
+/// The loop on the page's thread reports straight into the page's state.
+struct OnPage(AppState);
+
+impl Report for OnPage {
+    fn control(&self) -> Control {
+        self.0.control.get_untracked()
+    }
+
+    fn emit(&self, event: Event, file: Option<Vec<u8>>) {
+        apply(self.0, event, file);
+    }
+}
+
+/// The worker stopped (a panic, or the browser ended it): the run in progress fails, and the
+/// next run starts a new worker.
+fn crashed(app: AppState, message: String) {
+    worker_client::discard();
+    if let Some(run) = app.active_run.get_untracked() {
+        let message = format!("the training worker stopped: {message}");
+        apply(app, Event::Failed { run, message }, None);
+    }
+}
+
+/// Applies a run's event to the page. Events of a run that is no longer active (it failed when
+/// the GPU was lost) are dropped.
+pub fn apply(app: AppState, event: Event, file: Option<Vec<u8>>) {
+    let run = match &event {
+        Event::Ready { .. } | Event::Unavailable { .. } => return,
+        Event::Started { run, .. }
+        | Event::Phase { run, .. }
+        | Event::Step { run, .. }
+        | Event::Eval { run, .. }
+        | Event::Finished { run, .. }
+        | Event::Failed { run, .. } => *run,
+    };
+    let active = app
+        .runs
+        .with_untracked(|runs| runs.iter().any(|r| r.id == run && r.status.active()));
+    let ends = matches!(event, Event::Finished { .. } | Event::Failed { .. });
+    if active {
+        update(app, run, event, file);
+    }
+    if ends {
+        MODELS.with_borrow_mut(|m| m.remove(&run));
+        if app.active_run.get_untracked() == Some(run) {
+            app.active_run.set(None);
         }
     }
 }
 
-async fn train(
-    app: AppState,
-    id: u32,
-    settings: RunSettings,
-    model: Rc<LoadedModel>,
-    data: Dataset,
-) -> Result<(), String> {
-    let gpu = app
-        .gpu
-        .get_untracked()
-        .ok_or("the GPU is not ready: see the GPU panel")?;
-    let device = gpu.burn_device().clone();
-    let size = round_to_patch(settings.size, model.backbone.config.patch_size);
-    let whiten = WhitenConfig {
-        max_images: WHITEN_IMAGES,
-        ..WhitenConfig::default()
-    };
-    // Let the page show the new run before the whitening estimate.
-    js::sleep(0).await;
-    let mut session = Session::new(
-        model.backbone.clone(),
-        settings.prompt_config(),
-        settings.train_config(size),
-        whiten,
-        &data,
-        &device,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let total = session.total_steps();
-    app.update_run(id, |r| {
-        r.total_steps = total;
-        r.status = RunStatus::Training;
-    });
-
-    let started = js::now_ms();
-    let mut paused_ms = 0.0;
-    let mut interrupted = false;
-    'epochs: while !session.finished() {
-        let epoch = session.epoch();
-        for batch in session.epoch_batches(data.train.len()) {
-            if stopped(app, id, &mut paused_ms).await {
-                interrupted = true;
-                break 'epochs;
+fn update(app: AppState, run: u32, event: Event, file: Option<Vec<u8>>) {
+    match event {
+        Event::Started { total_steps, .. } => app.update_run(run, |r| {
+            r.total_steps = total_steps;
+            r.status = RunStatus::Training;
+        }),
+        Event::Phase { phase, .. } => app.update_run(run, |r| {
+            r.status = match phase {
+                Phase::Paused => RunStatus::Paused,
+                Phase::Evaluating => RunStatus::Evaluating,
             }
-            let stats = session
-                .step(&data.train, &batch)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !stats.loss.is_finite() {
-                return Err(format!(
-                    "the loss became {} at step {}: try a smaller learning rate",
-                    stats.loss,
-                    stats.step + 1
-                ));
-            }
-            let done = session.step;
-            let active_s = (js::now_ms() - started - paused_ms) / 1e3;
-            let rate = done as f64 / active_s.max(1e-3);
-            app.update_run(id, |r| {
-                r.status = RunStatus::Training;
-                r.step = done;
-                r.steps_per_s = rate;
-                r.seconds_left = Some(total.saturating_sub(done) as f64 / rate.max(1e-9));
-                r.losses.push((done, stats.loss));
+        }),
+        Event::Step {
+            step,
+            loss,
+            steps_per_s,
+            seconds_left,
+            ..
+        } => app.update_run(run, |r| {
+            r.status = RunStatus::Training;
+            r.step = step;
+            r.steps_per_s = steps_per_s;
+            r.seconds_left = Some(seconds_left);
+            r.losses.push((step, loss));
+        }),
+        Event::Eval { point, .. } => app.update_run(run, |r| r.evals.push(point)),
+        Event::Finished { stopped, extra, .. } => {
+            let result = finished(app, run, file, extra);
+            app.update_run(run, |r| {
+                r.seconds_left = None;
+                match result {
+                    Ok(trained) => {
+                        r.status = if stopped {
+                            RunStatus::Stopped
+                        } else {
+                            RunStatus::Finished
+                        };
+                        r.result = Some(Rc::new(trained));
+                    }
+                    Err(message) => r.status = RunStatus::Failed(message),
+                }
             });
-            js::sleep(0).await;
         }
-        if data.test.is_empty() {
-            continue;
+        Event::Failed { message, .. } => {
+            if let Some(worker) = worker_client::current() {
+                worker.forget_model();
+            }
+            app.update_run(run, |r| r.status = RunStatus::Failed(message));
         }
-        app.update_run(id, |r| r.status = RunStatus::Evaluating);
-        let eval = session
-            .evaluate(&data.test)
-            .await
-            .map_err(|e| e.to_string())?;
-        app.update_run(id, |r| {
-            r.evals.push(EvalPoint {
-                epoch: epoch + 1,
-                accuracy: eval.accuracy(),
-                loss: eval.loss,
-                correct: eval.correct,
-                total: eval.total,
-            })
-        });
-        js::sleep(0).await;
+        Event::Ready { .. } | Event::Unavailable { .. } => {}
     }
+}
 
-    let extra = json!({
-        "train": {
-            "lr": settings.lr, "epochs": settings.epochs, "batch": settings.batch,
-            "seed": settings.seed, "steps": session.step,
-            "warmup_epochs": session.config.warmup_epochs,
-            "weight_decay": session.config.weight_decay,
-            "weight_decay_head": session.config.weight_decay_head,
-        },
-        "whitening": format!("{:?}", WhitenConfig { max_images: WHITEN_IMAGES, ..WhitenConfig::default() }),
-        "model": model.name,
-    });
-    let trained = Trained {
-        classifier: session.model.clone(),
+/// The finished run's classifier on the page's device, from its run file.
+fn finished(
+    app: AppState,
+    run: u32,
+    file: Option<Vec<u8>>,
+    extra: serde_json::Value,
+) -> Result<Trained, String> {
+    let file = file.ok_or("the finished run came without its run file")?;
+    let model = MODELS
+        .with_borrow(|m| m.get(&run).cloned())
+        .ok_or("the run's model is gone")?;
+    let gpu = app.gpu.get_untracked().ok_or("the GPU is not ready")?;
+    let classifier =
+        export::from_safetensors(&file, model.backbone.config.embed_dim, gpu.burn_device())
+            .map_err(|e| format!("reading the trained run: {e}"))?;
+    Ok(Trained {
+        classifier,
         backbone: model.backbone.clone(),
         extra,
-    };
-    app.update_run(id, |r| {
-        r.status = if interrupted {
-            RunStatus::Stopped
-        } else {
-            RunStatus::Finished
-        };
-        r.seconds_left = None;
-        r.result = Some(Rc::new(trained));
-    });
-    Ok(())
+    })
 }

@@ -19,7 +19,7 @@ pub use inspect::PromptPicture;
 pub use params::{Factor, PromptParams, PromptSet};
 
 /// Which parameterisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Method {
     Vpt,
     BptFWhiten,
