@@ -1,4 +1,5 @@
-// Sample images and keeping data across reloads (IndexedDB), on WebGPU (SwiftShader):
+// Sample images and keeping data across reloads (IndexedDB; the run settings in localStorage), on
+// WebGPU (SwiftShader):
 // "Sample images" fills three classes; a rename, a held-out share and a short run on the tiny
 // fixture model survive a reload; the restored run predicts once its model is loaded again; a
 // corrupt file is still refused by name; "Clear saved data" empties the page and the store.
@@ -115,6 +116,9 @@ test('sample images, class edits, the held-out share and a run survive a reload'
     assert.deepEqual(now, before, 'the same classes, names, counts and thumbnails');
     assert.deepEqual(now.names, ['tee', ...sampleNames.slice(1), 'empty one']);
     assert.equal(await byTestId(page, 'holdout').inputValue(), '50');
+    // The run settings form is back as it was left (localStorage).
+    for (const [id, value] of Object.entries(settings)) assert.equal(await byTestId(page, id).inputValue(), value, id);
+    assert.equal(await byTestId(page, 'run-method').inputValue(), 'bpt-bilinear');
     assert.match(await byTestId(page, 'class-count').nth(1).innerText(), new RegExp(`${perClass[1] / 2} to train on, ${perClass[1] / 2} held out`));
     assert.match(await byTestId(page, 'data-totals').innerText(), new RegExp(`4 classes . ${total / 2} to train on . ${total / 2} held out`));
 

@@ -30,6 +30,7 @@ mod run_state;
 mod runs_panel;
 mod samples;
 mod selfcheck_panel;
+mod settings_store;
 mod state;
 mod train_loop;
 mod trainer;

@@ -10,8 +10,10 @@ use crate::model::Backbone;
 use crate::prompt::{Method, PromptConfig};
 use crate::train::{Classifier, TrainConfig};
 
-/// The settings form. Defaults a browser GPU can run in minutes.
+/// The settings form. Defaults a browser GPU can run in minutes. Saved as JSON (`settings_store`);
+/// a field missing there takes its default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunSettings {
     pub method: Method,
     pub deep: bool,

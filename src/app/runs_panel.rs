@@ -10,6 +10,7 @@ use super::chart::{LineChart, Series};
 use super::js;
 use super::run_io;
 use super::run_state::{Control, RunRecord, RunSettings, RunStatus, duration, method_label};
+use super::settings_store;
 use super::state::AppState;
 use super::trainer;
 use crate::prompt::Method;
@@ -176,7 +177,8 @@ fn run_row(run: &RunRecord) -> impl IntoView + use<> {
 #[component]
 pub fn RunsPanel() -> impl IntoView {
     let app = AppState::get();
-    let settings = RwSignal::new(RunSettings::default());
+    let settings = RwSignal::new(settings_store::load());
+    Effect::new(move |_| settings.with(settings_store::save));
     let training = move || app.active_run.get().is_some();
     let can_start = move || !training() && app.model.with(|m| m.ready().is_some());
 
