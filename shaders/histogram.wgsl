@@ -11,8 +11,8 @@
 // product are single correctly rounded f32 operations in WGSL (no division, nothing to fuse into
 // an FMA), so the CPU gets the same index bit for bit. Rounding can push t = (x - lo) * scale to
 // N for x just below hi; the min keeps such values in the last bin. x - lo >= 0 whenever x >= lo,
-// so the index is never negative. NaN and infinity are recognised from the bit pattern, since
-// WGSL lets an implementation assume that floats are finite.
+// so the index is never negative. NaN and infinity are recognised from the bit pattern
+// (`float_class`, common.wgsl).
 //
 // Each workgroup counts into workgroup-local atomics (MAX_BINS of them, 16 KiB, the WebGPU
 // default limit of workgroup storage; WGSL zero-initialises workgroup memory), then adds its
@@ -24,9 +24,9 @@
 //   1  params  Params              uniform     length, N, lo, hi, scale
 //   2  counts  array<atomic<u32>>  read_write  N bins, then underflow, overflow, nan, neg_inf,
 //                                              pos_inf (zeroed by the host)
-// Workgroup size: WG = 256 threads (the host dispatches with the same constant).
+// The input binding `values`, WG, float_class and next_index come from common.wgsl, which the
+// launcher puts first.
 
-const WG: u32 = 256u;
 const MAX_BINS: u32 = 4096u;
 
 struct Params {
@@ -37,15 +37,10 @@ struct Params {
     scale: f32,
 }
 
-@group(0) @binding(0) var<storage, read> values: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> counts: array<atomic<u32>>;
 
 var<workgroup> local_counts: array<atomic<u32>, MAX_BINS>;
-
-const EXP_MASK: u32 = 0x7f800000u;
-const MANTISSA_MASK: u32 = 0x007fffffu;
-const SIGN_MASK: u32 = 0x80000000u;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -60,21 +55,15 @@ fn main(
     var nan = 0u;
     var neg_inf = 0u;
     var pos_inf = 0u;
-    var i = wid.x * WG + lid.x;
-    loop {
-        if (i >= params.len) {
-            break;
-        }
+    for (var i = wid.x * WG + lid.x; i < params.len; i = next_index(i, stride)) {
         let x = values[i];
-        let bits = bitcast<u32>(x);
-        if ((bits & EXP_MASK) == EXP_MASK) {
-            if ((bits & MANTISSA_MASK) != 0u) {
-                nan += 1u;
-            } else if ((bits & SIGN_MASK) != 0u) {
-                neg_inf += 1u;
-            } else {
-                pos_inf += 1u;
-            }
+        let kind = float_class(x);
+        if (kind == NAN) {
+            nan += 1u;
+        } else if (kind == NEG_INF) {
+            neg_inf += 1u;
+        } else if (kind == POS_INF) {
+            pos_inf += 1u;
         } else if (x < params.lo) {
             under += 1u;
         } else if (x >= params.hi) {
@@ -83,11 +72,6 @@ fn main(
             let t = floor((x - params.lo) * params.scale);
             atomicAdd(&local_counts[u32(min(t, last))], 1u);
         }
-        // Stop before the index wraps past u32::MAX.
-        if (i > 0xffffffffu - stride) {
-            break;
-        }
-        i += stride;
     }
     workgroupBarrier();
 

@@ -12,16 +12,14 @@
 // at most 2^17 values per workgroup (a 128 MiB binding over 1024 workgroups) that allows
 // deviations up to about 7e7.
 //
-// NaN and infinity are recognised from the bit pattern: WGSL lets an implementation assume that
-// floats are finite, so `x != x` may be folded away.
+// NaN and infinity are recognised from the bit pattern (`float_class`, common.wgsl).
 //
 // Bindings (group 0):
 //   0  values    array<f32>      read        the input
 //   1  params    Params          uniform     how many input values are valid
 //   2  partials  array<Partial>  read_write  one entry per workgroup
-// Workgroup size: WG = 256 threads (the host dispatches with the same constant).
-
-const WG: u32 = 256u;
+// The input binding `values`, WG, float_class and next_index come from common.wgsl, which the
+// launcher puts first.
 
 struct Params {
     len: u32,
@@ -40,14 +38,10 @@ struct Partial {
     m4: f32,
 }
 
-@group(0) @binding(0) var<storage, read> values: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> partials: array<Partial>;
 
 var<workgroup> shared_acc: array<Partial, WG>;
-
-const EXP_MASK: u32 = 0x7f800000u;
-const MANTISSA_MASK: u32 = 0x007fffffu;
 
 fn empty() -> Partial {
     return Partial(0u, 0u, 0u, 0u, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -96,19 +90,13 @@ fn main(
 ) {
     let stride = groups.x * WG;
     var acc = empty();
-    var i = wid.x * WG + lid.x;
-    loop {
-        if (i >= params.len) {
-            break;
-        }
+    for (var i = wid.x * WG + lid.x; i < params.len; i = next_index(i, stride)) {
         let x = values[i];
-        let bits = bitcast<u32>(x);
-        if ((bits & EXP_MASK) == EXP_MASK) {
-            if ((bits & MANTISSA_MASK) != 0u) {
-                acc.nan += 1u;
-            } else {
-                acc.inf += 1u;
-            }
+        let kind = float_class(x);
+        if (kind == NAN) {
+            acc.nan += 1u;
+        } else if (kind != FINITE) {
+            acc.inf += 1u;
         } else if (acc.count == 0u) {
             acc.count = 1u;
             acc.mean = x;
@@ -131,11 +119,6 @@ fn main(
             acc.min = min(acc.min, x);
             acc.max = max(acc.max, x);
         }
-        // Stop before the index wraps past u32::MAX.
-        if (i > 0xffffffffu - stride) {
-            break;
-        }
-        i += stride;
     }
     shared_acc[lid.x] = acc;
     workgroupBarrier();

@@ -4,8 +4,8 @@
 // thresholds t_j, the values with d > t_j (strictly), and sums d^power. With center = mean and
 // t_j = k_j * std this gives the tail mass beyond k_j standard deviations; with power = 1 and
 // center = median it gives the Laplace scale; with power = beta the generalised Gaussian one.
-// NaN and infinities are skipped (recognised from the bit pattern, since WGSL lets an
-// implementation assume that floats are finite); `finite` counts the values that were used.
+// NaN and infinities are skipped (recognised from the bit pattern, `float_class` in
+// common.wgsl); `finite` counts the values that were used.
 //
 // The counts are exact: the subtraction and abs are correctly rounded in f32 and the thresholds
 // are f32 values chosen on the host, so src/gpu/tail.rs gets the same counts on the CPU. The
@@ -16,9 +16,9 @@
 //   0  values    array<f32>      read        the input
 //   1  params    Params          uniform     length, number of thresholds, center, power, t_j
 //   2  partials  array<Partial>  read_write  one entry per workgroup
-// Workgroup size: WG = 256 threads (the host dispatches with the same constant).
+// The input binding `values`, WG, float_class and next_index come from common.wgsl, which the
+// launcher puts first.
 
-const WG: u32 = 256u;
 const MAX_THRESHOLDS: u32 = 8u;
 
 struct Params {
@@ -37,15 +37,12 @@ struct Partial {
     pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> values: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> partials: array<Partial>;
 
 var<workgroup> beyond: array<atomic<u32>, MAX_THRESHOLDS>;
 var<workgroup> finite: atomic<u32>;
 var<workgroup> sums: array<f32, WG>;
-
-const EXP_MASK: u32 = 0x7f800000u;
 
 fn threshold(j: u32) -> f32 {
     return params.t[j / 4u][j % 4u];
@@ -74,13 +71,9 @@ fn main(
     var counts = array<u32, 8>(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u);
     var used = 0u;
     var sum = 0.0;
-    var i = wid.x * WG + lid.x;
-    loop {
-        if (i >= params.len) {
-            break;
-        }
+    for (var i = wid.x * WG + lid.x; i < params.len; i = next_index(i, stride)) {
         let x = values[i];
-        if ((bitcast<u32>(x) & EXP_MASK) != EXP_MASK) {
+        if (float_class(x) == FINITE) {
             let d = abs(x - params.center);
             used += 1u;
             sum += power_of(d);
@@ -90,11 +83,6 @@ fn main(
                 }
             }
         }
-        // Stop before the index wraps past u32::MAX.
-        if (i > 0xffffffffu - stride) {
-            break;
-        }
-        i += stride;
     }
     for (var j = 0u; j < params.thresholds; j++) {
         if (counts[j] != 0u) {

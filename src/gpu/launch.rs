@@ -1,5 +1,6 @@
-//! What every kernel launcher shares: the workgroup geometry, pipeline creation and one
-//! dispatch over a list of storage buffers.
+//! What every kernel launcher shares: the workgroup geometry, pipeline creation (with the
+//! shared WGSL, `shaders/common.wgsl`, put before each kernel) and one dispatch over a list of
+//! storage buffers.
 //!
 //! All our reduction kernels use 256 threads per workgroup and at most 1024 workgroups per
 //! dispatch; each thread walks a grid-strided share of its slice, so one dispatch covers any
@@ -9,7 +10,7 @@ use wgpu::util::DeviceExt;
 
 use super::GpuContext;
 
-/// Threads per workgroup; must equal `WG` in every reduction shader.
+/// Threads per workgroup; the kernels' `WG` is defined from it (see [`Pipeline::new`]).
 pub(crate) const WORKGROUP: u32 = 256;
 /// At most this many workgroups per dispatch.
 pub(crate) const MAX_WORKGROUPS: u32 = 1024;
@@ -26,8 +27,11 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub(crate) fn new(ctx: &GpuContext, label: &'static str, source: &'static str) -> Self {
+    /// Compiles `source` after `const WG` and `shaders/common.wgsl` (WGSL has no includes).
+    pub(crate) fn new(ctx: &GpuContext, label: &'static str, source: &str) -> Self {
         let device = ctx.device();
+        let common = include_str!("../../shaders/common.wgsl");
+        let source = format!("const WG: u32 = {WORKGROUP}u;\n{common}\n{source}");
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
