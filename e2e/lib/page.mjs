@@ -28,3 +28,23 @@ export async function openApp({ webgpu, init }) {
     },
   };
 }
+
+const TINY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
+
+// Loads the tiny timm fixture model (tests/fixtures/torch, 32x32 px, patch 8) from local files
+// and waits until it is ready.
+export async function loadTinyModel(page) {
+  const byTestId = (id) => page.locator(`[data-testid="${id}"]`);
+  await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
+  await byTestId('model-file').setInputFiles(join(TINY, 'timm_vit_ls.model.safetensors'));
+  await byTestId('model-config-file').setInputFiles(join(TINY, 'timm_vit_ls.config.json'));
+  await byTestId('model-load').click();
+  await page.waitForFunction(() => {
+    const state = document.querySelector('[data-testid="model-status"]')?.dataset.state;
+    const name = document.querySelector('[data-testid="model-name"]')?.textContent ?? '';
+    return state === 'failed' || (state === 'ready' && name.includes('timm_vit_ls'));
+  }, null, { timeout: 120_000, polling: 250 });
+  if (await byTestId('model-status').getAttribute('data-state') !== 'ready') {
+    throw new Error(`the tiny model did not load: ${await byTestId('model-status').innerText()}`);
+  }
+}

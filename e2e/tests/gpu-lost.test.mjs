@@ -4,23 +4,12 @@
 // one here) is chosen again, and the run trained before the loss gets its classifier back from
 // the browser's saved copy and predicts again.
 import { test } from 'node:test';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { openApp } from '../lib/page.mjs';
+import { openApp, loadTinyModel } from '../lib/page.mjs';
 import { png } from '../lib/png.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
-
-async function loadTinyModel(page) {
-  await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
-  await byTestId(page, 'model-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.model.safetensors'));
-  await byTestId(page, 'model-config-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.config.json'));
-  await byTestId(page, 'model-load').click();
-  await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 120_000 });
-}
 
 let queries = 0;
 async function predictOnce(page) {

@@ -10,14 +10,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openApp } from '../lib/page.mjs';
+import { openApp, loadTinyModel } from '../lib/page.mjs';
 import { screenshot } from '../lib/browser.mjs';
 import { png } from '../lib/png.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURES = join(ROOT, 'tests', 'fixtures', 'torch');
-const MODEL = join(FIXTURES, 'timm_vit_ls.model.safetensors');
-const CONFIG = join(FIXTURES, 'timm_vit_ls.config.json');
 const SAMPLES = join(ROOT, 'static', 'samples');
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
@@ -50,15 +47,6 @@ function store(page, fn, key, value) {
       tx.onerror = () => fail(tx.error);
     };
   }), [fn, key, value]);
-}
-
-async function loadTinyModel(page) {
-  await page.locator('summary', { hasText: 'Load a local model' }).click();
-  await byTestId(page, 'model-file').setInputFiles(MODEL);
-  await byTestId(page, 'model-config-file').setInputFiles(CONFIG);
-  await byTestId(page, 'model-load').click();
-  await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 120_000 });
-  assert.match(await byTestId(page, 'model-name').innerText(), /timm_vit_ls/);
 }
 
 test('sample images, class edits, the held-out share and a run survive a reload', { timeout: 900_000 }, async () => {

@@ -2,22 +2,14 @@
 // steps (long tasks are recorded with a PerformanceObserver), pause and stop reach the worker,
 // and a page without workers trains on its own thread instead.
 import { test } from 'node:test';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { openApp } from '../lib/page.mjs';
+import { openApp, loadTinyModel } from '../lib/page.mjs';
 
 const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
 
 async function prepare(page, settings) {
   await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 300_000 });
-  await page.locator('summary', { hasText: 'Load a local model' }).click();
-  await byTestId(page, 'model-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.model.safetensors'));
-  await byTestId(page, 'model-config-file').setInputFiles(join(FIXTURES, 'timm_vit_ls.config.json'));
-  await byTestId(page, 'model-load').click();
-  await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 120_000 });
-  assert.match(await byTestId(page, 'model-name').innerText(), /timm_vit_ls/);
+  await loadTinyModel(page);
   await byTestId(page, 'samples-load').click();
   await page.locator('[data-testid="samples-status"][data-state="done"]').waitFor({ timeout: 60_000 });
   for (const [id, value] of Object.entries(settings)) {
