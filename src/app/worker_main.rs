@@ -44,11 +44,18 @@ fn post(event: &Event, file: Option<Vec<u8>>) {
     }
 }
 
-struct ToPage;
+/// Reports for one run; a run that is no longer the worker's current one is told to stop (the
+/// page moved on, for example after its GPU was lost, and sent a new run).
+struct ToPage {
+    run: u32,
+}
 
 impl Report for ToPage {
     fn control(&self) -> Control {
-        CONTROL.get().1
+        match CONTROL.get() {
+            (run, control) if run == self.run => control,
+            _ => Control::Stop,
+        }
     }
 
     fn emit(&self, event: Event, file: Option<Vec<u8>>) {
@@ -116,7 +123,7 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
                             model_name: model.name,
                             data,
                         };
-                        train_loop::run(job, gpu.burn_device(), &ToPage).await;
+                        train_loop::run(job, gpu.burn_device(), &ToPage { run }).await;
                     }
                     Err(message) => post(&Event::Failed { run, message }, None),
                 }
