@@ -9,8 +9,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
 use super::gelu::gelu;
-
-use super::vit::Block;
+use super::vit::{Block, LayerScale};
 use super::{Backbone, ModelError};
 
 /// The stages, in the order of the forward pass.
@@ -89,11 +88,7 @@ async fn block_in_stages(
     laps.lap(6, &out).await?;
     let a = block.attn.proj.forward(out);
     laps.lap(7, &a).await?;
-    let a = match &block.ls1 {
-        Some(ls) => ls.forward(a),
-        None => a,
-    };
-    let x = x + a;
+    let x = x + LayerScale::apply(&block.ls1, a);
     laps.lap(11, &x).await?;
     let y = block.norm2.forward(x.clone());
     laps.lap(2, &y).await?;
@@ -103,11 +98,7 @@ async fn block_in_stages(
     laps.lap(9, &y).await?;
     let m = block.mlp.fc2.forward(y);
     laps.lap(10, &m).await?;
-    let m = match &block.ls2 {
-        Some(ls) => ls.forward(m),
-        None => m,
-    };
-    let x = x + m;
+    let x = x + LayerScale::apply(&block.ls2, m);
     laps.lap(11, &x).await?;
     Ok(x)
 }

@@ -74,6 +74,14 @@ impl LayerScale {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         x * self.gamma.val().unsqueeze::<3>()
     }
+
+    /// `x` scaled where the block has LayerScale (`ls` is Some), else `x` unchanged.
+    pub fn apply(ls: &Option<Self>, x: Tensor<3>) -> Tensor<3> {
+        match ls {
+            Some(ls) => ls.forward(x),
+            None => x,
+        }
+    }
 }
 
 #[derive(Module, Debug)]
@@ -106,17 +114,9 @@ impl Block {
     /// - x: [B, T, D] -> [B, T, D]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let a = self.attn.forward(self.norm1.forward(x.clone()));
-        let a = match &self.ls1 {
-            Some(ls) => ls.forward(a),
-            None => a,
-        };
-        let x = x + a;
+        let x = x + LayerScale::apply(&self.ls1, a);
         let m = self.mlp.forward(self.norm2.forward(x.clone()));
-        let m = match &self.ls2 {
-            Some(ls) => ls.forward(m),
-            None => m,
-        };
-        x + m
+        x + LayerScale::apply(&self.ls2, m)
     }
 }
 
