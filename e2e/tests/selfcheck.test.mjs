@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp } from '../lib/page.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
+import { values as xorshift } from '../../bench/web/lib/images.mjs';
 
 const LEN = 1_000_003;
 const SEED = 0x9e3779b9;
@@ -18,16 +19,10 @@ const POWER_SUM_TOL = 1e-4;
 const HISTOGRAM = { lo: -1.5, hi: 1.75, bins: 100 };
 const KS = [0.5, 1.0, 1.5];
 
-// xorshift32 mapped to (u >> 8) * 2^-22 - 2, exactly as src/gpu/selfcheck.rs does.
+// The stream of src/gpu/selfcheck.rs (xorshift32 mapped to (u >> 8) * 2^-22 - 2, exact in f32),
+// from the generator the browser benchmark also uses, with the special values the page plants.
 function selfcheckInput() {
-  const values = new Float64Array(LEN);
-  let s = SEED >>> 0;
-  for (let i = 0; i < LEN; i++) {
-    s = (s ^ (s << 13)) >>> 0;
-    s = (s ^ (s >>> 17)) >>> 0;
-    s = (s ^ (s << 5)) >>> 0;
-    values[i] = (s >>> 8) / 4194304 - 2;
-  }
+  const values = Float64Array.from(xorshift(LEN, SEED));
   values[7] = NaN;
   values[11] = Infinity;
   values[13] = -Infinity;
