@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::TrainError;
 use super::image::{RgbImage, Transform};
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 
 #[derive(Clone, Debug)]
 pub struct Sample {
@@ -33,40 +33,34 @@ impl Dataset {
         fraction: f64,
         seed: u64,
     ) -> Result<Self, TrainError> {
-        let mut rng = Rng::new(seed).fork(0x5711);
-        let mut out = Self {
+        let mut rng = Rng::new(seed).stream(Stream::Split);
+        let (train, test) = hold_out(&classes, samples, fraction, &mut rng)?;
+        let out = Self {
             classes,
-            ..Self::default()
+            train,
+            test,
         };
-        for (label, name) in out.classes.iter().enumerate() {
-            let mut mine: Vec<Sample> = samples
-                .iter()
-                .filter(|s| s.label == label)
-                .cloned()
-                .collect();
-            let need = if fraction > 0.0 { 2 } else { 1 };
-            if mine.len() < need {
-                return Err(TrainError::Data(format!(
-                    "class {name:?} has {} image(s); it needs at least {need}{}",
-                    mine.len(),
-                    if need == 2 {
-                        " (one to train on, one held out)"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            rng.shuffle(&mut mine);
-            let held = if fraction > 0.0 {
-                ((mine.len() as f64 * fraction).round() as usize).clamp(1, mine.len() - 1)
-            } else {
-                0
-            };
-            out.test.extend(mine.drain(..held));
-            out.train.extend(mine);
-        }
         out.validate()?;
         Ok(out)
+    }
+
+    /// The same classes and held-out images, with `fraction` of each class's training images
+    /// moved into a validation set (returned beside): a selection rule that looks only there
+    /// never sees the held-out images.
+    pub fn carve_validation(
+        &self,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<(Self, Vec<Sample>), TrainError> {
+        let mut rng = Rng::new(seed).stream(Stream::Validation);
+        let (train, validation) = hold_out(&self.classes, self.train.clone(), fraction, &mut rng)?;
+        let out = Self {
+            classes: self.classes.clone(),
+            train,
+            test: self.test.clone(),
+        };
+        out.validate()?;
+        Ok((out, validation))
     }
 
     /// At least two classes, every class with a training image.
@@ -97,6 +91,50 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// Splits `samples` per class into (kept, held): `fraction` of each class held (at least one
+/// when positive, at least one kept), in an order drawn from `rng`.
+fn hold_out(
+    classes: &[String],
+    samples: Vec<Sample>,
+    fraction: f64,
+    rng: &mut Rng,
+) -> Result<(Vec<Sample>, Vec<Sample>), TrainError> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(TrainError::Data(format!(
+            "the held-out share {fraction} must be at least 0 and below 1"
+        )));
+    }
+    let (mut kept, mut held) = (Vec::new(), Vec::new());
+    for (label, name) in classes.iter().enumerate() {
+        let mut mine: Vec<Sample> = samples
+            .iter()
+            .filter(|s| s.label == label)
+            .cloned()
+            .collect();
+        let need = if fraction > 0.0 { 2 } else { 1 };
+        if mine.len() < need {
+            return Err(TrainError::Data(format!(
+                "class {name:?} has {} image(s); it needs at least {need}{}",
+                mine.len(),
+                if need == 2 {
+                    " (one to train on, one held out)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        rng.shuffle(&mut mine);
+        let n = if fraction > 0.0 {
+            ((mine.len() as f64 * fraction).round() as usize).clamp(1, mine.len() - 1)
+        } else {
+            0
+        };
+        held.extend(mine.drain(..n));
+        kept.extend(mine);
+    }
+    Ok((kept, held))
 }
 
 /// A batch of model inputs: [B, 3, size, size] and the labels.
@@ -177,5 +215,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("at least two"), "{err}");
+        for bad in [-1.0, 1.0, 5.0, f64::NAN] {
+            let err = Dataset::split(names(2), samples(&[3, 3]), bad, 1)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("held-out share"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn validation_is_carved_from_training_images_only() {
+        let d = Dataset::split(names(2), samples(&[10, 10]), 0.2, 1).unwrap();
+        let (rest, val) = d.carve_validation(0.25, 7).unwrap();
+        assert_eq!((rest.train.len(), val.len(), rest.test.len()), (12, 4, 4));
+        let names = |v: &[Sample]| v.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        let test = names(&d.test);
+        assert!(names(&val).iter().all(|n| !test.contains(n)));
+        assert!(names(&rest.train).iter().all(|n| !names(&val).contains(n)));
+        assert_eq!(names(&rest.test), test);
     }
 }
