@@ -2,7 +2,9 @@
 //! our loaders and forward pass against the libraries' own outputs, on the CPU backend and on
 //! wgpu. Covers timm naming with LayerScale, a head and antialiased position resampling
 //! (24x40 px on a 32x32 model), HF Dinov2Model naming with plain bicubic resampling, and HF
-//! ViTForImageClassification (prefix `vit.`, LayerNorm eps 1e-12, `classifier` head).
+//! ViTForImageClassification (prefix `vit.`, LayerNorm eps 1e-12, `classifier` head), and timm's
+//! mean pooling (`global_pool='avg'`: no final norm, `fc_norm` after averaging the non-class
+//! tokens), checked on the logits and on the pooled features a prompt-tuning head sees.
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
@@ -46,6 +48,17 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
             err <= TOLERANCE,
             "{case} {size}: tokens max abs error {err}"
         );
+        // The features a prompt-tuning head sees: timm's `forward_head(pre_logits=True)`.
+        if let Some(expected) = io.get(&format!("pre_logits_{size}")) {
+            let pooled = backbone
+                .vit
+                .pooled(tokens.clone(), backbone.config.global_pool);
+            let err = to_host(pooled).max_abs_diff(expected);
+            assert!(
+                err <= TOLERANCE,
+                "{case} {size}: pooled features max abs error {err}"
+            );
+        }
         if let Some(expected) = io.get(&format!("logits_{size}")) {
             let logits = backbone
                 .vit
@@ -60,8 +73,9 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
     }
 }
 
-const CASES: [(&str, &[&str]); 3] = [
+const CASES: [(&str, &[&str]); 4] = [
     ("timm_vit_ls", &["32x32", "24x40"]),
+    ("timm_vit_avg", &["32x32"]),
     ("hf_dinov2", &["32x32", "24x40"]),
     ("hf_vit_classifier", &["32x32"]),
 ];

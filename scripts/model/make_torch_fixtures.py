@@ -15,6 +15,7 @@ parameter, LayerScale included, changes the output.
 
 import json
 import os
+import sys
 
 import timm
 import torch
@@ -64,6 +65,24 @@ def timm_case():
     save("timm_vit_ls", model.state_dict(), args, io)
 
 
+def timm_avg_case():
+    """Mean pooling as timm does it for global_pool='avg': no final `norm`, an `fc_norm` applied
+    after averaging the non-class tokens. `pre_logits` is the pooled, normalised feature."""
+    args = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, mlp_ratio=2.0,
+                num_classes=4, global_pool="avg")
+    model = randomise(timm.models.vision_transformer.VisionTransformer(**args, dynamic_img_size=True), 7)
+    assert "fc_norm.weight" in model.state_dict() and "norm.weight" not in model.state_dict()
+    io = {}
+    for key, x in images(8, [(2, 32, 32)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model.forward_features(x)
+            io[f"pre_logits_{size}"] = model.forward_head(tokens, pre_logits=True)
+            logits = model.forward_head(tokens)
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"], io[f"logits_{size}"] = x, tokens, logits
+    save("timm_vit_avg", model.state_dict(), args, io)
+
+
 def dinov2_case():
     config = transformers.Dinov2Config(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
                                        mlp_ratio=4, patch_size=8, image_size=32, layerscale_value=0.1,
@@ -95,9 +114,11 @@ def hf_vit_case():
 def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"torch {torch.__version__}, timm {timm.__version__}, transformers {transformers.__version__}")
-    timm_case()
-    dinov2_case()
-    hf_vit_case()
+    cases = {"timm_vit_ls": timm_case, "timm_vit_avg": timm_avg_case, "hf_dinov2": dinov2_case,
+             "hf_vit_classifier": hf_vit_case}
+    # Names on the command line make only those cases (the others' files stay as they are).
+    for name in sys.argv[1:] or cases:
+        cases[name]()
 
 
 if __name__ == "__main__":

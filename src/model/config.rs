@@ -10,7 +10,8 @@ use super::ModelError;
 pub enum Pool {
     /// The class token after the final norm (supervised and DINOv2 checkpoints).
     Token,
-    /// The mean of all other tokens (MAE's recipe).
+    /// The mean of all other tokens, prompts included, then the final norm (MAE's recipe;
+    /// timm's `global_pool='avg'`, whose checkpoints carry `fc_norm`).
     Avg,
 }
 
@@ -218,11 +219,6 @@ impl VitConfig {
                     )));
                 }
             };
-        }
-        if get("fc_norm").and_then(Value::as_bool) == Some(true) {
-            return Err(ModelError::Config(
-                "fc_norm checkpoints are not supported yet".into(),
-            ));
         }
         Ok(c)
     }

@@ -321,13 +321,19 @@ pub fn load_vit(
             blocks.push(b);
         }
     }
-    let norm = missing.note(layer_norm(
-        ck,
-        &keys.top("norm", "layernorm"),
-        d,
-        config.layer_norm_eps,
-        device,
-    ))?;
+    // timm's mean-pooled checkpoints carry `fc_norm` (applied after pooling) and no `norm`.
+    let fc_name = keys.top("fc_norm", "fc_norm");
+    let fc_norm = if naming == Naming::Timm && ck.contains(&format!("{fc_name}.weight")) {
+        missing.note(layer_norm(ck, &fc_name, d, config.layer_norm_eps, device))?
+    } else {
+        None
+    };
+    let norm_name = keys.top("norm", "layernorm");
+    let norm = if fc_norm.is_some() && !ck.contains(&format!("{norm_name}.weight")) {
+        None
+    } else {
+        missing.note(layer_norm(ck, &norm_name, d, config.layer_norm_eps, device))?
+    };
     let head = if config.num_classes > 0 {
         // HF keeps the classifier beside the backbone (`classifier`, not `vit.classifier`).
         let name = if naming != Naming::Timm && ck.contains("classifier.weight") {
@@ -353,7 +359,8 @@ pub fn load_vit(
             patch_embed: PatchEmbed { proj },
             cls_token,
             blocks,
-            norm: norm.expect("reported above"),
+            norm,
+            fc_norm,
             head,
         },
         pos_table: HostTensor::new(vec![prefix_tokens + grid * grid, d], pos.data),
@@ -638,5 +645,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mean_pooling_averages_before_the_final_norm() {
+        // MAE's recipe on a checkpoint with `norm` and no `fc_norm`: average the block outputs
+        // (class token excluded), then normalise once; normalising each token first differs.
+        let device = Device::flex();
+        let c = VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":12,"depth":2,"num_heads":3,"global_pool":"avg"}"#,
+        )
+        .unwrap();
+        let backbone = Backbone::from_loaded(build(timm_tensors(&c), &c).unwrap(), c.clone());
+        let images = Tensor::<4>::from_data(
+            TensorData::new(selfcheck_values(2 * 3 * 16 * 16, 9), [2, 3, 16, 16]),
+            &device,
+        );
+        let pos = backbone.pos_embed(16, 16, &device).unwrap();
+        let blocks =
+            backbone
+                .vit
+                .forward_blocks(backbone.vit.embed(images, pos), &Prompts::None, None);
+        let read = |t: Tensor<2>| {
+            pollster::block_on(t.into_data_async())
+                .unwrap()
+                .try_into_vec::<f32>()
+                .unwrap()
+        };
+        let got = read(backbone.vit.pooled(blocks.clone(), crate::model::Pool::Avg));
+        let mean = blocks.narrow(1, 1, 4).mean_dim(1);
+        let norm = backbone.vit.norm.as_ref().unwrap();
+        let want = read(norm.forward(mean).squeeze_dim::<2>(1));
+        let old = read(
+            backbone
+                .vit
+                .final_norm(backbone.vit.forward_blocks(
+                    backbone.vit.embed(
+                        Tensor::<4>::from_data(
+                            TensorData::new(selfcheck_values(2 * 3 * 16 * 16, 9), [2, 3, 16, 16]),
+                            &device,
+                        ),
+                        backbone.pos_embed(16, 16, &device).unwrap(),
+                    ),
+                    &Prompts::None,
+                    None,
+                ))
+                .narrow(1, 1, 4)
+                .mean_dim(1)
+                .squeeze_dim::<2>(1),
+        );
+        let diff = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max)
+        };
+        assert!(diff(&got, &want) < 1e-5, "{}", diff(&got, &want));
+        assert!(diff(&got, &old) > 1e-3, "the two orders should differ here");
     }
 }

@@ -56,7 +56,7 @@ pub async fn forward_in_stages(
     for block in &backbone.vit.blocks {
         x = block_in_stages(block, x, laps).await?;
     }
-    let out = backbone.vit.norm.forward(x);
+    let out = backbone.vit.final_norm(x);
     laps.lap(2, &out).await
 }
 

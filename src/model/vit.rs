@@ -140,12 +140,16 @@ pub struct Trace {
 
 /// The backbone. `pos_embed` covers the prefix token and the trained grid; other grids use a
 /// resampled table (see `pos_embed.rs`) passed to [`Vit::embed`].
+///
+/// timm's mean-pooled checkpoints replace the final `norm` by `fc_norm`, applied after pooling
+/// (`fc_norm=None` with `global_pool='avg'`); the others have `norm` and no `fc_norm`.
 #[derive(Module, Debug)]
 pub struct Vit {
     pub patch_embed: PatchEmbed,
     pub cls_token: Option<Param<Tensor<3>>>,
     pub blocks: Vec<Block>,
-    pub norm: LayerNorm,
+    pub norm: Option<LayerNorm>,
+    pub fc_norm: Option<LayerNorm>,
     pub head: Option<Linear>,
 }
 
@@ -172,13 +176,63 @@ impl Vit {
         usize::from(self.cls_token.is_some())
     }
 
-    /// Runs the blocks and the final norm over embedded tokens, inserting `prompts` after the
-    /// prefix token; with `trace`, records the tokens entering each block.
+    /// Runs the blocks and the final norm over embedded tokens (see [`Self::forward_blocks`]).
+    ///
+    /// # Shapes
+    /// - tokens: [B, P + N, D] -> [B, P + m + N, D], after the final norm
+    pub fn forward_tokens(
+        &self,
+        tokens: Tensor<3>,
+        prompts: &Prompts,
+        trace: Option<&mut Trace>,
+    ) -> Tensor<3> {
+        self.final_norm(self.forward_blocks(tokens, prompts, trace))
+    }
+
+    /// The final `norm` (absent in fc_norm checkpoints, where it is the identity).
+    pub fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
+        match &self.norm {
+            Some(norm) => norm.forward(x),
+            None => x,
+        }
+    }
+
+    /// The features a prompt-tuning head sees, from the blocks' output (before any norm).
+    ///
+    /// `Pool::Token`: the class token after the final norm (then `fc_norm`, if any).
+    /// `Pool::Avg`: the mean of every token but the class token, prompts included, then one
+    /// norm: `fc_norm` when the checkpoint has it, else `norm` (the MAE recipe BPT follows, and
+    /// timm's `global_pool='avg'` with `fc_norm`).
+    ///
+    /// # Shapes
+    /// - x: [B, T, D] -> [B, D]
+    pub fn pooled(&self, x: Tensor<3>, pool: Pool) -> Tensor<2> {
+        let [_, t, _] = x.dims();
+        let p = self.prefix();
+        let pooled = match pool {
+            Pool::Token => self.final_norm(x).narrow(1, 0, 1),
+            Pool::Avg => {
+                let mean = x.narrow(1, p, t - p).mean_dim(1); // [B, 1, D]
+                match &self.fc_norm {
+                    Some(_) => mean,
+                    None => self.final_norm(mean),
+                }
+            }
+        };
+        let pooled = match &self.fc_norm {
+            Some(norm) => norm.forward(pooled),
+            None => pooled,
+        };
+        pooled.squeeze_dim::<2>(1)
+    }
+
+    /// Runs the blocks over embedded tokens, inserting `prompts` after the prefix token; with
+    /// `trace`, records the tokens entering each block.
     ///
     /// # Shapes
     /// - tokens: [B, P + N, D] from [`Self::embed`]
-    /// - returns [B, P + m + N, D] (m = 0 without prompts), after the final norm
-    pub fn forward_tokens(
+    /// - returns [B, P + m + N, D] (m = 0 without prompts), before the final norm
+    pub fn forward_blocks(
         &self,
         tokens: Tensor<3>,
         prompts: &Prompts,
@@ -210,11 +264,12 @@ impl Vit {
             }
             x = block.forward(x);
         }
-        self.norm.forward(x)
+        x
     }
 
-    /// The checkpoint's own classifier on final-norm tokens: the class token (`Pool::Token`) or
-    /// the mean of the other tokens (`Pool::Avg`), then `head`. None without a head.
+    /// The checkpoint's own classifier on final-norm tokens, as timm computes it: the class
+    /// token (`Pool::Token`) or the mean of the other tokens (`Pool::Avg`), then `fc_norm` when
+    /// there is one, then `head`. None without a head.
     ///
     /// # Shapes
     /// - tokens: [B, T, D] -> [B, classes]
@@ -225,6 +280,10 @@ impl Vit {
         let pooled = match pool {
             Pool::Token => tokens.narrow(1, 0, 1),
             Pool::Avg => tokens.narrow(1, p, t - p).mean_dim(1),
+        };
+        let pooled = match &self.fc_norm {
+            Some(norm) => norm.forward(pooled),
+            None => pooled,
         }
         .squeeze_dim::<2>(1); // [B, D]
         Some(head.forward(pooled))
