@@ -14,7 +14,7 @@ use bpt_lab::prompt::{Method, PromptConfig};
 use bpt_lab::rng::Rng;
 use bpt_lab::train::data::batch;
 use bpt_lab::train::{Dataset, RgbImage, Sample, Session, TrainConfig, export};
-use bpt_lab::whiten::{Accumulator, Estimator, Source, WhitenConfig, qk_product, x_tilde};
+use bpt_lab::whiten::{Accumulator, Estimator, Source, Views, WhitenConfig, qk_product, x_tilde};
 use burn::tensor::{Device, Tensor, TensorData};
 
 const SIZE: usize = 32;
@@ -204,6 +204,7 @@ fn a_few_steps_reduce_the_loss_on_the_cpu_backend() {
     loss_falls(
         &Device::flex(),
         &[
+            (Method::Head, false),
             (Method::Vpt, false),
             (Method::Vpt, true),
             (Method::BptFWhiten, false),
@@ -325,6 +326,7 @@ fn a_run_file_round_trips_and_predicts_the_same() {
     let device = Device::flex();
     let data = dataset(6, 4);
     for (method, deep) in [
+        (Method::Head, false),
         (Method::Vpt, true),
         (Method::BptFWhiten, false),
         (Method::BptBilinear, false),
@@ -351,10 +353,86 @@ fn a_run_file_round_trips_and_predicts_the_same() {
         // The head is stored in PyTorch's [classes, D] layout.
         let file = Checkpoint::from_safetensors(&bytes).unwrap();
         assert_eq!(file.get("head.weight").unwrap().shape, vec![2, 16]);
-        assert_eq!(file.get("prompt.0.tokens").unwrap().shape, vec![3, 16]);
+        match method {
+            Method::Head => assert!(file.get("prompt.0.tokens").is_none()),
+            _ => assert_eq!(file.get("prompt.0.tokens").unwrap().shape, vec![3, 16]),
+        }
     }
     let err = export::from_safetensors(b"not a file", 16, &device)
         .unwrap_err()
         .to_string();
     assert!(err.contains("safetensors"), "{err}");
+}
+
+#[test]
+fn prompt_dropout_draws_a_mask_per_sample() {
+    let device = Device::flex();
+    let data = dataset(6, 5);
+    // Deep VPT drops 10% of the prompt entries (the paper's default).
+    let s = session(Method::Vpt, true, &data, &device);
+    let masks = s.dropout_masks(2).expect("deep VPT has dropout");
+    assert_eq!(masks.len(), 2, "one mask per block");
+    let m = pollster::block_on(HostTensor::read(masks[0].clone())).unwrap();
+    assert_eq!(m.shape, vec![2, 3, 16]);
+    let (first, second) = m.data.split_at(3 * 16);
+    assert_ne!(first, second, "the two samples drop different entries");
+    let dropped = m.data.iter().filter(|&&v| v == 0.0).count();
+    assert!(
+        dropped > 0 && dropped < m.data.len() / 2,
+        "{dropped} dropped"
+    );
+    assert!(
+        session(Method::Vpt, false, &data, &device)
+            .dropout_masks(2)
+            .is_none()
+    );
+}
+
+#[test]
+fn evaluation_views_whiten_the_same_whatever_the_seed_and_training_views_do_not() {
+    let device = Device::flex();
+    let data = dataset(6, 6);
+    let whitening = |views: Views, seed: u64| {
+        let whiten = WhitenConfig {
+            views,
+            max_images: 100,
+            ..WhitenConfig::default()
+        };
+        let s = pollster::block_on(Session::new(
+            backbone(&device),
+            prompt_config(Method::BptFWhiten, false),
+            TrainConfig {
+                seed,
+                ..train_config()
+            },
+            whiten,
+            &data,
+            &device,
+        ))
+        .unwrap();
+        let w = &s.whitening[0];
+        (w.eigenvalues.clone(), w.images)
+    };
+    // The spectrum of Sigma (W itself is ill-conditioned along its smallest directions, where
+    // the order of the f32 sums shows).
+    let diff = |a: &[f64], b: &[f64]| {
+        let top = a[0].abs().max(1e-30);
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / top)
+            .fold(0.0, f64::max)
+    };
+    let (a, n) = whitening(Views::Eval, 1);
+    let (b, _) = whitening(Views::Eval, 2);
+    // Each training image once, not 100 repeats of the same views.
+    assert_eq!(n, data.train.len());
+    assert!(diff(&a, &b) < 1e-5, "{}", diff(&a, &b));
+    let (c, n) = whitening(Views::Train, 1);
+    let (d, _) = whitening(Views::Train, 2);
+    assert_eq!(n, 100);
+    assert!(
+        diff(&c, &d) > 1e-3,
+        "augmented views depend on the seed: {}",
+        diff(&c, &d)
+    );
 }

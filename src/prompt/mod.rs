@@ -21,6 +21,8 @@ pub use params::{Factor, PromptParams, PromptSet};
 /// Which parameterisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Method {
+    /// No prompt tokens: only the linear head is trained (the baseline every table needs).
+    Head,
     Vpt,
     BptFWhiten,
     BptTWhiten,
@@ -28,7 +30,8 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 5] = [
+        Method::Head,
         Method::Vpt,
         Method::BptFWhiten,
         Method::BptTWhiten,
@@ -38,6 +41,7 @@ impl Method {
     /// The name the command line and the exported files use.
     pub fn name(self) -> &'static str {
         match self {
+            Method::Head => "head",
             Method::Vpt => "vpt",
             Method::BptFWhiten => "bpt-fwhiten",
             Method::BptTWhiten => "bpt-twhiten",
@@ -50,6 +54,17 @@ impl Method {
     }
 }
 
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_name(s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown method {s:?} (one of {})", names.join(", "))
+        })
+    }
+}
+
 /// How BPT-bilinear's B starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BInit {
@@ -57,6 +72,26 @@ pub enum BInit {
     Whiten,
     /// Xavier uniform, as the official code does without whitening.
     Xavier,
+}
+
+impl BInit {
+    pub fn name(self) -> &'static str {
+        match self {
+            BInit::Whiten => "whiten",
+            BInit::Xavier => "xavier",
+        }
+    }
+}
+
+impl std::str::FromStr for BInit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [BInit::Whiten, BInit::Xavier]
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown B init {s:?} (whiten or xavier)"))
+    }
 }
 
 /// What a run's prompts look like.
@@ -96,16 +131,40 @@ impl PromptConfig {
         }
     }
 
+    /// Whether the method inserts prompt tokens at all (head-only does not).
+    pub fn has_prompts(&self) -> bool {
+        self.method != Method::Head
+    }
+
+    /// The config as a run records it: head-only has no prompts, so m, p, deep and dropout
+    /// are zero whatever was asked (a comparison passes one m to every method).
+    pub fn effective(&self) -> Self {
+        if self.has_prompts() {
+            return self.clone();
+        }
+        Self {
+            deep: false,
+            num_prompts: 0,
+            rank: 0,
+            train_b_top: 0,
+            dropout: 0.0,
+            ..self.clone()
+        }
+    }
+
     /// Whether the method needs the whitening matrices before it can start.
     pub fn needs_whitening(&self) -> bool {
         match self.method {
-            Method::Vpt => false,
+            Method::Head | Method::Vpt => false,
             Method::BptFWhiten | Method::BptTWhiten => true,
             Method::BptBilinear => self.b_init == BInit::Whiten,
         }
     }
 
     pub fn validate(&self, embed_dim: usize) -> Result<(), PromptError> {
+        if !self.has_prompts() {
+            return Ok(());
+        }
         if self.num_prompts == 0 {
             return Err(PromptError::Config(
                 "the number of prompts must be positive".into(),

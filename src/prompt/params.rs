@@ -109,9 +109,14 @@ impl PromptParams {
         device: &Device,
     ) -> Result<Self, PromptError> {
         config.validate(embed_dim)?;
+        let config = &config.effective();
         let d = embed_dim;
         let m = config.num_prompts;
-        let sets = if config.deep { depth } else { 1 };
+        let sets = match (config.has_prompts(), config.deep) {
+            (false, _) => 0,
+            (true, true) => depth,
+            (true, false) => 1,
+        };
         if config.needs_whitening() && whitening.len() != sets {
             return Err(PromptError::Whitening(format!(
                 "{} needs {sets} whitening matrices, got {}",
@@ -129,6 +134,7 @@ impl PromptParams {
         let mut built = Vec::with_capacity(sets);
         for (block, w) in (0..sets).map(|b| (b, whitening.get(b))) {
             let set = match config.method {
+                Method::Head => unreachable!("head-only has no prompt sets"),
                 Method::Vpt => PromptSet {
                     left: Factor::new("p", rng.uniform_vec(m * d, vpt_bound), [m, d], true, device),
                     right: None,

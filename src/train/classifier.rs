@@ -62,10 +62,12 @@ impl Classifier {
 }
 
 /// Logits of normalised images with the given prompts and head (autodiff leaves or plain
-/// values), prompt tokens optionally multiplied by dropout masks.
+/// values), prompt tokens optionally multiplied by per-sample dropout masks. Without prompt
+/// sets (head-only) the backbone sees the image tokens alone.
 ///
 /// # Shapes
 /// - images: [B, C, H, W], pos: [1, P + N, D] for that size -> [B, classes]
+/// - masks: one [B, m, D] per prompt set
 pub fn logits(
     backbone: &Backbone,
     pos: Tensor<3>,
@@ -73,7 +75,7 @@ pub fn logits(
     images: Tensor<4>,
     prompts: &PromptParams,
     head: &Head,
-    masks: Option<&[Tensor<2>]>,
+    masks: Option<&[Tensor<3>]>,
 ) -> Tensor<2> {
     let vit = &backbone.vit;
     let tokens = vit.embed(images, pos);
@@ -82,32 +84,24 @@ pub fn logits(
     } else {
         tokens
     };
-    let sets: Vec<Tensor<3>> = prompts
+    let mut sets: Vec<Tensor<3>> = prompts
         .sets
         .iter()
         .enumerate()
         .map(|(k, set)| {
-            let t = set.tokens();
-            let t = match masks {
-                Some(m) => t * m[k].clone(),
+            let t = set.tokens().unsqueeze::<3>(); // [1, m, D]
+            match masks {
+                Some(m) => t * m[k].clone(), // [B, m, D]
                 None => t,
-            };
-            t.unsqueeze::<3>() // [1, m, D]
+            }
         })
         .collect();
-    let prompts = if prompts.config.deep {
-        Prompts::Deep(sets)
-    } else {
-        Prompts::Shallow(Box::new(sets.into_iter().next().expect("one prompt set")))
+    let prompts = match (prompts.config.deep, sets.len()) {
+        (_, 0) => Prompts::None,
+        (true, _) => Prompts::Deep(sets),
+        (false, _) => Prompts::Shallow(Box::new(sets.remove(0))),
     };
-    let out = vit.forward_tokens(tokens, &prompts, None); // [B, T, D]
-    let [_, t, _] = out.dims();
-    // Without a class token (a mean-pooled model) every token, prompts included, is averaged.
-    let prefix = usize::from(backbone.config.class_token);
-    let pooled = match pool {
-        Pool::Token => out.narrow(1, 0, 1),
-        Pool::Avg => out.narrow(1, prefix, t - prefix).mean_dim(1),
-    }
-    .squeeze_dim::<2>(1); // [B, D]
+    let out = vit.forward_blocks(tokens, &prompts, None); // [B, T, D]
+    let pooled = vit.pooled(out, pool); // [B, D]
     pooled.matmul(head.weight.value.clone()) + head.bias.value.clone()
 }

@@ -8,6 +8,8 @@
 //!   A B^T;
 //! - `head.weight` [classes, D] (PyTorch's out x in layout), `head.bias` [classes].
 //!
+//! A head-only run (`method` "head") has no prompt tensors.
+//!
 //! Metadata key `bpt_lab`: a JSON object with `format` (1), `method`, `deep`, `num_prompts`,
 //! `rank`, `classes` (names in label order), `size`, `mean`, `std`, `pool` and, when written
 //! from a run, `trainable` (factor names that were trained) and the run's `train` settings.
@@ -154,7 +156,7 @@ pub fn from_safetensors(
     let mut sets = Vec::new();
     let (m, d) = (config.num_prompts, embed_dim);
     let (left_name, right_name, left_cols, right_cols) = match method {
-        Method::Vpt => ("p", None, d, 0),
+        Method::Head | Method::Vpt => ("p", None, d, 0),
         Method::BptFWhiten | Method::BptTWhiten => ("p", Some("w"), d, d),
         Method::BptBilinear => ("a", Some("b"), config.rank, config.rank),
     };
@@ -174,8 +176,11 @@ pub fn from_safetensors(
         ck.ignore(&format!("prompt.{k}.tokens"));
         sets.push(PromptSet { left, right });
     }
-    if sets.is_empty() {
+    if sets.is_empty() && config.has_prompts() {
         return Err(bad("no prompt tensors (prompt.0.tokens)".into()));
+    }
+    if !sets.is_empty() && !config.has_prompts() {
+        return Err(bad("a head-only run file with prompt tensors".into()));
     }
     let n = classes.len();
     let weight = ck

@@ -8,11 +8,14 @@ pub mod export;
 pub mod image;
 pub mod optim;
 pub mod pack;
+pub mod recipe;
+pub mod run;
 pub mod session;
 
 pub use classifier::{Classifier, Head};
 pub use data::{Dataset, Sample};
 pub use image::{RgbImage, Transform};
+pub use run::{EvalPoint, Flow, Observer, Outcome, Plan};
 pub use session::{Evaluation, Session, StepStats};
 
 use crate::model::ModelError;
@@ -24,8 +27,11 @@ use crate::whiten::WhitenError;
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch: usize,
-    /// Peak learning rate, reached after the warm-up.
+    /// Peak learning rate of the prompt factors, reached after the warm-up.
     pub lr: f64,
+    /// Peak learning rate of the head; None: the same as `lr` (the official recipes). It
+    /// follows the same schedule.
+    pub lr_head: Option<f64>,
     pub min_lr: f64,
     pub warmup_epochs: usize,
     /// Weight decay of the prompt factors.
@@ -35,6 +41,9 @@ pub struct TrainConfig {
     /// Input side in pixels (a multiple of the patch size).
     pub size: usize,
     pub seed: u64,
+    pub optimizer: optim::Optimizer,
+    /// How the head pools the final tokens; None takes the checkpoint's own pooling.
+    pub pool: Option<crate::model::Pool>,
 }
 
 impl Default for TrainConfig {
@@ -43,13 +52,100 @@ impl Default for TrainConfig {
             epochs: 20,
             batch: 16,
             lr: 1e-2,
+            lr_head: None,
             min_lr: 1e-8,
             warmup_epochs: 2,
             weight_decay: 5e-3,
             weight_decay_head: 0.1,
             size: 224,
             seed: 0,
+            optimizer: optim::Optimizer::AdamW,
+            pool: None,
         }
+    }
+}
+
+/// The head's peak learning rate when no other is asked for. The official recipes give the
+/// head the prompts' rate (5e-2 for self-supervised backbones) behind a warm-up of ten epochs,
+/// hundreds of steps; in a run of a few dozen steps AdamW's first, sign-like steps at that rate
+/// move every logit by about lr x |features|_1 (tens on DINOv2-S) and the classifier sits at
+/// one class for most of the run (README, "Training"). 5e-3 learns in a few steps there.
+pub const DEFAULT_LR_HEAD: f64 = 5e-3;
+
+/// The head's learning rate for a run of `method`: head-only runs train nothing else, so their
+/// head takes the run's rate; the others take `explicit`, else [`DEFAULT_LR_HEAD`].
+pub fn head_lr(method: crate::prompt::Method, explicit: Option<f64>) -> Option<f64> {
+    match method {
+        crate::prompt::Method::Head => explicit,
+        _ => Some(explicit.unwrap_or(DEFAULT_LR_HEAD)),
+    }
+}
+
+impl TrainConfig {
+    /// Refuses settings no run can follow: no images per step, no epochs, a warm-up that never
+    /// ends, a learning rate that is not a positive number, step counts that overflow.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.batch == 0 || self.epochs == 0 {
+            return bad("batch and epochs must be positive".into());
+        }
+        if self.warmup_epochs >= self.epochs {
+            return bad(format!(
+                "a warm-up of {} epochs leaves nothing of {} epochs: use fewer warm-up epochs",
+                self.warmup_epochs, self.epochs
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "learning rate {} must be a positive number",
+                self.lr
+            ));
+        }
+        if let Some(h) = self.lr_head.filter(|h| !(h.is_finite() && *h > 0.0)) {
+            return bad(format!("head learning rate {h} must be a positive number"));
+        }
+        if !(self.min_lr.is_finite() && (0.0..=self.lr).contains(&self.min_lr)) {
+            return bad(format!(
+                "the final learning rate {} must be in [0, {}]",
+                self.min_lr, self.lr
+            ));
+        }
+        for (name, v) in [
+            ("weight decay", self.weight_decay),
+            ("head weight decay", self.weight_decay_head),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} {v} must be zero or positive"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The head's learning rate relative to the prompts'.
+    pub fn head_lr_ratio(&self) -> f64 {
+        self.lr_head.map_or(1.0, |h| h / self.lr)
+    }
+
+    /// The learning-rate schedule for epochs of `steps_per_epoch` steps.
+    pub fn schedule(&self, steps_per_epoch: usize) -> Result<optim::Schedule, TrainError> {
+        /// Far more than any run takes, and far below the random streams' index range.
+        const MAX_STEPS: u64 = 1 << 40;
+        let total = self
+            .epochs
+            .checked_mul(steps_per_epoch)
+            .filter(|&t| t as u64 <= MAX_STEPS)
+            .ok_or_else(|| {
+                TrainError::Config(format!(
+                    "{} epochs of {steps_per_epoch} steps is too many steps",
+                    self.epochs
+                ))
+            })?;
+        Ok(optim::Schedule {
+            lr: self.lr,
+            min_lr: self.min_lr,
+            warmup_steps: self.warmup_epochs * steps_per_epoch,
+            total_steps: total,
+        })
     }
 }
 
@@ -69,4 +165,6 @@ pub enum TrainError {
     Readback(String),
     #[error("run file: {0}")]
     Export(String),
+    #[error("the loss became {value} at step {step}: try a smaller learning rate")]
+    NonFinite { value: f32, step: usize },
 }

@@ -1,5 +1,6 @@
-//! AdamW with a weight decay per parameter group, and the warm-up + cosine schedule, written
-//! out on plain tensors (only the prompt factors and the head have state).
+//! AdamW (BPT's optimiser) and SGD with momentum (VPT's), each with a weight decay per
+//! parameter group, and the warm-up + cosine schedule, written out on plain tensors (only the
+//! prompt factors and the head have state).
 
 use burn::tensor::Tensor;
 
@@ -50,6 +51,88 @@ impl AdamW {
         let step = m_hat / (v_hat.sqrt() + self.eps);
         self.moments[slot] = Some((m, v));
         param * (1.0 - lr * weight_decay) - step * lr
+    }
+}
+
+/// SGD with heavy-ball momentum and L2 weight decay, as PyTorch's `torch.optim.SGD`
+/// (dampening 0, not Nesterov): `b = mu b + (g + wd p)`, `p -= lr b`. VPT's recipe (KMnP/vpt).
+pub struct Sgd {
+    pub momentum: f64,
+    buffers: Vec<Option<Tensor<2>>>,
+}
+
+impl Sgd {
+    pub fn new(slots: usize, momentum: f64) -> Self {
+        Self {
+            momentum,
+            buffers: vec![None; slots],
+        }
+    }
+
+    pub fn update(
+        &mut self,
+        slot: usize,
+        param: Tensor<2>,
+        grad: Tensor<2>,
+        lr: f64,
+        weight_decay: f64,
+    ) -> Tensor<2> {
+        let g = grad + param.clone() * weight_decay;
+        let b = match self.buffers[slot].take() {
+            Some(b) => b * self.momentum + g,
+            None => g,
+        };
+        self.buffers[slot] = Some(b.clone());
+        param - b * lr
+    }
+}
+
+/// Which optimiser a run uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    /// AdamW with PyTorch's defaults (BPT's recipe).
+    AdamW,
+    /// SGD with this momentum (VPT's recipe: 0.9).
+    Sgd { momentum: f64 },
+}
+
+impl Optimizer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimizer::AdamW => "adamw",
+            Optimizer::Sgd { .. } => "sgd",
+        }
+    }
+
+    /// The optimiser with its state for `slots` parameters.
+    pub fn init(self, slots: usize) -> OptimState {
+        match self {
+            Optimizer::AdamW => OptimState::AdamW(AdamW::new(slots)),
+            Optimizer::Sgd { momentum } => OptimState::Sgd(Sgd::new(slots, momentum)),
+        }
+    }
+}
+
+/// A running optimiser.
+pub enum OptimState {
+    AdamW(AdamW),
+    Sgd(Sgd),
+}
+
+impl OptimState {
+    /// One update of parameter `slot`: returns the new value.
+    pub fn update(
+        &mut self,
+        slot: usize,
+        param: Tensor<2>,
+        grad: Tensor<2>,
+        lr: f64,
+        weight_decay: f64,
+    ) -> Tensor<2> {
+        match self {
+            OptimState::AdamW(o) => o.update(slot, param, grad, lr, weight_decay),
+            OptimState::Sgd(o) => o.update(slot, param, grad, lr, weight_decay),
+        }
     }
 }
 
@@ -114,5 +197,20 @@ mod tests {
         let (mh, vh) = (m / (1.0 - 0.81), v / (1.0 - 0.999f64.powi(2)));
         let want2 = want1 * (1.0 - lr * wd) - lr * mh / (vh.sqrt() + 1e-8);
         assert!((read(p2) - want2).abs() < 1e-5, "{want2}");
+    }
+
+    #[test]
+    fn sgd_with_momentum_matches_pytorch_s_update_rule() {
+        let device = Device::flex();
+        let t = |v: f32| Tensor::<2>::from_data(TensorData::new(vec![v], [1, 1]), &device);
+        let read = |x: Tensor<2>| x.into_data().try_into_vec::<f32>().unwrap()[0] as f64;
+        let mut opt = Sgd::new(1, 0.9);
+        let (lr, wd) = (0.1, 0.5);
+        let p1 = opt.update(0, t(2.0), t(0.5), lr, wd);
+        // b1 = g + wd p = 0.5 + 1.0; p1 = 2 - 0.1 * 1.5.
+        assert!((read(p1.clone()) - 1.85).abs() < 1e-6);
+        let p2 = opt.update(0, p1, t(-1.0), lr, wd);
+        // b2 = 0.9 * 1.5 + (-1 + 0.5 * 1.85) = 1.275; p2 = 1.85 - 0.1275.
+        assert!((read(p2) - 1.7225).abs() < 1e-6);
     }
 }

@@ -15,14 +15,14 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::classifier::{Classifier, Head, logits};
 use super::data::{Dataset, Sample, batch};
 use super::image::Transform;
-use super::optim::{AdamW, Schedule};
+use super::optim::{OptimState, Schedule};
 use super::{TrainConfig, TrainError};
 use crate::model::Backbone;
 use crate::model::checkpoint::HostTensor;
 use crate::model::vit::{Prompts, Trace};
 use crate::prompt::{Factor, PromptConfig, PromptParams};
-use crate::rng::Rng;
-use crate::whiten::{Accumulator, WhitenConfig, Whitening};
+use crate::rng::{Rng, Stream};
+use crate::whiten::{Accumulator, Views, WhitenConfig, Whitening};
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,7 +34,7 @@ pub struct StepStats {
 }
 
 /// Held-out figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Evaluation {
     pub correct: usize,
     pub total: usize,
@@ -57,12 +57,15 @@ pub struct Session {
     pub model: Classifier,
     pub whitening: Vec<Whitening>,
     pub config: TrainConfig,
+    /// How the whitening was (or would have been) estimated.
+    pub whiten: WhitenConfig,
     pos: Tensor<3>,
-    optim: AdamW,
+    optim: OptimState,
     pub schedule: Schedule,
     steps_per_epoch: usize,
     /// Steps taken so far.
     pub step: usize,
+    /// The run's root generator; every draw comes from one of its [`Stream`]s.
     rng: Rng,
     device: Device,
 }
@@ -79,12 +82,16 @@ impl Session {
         device: &Device,
     ) -> Result<Self, TrainError> {
         data.validate()?;
-        if config.batch == 0 || config.epochs == 0 {
+        config.validate()?;
+        let c = &backbone.config;
+        // Checked before the whitening estimate, which takes minutes on a real model.
+        prompt.validate(c.embed_dim)?;
+        let pool = config.pool.unwrap_or(c.global_pool);
+        if pool == crate::model::Pool::Token && !c.class_token {
             return Err(TrainError::Config(
-                "batch and epochs must be positive".into(),
+                "class-token pooling needs a model with a class token: use mean pooling".into(),
             ));
         }
-        let c = &backbone.config;
         let pos = backbone.pos_embed(config.size, config.size, device)?;
         let transform = Transform::imagenet(config.size);
         let rng = Rng::new(config.seed);
@@ -97,7 +104,7 @@ impl Session {
                 &transform,
                 &whiten,
                 sets,
-                &mut rng.fork(1),
+                &mut rng.stream(Stream::Whitening),
                 device,
             )
             .await?
@@ -112,14 +119,14 @@ impl Session {
             c.depth,
             patch_in,
             &matrices,
-            &mut rng.fork(2),
+            &mut rng.stream(Stream::Prompts),
             device,
         )?;
         let n = data.classes.len();
         let head = Head {
             weight: Factor::new(
                 "weight",
-                rng.fork(3).normal_vec(c.embed_dim * n, 0.01),
+                rng.stream(Stream::Head).normal_vec(c.embed_dim * n, 0.01),
                 [c.embed_dim, n],
                 true,
                 device,
@@ -127,32 +134,28 @@ impl Session {
             bias: Factor::new("bias", vec![0.0; n], [1, n], true, device),
         };
         let steps_per_epoch = data.train.len().div_ceil(config.batch);
-        let schedule = Schedule {
-            lr: config.lr,
-            min_lr: config.min_lr,
-            warmup_steps: config.warmup_epochs * steps_per_epoch,
-            total_steps: config.epochs * steps_per_epoch,
-        };
+        let schedule = config.schedule(steps_per_epoch)?;
         let slots = prompts.factors().filter(|f| f.trainable).count() + 2;
         let model = Classifier {
             prompts,
             head,
             classes: data.classes.clone(),
             transform,
-            pool: c.global_pool,
+            pool,
         };
         Ok(Self {
             backbone,
             model,
             whitening,
             pos,
-            optim: AdamW::new(slots),
+            optim: config.optimizer.init(slots),
             schedule,
             steps_per_epoch,
             step: 0,
-            rng: rng.fork(4),
+            rng,
             device: device.clone(),
             config,
+            whiten,
         })
     }
 
@@ -181,7 +184,7 @@ impl Session {
         images: Tensor<4>,
         prompts: &PromptParams,
         head: &Head,
-        masks: Option<&[Tensor<2>]>,
+        masks: Option<&[Tensor<3>]>,
     ) -> Tensor<2> {
         let pool = self.model.pool;
         logits(
@@ -211,28 +214,28 @@ impl Session {
         (log_softmax(logits, 1) * target).sum_dim(1).mean().neg()
     }
 
-    /// Prompt dropout masks (inverted dropout), drawn on the host.
-    fn dropout_masks(&mut self) -> Option<Vec<Tensor<2>>> {
+    /// Prompt dropout masks (inverted dropout) for a batch of `batch` images, drawn on the host
+    /// from this step's stream: one [B, m, D] mask per prompt set, so every sample drops its
+    /// own prompt entries, as VPT's dropout on the prompt embeddings does. Public for checks.
+    pub fn dropout_masks(&self, batch: usize) -> Option<Vec<Tensor<3>>> {
         let p = self.model.prompts.config.dropout;
-        if p == 0.0 {
+        if p == 0.0 || self.model.prompts.sets.is_empty() {
             return None;
         }
         let keep = (1.0 / (1.0 - p)) as f32;
         let d = self.backbone.config.embed_dim;
-        let sizes: Vec<usize> = self
+        let mut rng = self.rng.stream(Stream::Dropout(self.step as u64));
+        let masks = self
             .model
             .prompts
             .sets
             .iter()
-            .map(|s| s.left.value.dims()[0])
-            .collect();
-        let masks = sizes
-            .into_iter()
-            .map(|m| {
-                let data: Vec<f32> = (0..m * d)
-                    .map(|_| if self.rng.uniform() < p { 0.0 } else { keep })
+            .map(|s| {
+                let m = s.left.value.dims()[0];
+                let data: Vec<f32> = (0..batch * m * d)
+                    .map(|_| if rng.uniform() < p { 0.0 } else { keep })
                     .collect();
-                Tensor::from_data(TensorData::new(data, [m, d]), &self.device)
+                Tensor::from_data(TensorData::new(data, [batch, m, d]), &self.device)
             })
             .collect();
         Some(masks)
@@ -244,7 +247,7 @@ impl Session {
         &self,
         images: Tensor<4>,
         labels: &[usize],
-        masks: Option<&[Tensor<2>]>,
+        masks: Option<&[Tensor<3>]>,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
         let prompts = self.model.prompts.leaves();
         let head = self.model.head.leaves();
@@ -270,7 +273,7 @@ impl Session {
         indices: &[usize],
     ) -> Result<StepStats, TrainError> {
         let chosen: Vec<&Sample> = indices.iter().map(|&i| &samples[i]).collect();
-        let mut aug = self.rng.fork(0xA0 + self.step as u64);
+        let mut aug = self.rng.stream(Stream::Crops(self.step as u64));
         let (images, labels) = batch(&chosen, &self.model.transform, Some(&mut aug), &self.device);
         self.step_on(images, &labels).await
     }
@@ -281,7 +284,7 @@ impl Session {
         images: Tensor<4>,
         labels: &[usize],
     ) -> Result<StepStats, TrainError> {
-        let masks = self.dropout_masks();
+        let masks = self.dropout_masks(labels.len());
         let (loss, grads) = self.forward_backward(images, labels, masks.as_deref());
         let lr = self.schedule.at(self.step);
         let (wd, wd_head) = (self.config.weight_decay, self.config.weight_decay_head);
@@ -293,12 +296,13 @@ impl Session {
             f.value = optim.update(slot, f.value.clone(), g, lr, wd);
             slot += 1;
         }
+        let head_lr = lr * self.config.head_lr_ratio();
         for (f, decay) in [
             (&mut self.model.head.weight, wd_head),
             (&mut self.model.head.bias, 0.0),
         ] {
             let g = grads.next().expect("head gradients");
-            f.value = optim.update(slot, f.value.clone(), g, lr, decay);
+            f.value = optim.update(slot, f.value.clone(), g, head_lr, decay);
             slot += 1;
         }
         let loss = read_scalar(loss).await?;
@@ -316,7 +320,7 @@ impl Session {
     pub fn epoch_batches(&self, samples: usize) -> Vec<Vec<usize>> {
         let mut order: Vec<usize> = (0..samples).collect();
         self.rng
-            .fork(0xE0 + self.epoch() as u64)
+            .stream(Stream::Shuffle(self.epoch() as u64))
             .shuffle(&mut order);
         order
             .chunks(self.config.batch)
@@ -395,7 +399,8 @@ async fn read_scalar(t: Tensor<1>) -> Result<f32, TrainError> {
 }
 
 /// The whitening of the blocks prompts enter (block 0, or all for deep prompts), from up to
-/// `config.max_images` augmented training images.
+/// `config.max_images` training images: augmented views (cycling through the images until
+/// enough are drawn) or each image's evaluation view once.
 #[allow(clippy::too_many_arguments)]
 async fn estimate_whitening(
     backbone: &Backbone,
@@ -410,21 +415,27 @@ async fn estimate_whitening(
     let mut acc = Accumulator::new(backbone, (0..sets).collect(), config.source);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     rng.shuffle(&mut order);
-    let wanted = config.max_images.max(1);
-    // Cycle through the (augmented) training images until enough views are collected.
-    let picks: Vec<&Sample> = order
-        .iter()
-        .cycle()
-        .take(wanted)
-        .map(|&i| &data.train[i])
-        .collect();
-    for chunk in picks.chunks(8) {
-        let (images, _) = batch(chunk, transform, Some(rng), device);
+    let wanted = match config.views {
+        Views::Train => config.max_images.max(1),
+        // Repeating an unaugmented view adds nothing.
+        Views::Eval => config.max_images.clamp(1, order.len()),
+    };
+    let mut picks = order.iter().cycle().take(wanted).map(|&i| &data.train[i]);
+    loop {
+        let chunk: Vec<&Sample> = picks.by_ref().take(8).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let augment = match config.views {
+            Views::Train => Some(&mut *rng),
+            Views::Eval => None,
+        };
+        let (images, _) = batch(&chunk, transform, augment, device);
         let mut trace = Trace::default();
         let tokens = backbone.vit.embed(images, pos.clone());
         let _ = backbone
             .vit
-            .forward_tokens(tokens, &Prompts::None, Some(&mut trace));
+            .forward_blocks(tokens, &Prompts::None, Some(&mut trace));
         acc.add(&trace)?;
         acc.wait().await?;
     }

@@ -46,10 +46,22 @@ pub enum Source {
     Norm1,
 }
 
+/// Which views of the training images the statistics are taken from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Views {
+    /// Training views, with the training augmentation (RandomResizedCrop and flips), as the
+    /// official code estimates them.
+    Train,
+    /// Each image's evaluation view (centre crop) once: the distribution prompts meet when the
+    /// classifier is used.
+    Eval,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct WhitenConfig {
     pub estimator: Estimator,
     pub source: Source,
+    pub views: Views,
     /// Centred estimator: added to the eigenvalues, relative to their mean. Directions whose
     /// variance is below it are amplified less than full whitening would (their whitened variance
     /// is s / (s + epsilon)), which keeps near-null directions of W_q W_k^T from blowing up.
@@ -63,6 +75,7 @@ impl Default for WhitenConfig {
         Self {
             estimator: Estimator::Centred,
             source: Source::BlockInput,
+            views: Views::Train,
             epsilon: 1e-5,
             max_images: 100,
         }
