@@ -1,6 +1,7 @@
 //! What the distribution plots show, for a model, some images and a block (BPT.md, "the
-//! finding"): the tokens X entering the block, the entries of W_q W_k^T, X~ = W_q W_k^T X^T, and
-//! X~ after the whitening estimated from the same images; plus the prompt tokens of runs.
+//! finding"): the tokens X entering the block (and, as a second source, the block's norm1
+//! output, which W_q and W_k multiply), the entries of W_q W_k^T, X~ = W_q W_k^T X^T, and X~
+//! after a whitening estimated from half of the images, on that half and on the other.
 //!
 //! Values are summarised by the statistics kernels on the GPU when a context is given, else by
 //! their plain-Rust twins; the JSON layout is the same either way.
@@ -15,7 +16,7 @@ use crate::model::vit::{Prompts, Trace};
 use crate::stats::{StatsError, StatsKernels, Summary, SummaryOptions, summarize_cpu};
 use crate::train::data::{Sample, batch};
 use crate::train::image::Transform;
-use crate::whiten::{Accumulator, WhitenConfig, qk_product, x_tilde};
+use crate::whiten::{Accumulator, Source, WhitenConfig, qk_product, x_tilde};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -29,22 +30,39 @@ pub enum AnalysisError {
     Stats(#[from] StatsError),
 }
 
-/// The four views of one block, on the host.
+/// The views of one source of X (the block's input, or its norm1 output), on the host.
+pub struct SourceViews {
+    /// X of every image: [images * T, D].
+    pub x: HostTensor,
+    /// X~ as rows x W_k W_q^T: [images * T, D].
+    pub x_tilde: HostTensor,
+    /// X~ of the fitting images, whitened with the centred estimate from those same images
+    /// (the in-sample figure): [fit * T, D].
+    pub whitened: HostTensor,
+    /// X~ of the other images, whitened with that same matrix: [held * T, D]; None with one
+    /// image.
+    pub whitened_held_out: Option<HostTensor>,
+}
+
+/// Both sources of one block, on the host.
 pub struct Views {
     pub block: usize,
     pub images: usize,
-    /// Tokens entering the block (class token and patches): [images * T, D].
-    pub x: HostTensor,
+    /// Images the whitening was estimated on (every other one) and the rest.
+    pub fit_images: usize,
+    pub held_out_images: usize,
     /// W_q W_k^T: [D, D].
     pub wq_wk: HostTensor,
-    /// X~ as rows x W_k W_q^T: [images * T, D].
-    pub x_tilde: HostTensor,
-    /// X~ whitened with the centred estimate from these images: [images * T, D].
-    pub whitened: HostTensor,
+    /// X = the tokens entering the block (the official code's choice, the paper's histograms).
+    pub block_input: SourceViews,
+    /// X = the block's norm1 output, which W_q and W_k actually multiply.
+    pub norm1: SourceViews,
 }
 
 /// Runs the backbone on the evaluation view of `samples` at `size` px and collects the views
-/// of `block`.
+/// of `block` for both sources. The whitening of each source is estimated on every other image
+/// (the 1st, 3rd, ...) and applied both to those and to the others, so the figures show what
+/// whitening does for images it was not fitted to.
 pub async fn gather(
     backbone: &Backbone,
     samples: &[Sample],
@@ -65,41 +83,106 @@ pub async fn gather(
     let pos = backbone.pos_embed(size, size, device)?;
     let transform = Transform::imagenet(size);
     let qk = qk_product(&backbone.vit.blocks[block].attn);
-    let mut acc = Accumulator::new(backbone, vec![block], crate::whiten::Source::BlockInput);
-    let mut xs = Vec::new();
-    for chunk in samples.chunks(8) {
-        let chosen: Vec<&Sample> = chunk.iter().collect();
-        let (images, _) = batch(&chosen, &transform, None, device);
-        let mut trace = Trace::default();
-        let _ = backbone.vit.forward_tokens(
-            backbone.vit.embed(images, pos.clone()),
-            &Prompts::None,
-            Some(&mut trace),
-        );
-        acc.add(&trace)?;
-        xs.push(trace.block_inputs.swap_remove(block));
+    let fit: Vec<&Sample> = samples.iter().step_by(2).collect();
+    let held: Vec<&Sample> = samples.iter().skip(1).step_by(2).collect();
+    let mut acc_input = Accumulator::new(backbone, vec![block], Source::BlockInput);
+    let mut acc_norm1 = Accumulator::new(backbone, vec![block], Source::Norm1);
+    // (block input, norm1) of the fitting images, then of the others.
+    let mut tokens: [Vec<(Tensor<3>, Tensor<3>)>; 2] = [Vec::new(), Vec::new()];
+    for (part, images) in [&fit, &held].into_iter().enumerate() {
+        for chunk in images.chunks(8) {
+            let (images, _) = batch(chunk, &transform, None, device);
+            let mut trace = Trace::default();
+            let _ = backbone.vit.forward_blocks(
+                backbone.vit.embed(images, pos.clone()),
+                &Prompts::None,
+                Some(&mut trace),
+            );
+            if part == 0 {
+                acc_input.add(&trace)?;
+                acc_norm1.add(&trace)?;
+            }
+            tokens[part].push((
+                trace.block_inputs.swap_remove(block),
+                trace.norm1_outputs.swap_remove(block),
+            ));
+        }
     }
-    let x = Tensor::cat(xs, 0); // [N, T, D]
-    let [n, t, d] = x.dims();
-    let whitening = acc.finish(&WhitenConfig::default()).await?.remove(0);
-    let w = Tensor::<2>::from_data(
-        burn::tensor::TensorData::new(whitening.matrix.data.clone(), [d, d]),
-        device,
-    );
-    let xt = x_tilde(x.clone(), qk.clone()); // [N, T, D]
-    let whitened = xt.clone().reshape([n * t, d]).matmul(w); // rows x~ W^T = x~ W
-    let read = |e: crate::model::ModelError| AnalysisError::Input(e.to_string());
+    let config = WhitenConfig::default();
+    let w_input = acc_input.finish(&config).await?.remove(0);
+    let w_norm1 = acc_norm1.finish(&config).await?.remove(0);
+    let [fit_tokens, held_tokens] = tokens;
+    let pick = |parts: &[(Tensor<3>, Tensor<3>)], norm1: bool| -> Option<Tensor<3>> {
+        let xs: Vec<Tensor<3>> = parts
+            .iter()
+            .map(|(a, b)| if norm1 { b.clone() } else { a.clone() })
+            .collect();
+        (!xs.is_empty()).then(|| Tensor::cat(xs, 0))
+    };
+    let mut sources = Vec::with_capacity(2);
+    for (norm1, whitening) in [(false, &w_input), (true, &w_norm1)] {
+        let fit_x = pick(&fit_tokens, norm1).expect("at least one image");
+        let held_x = pick(&held_tokens, norm1);
+        sources.push(source_views(fit_x, held_x, &qk, &whitening.matrix, device).await?);
+    }
+    let norm1 = sources.pop().expect("two sources");
+    let block_input = sources.pop().expect("two sources");
     Ok(Views {
         block,
-        images: n,
-        x: HostTensor::read(x.reshape([n * t, d]))
+        images: samples.len(),
+        fit_images: fit.len(),
+        held_out_images: held.len(),
+        wq_wk: HostTensor::read(qk).await.map_err(readback)?,
+        block_input,
+        norm1,
+    })
+}
+
+fn readback(e: crate::model::ModelError) -> AnalysisError {
+    AnalysisError::Input(e.to_string())
+}
+
+/// X, X~ and whitened X~ of one source: `fit` [F, T, D] and `held` [H, T, D] tokens.
+async fn source_views(
+    fit: Tensor<3>,
+    held: Option<Tensor<3>>,
+    qk: &Tensor<2>,
+    w: &HostTensor,
+    device: &Device,
+) -> Result<SourceViews, AnalysisError> {
+    let [_, t, d] = fit.dims();
+    let w = Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(w.data.clone(), [d, d]),
+        device,
+    );
+    let rows = |x: Tensor<3>| {
+        let [n, _, _] = x.dims();
+        x.reshape([n * t, d])
+    };
+    let all = match &held {
+        Some(h) => Tensor::cat(vec![fit.clone(), h.clone()], 0),
+        None => fit.clone(),
+    };
+    let xt_fit = rows(x_tilde(fit, qk.clone()));
+    // Rows x~ W^T = x~ W (W is symmetric).
+    let whitened = xt_fit.matmul(w.clone());
+    let whitened_held_out = match held {
+        Some(h) => Some(
+            HostTensor::read(rows(x_tilde(h, qk.clone())).matmul(w))
+                .await
+                .map_err(readback)?,
+        ),
+        None => None,
+    };
+    Ok(SourceViews {
+        x: HostTensor::read(rows(all.clone()))
             .await
-            .map_err(read)?,
-        wq_wk: HostTensor::read(qk).await.map_err(read)?,
-        x_tilde: HostTensor::read(xt.reshape([n * t, d]))
+            .map_err(readback)?,
+        x_tilde: HostTensor::read(rows(x_tilde(all, qk.clone())))
             .await
-            .map_err(read)?,
-        whitened: HostTensor::read(whitened).await.map_err(read)?,
+            .map_err(readback)?,
+        whitened: HostTensor::read(whitened).await.map_err(readback)?,
+        whitened_held_out,
     })
 }
 
@@ -122,22 +205,43 @@ impl Summarizer<'_> {
     }
 }
 
-/// The views' statistics as JSON: `{block, images, x, wq_wk, x_tilde, x_tilde_whitened}`, each
-/// a [`Summary::to_json`].
+/// The views' statistics as JSON: `{block, images, fit_images, held_out_images, tokens, wq_wk,
+/// x, x_tilde, x_tilde_whitened, x_tilde_whitened_held_out, norm1: {x, x_tilde, ...}}`, each
+/// view a [`Summary::to_json`] (the top-level X views are the block input's).
 pub async fn summarize_views(
     views: &Views,
     by: &Summarizer<'_>,
     options: &SummaryOptions,
 ) -> Result<Value, AnalysisError> {
-    let mut out =
-        json!({ "block": views.block, "images": views.images, "tokens": views.x.shape[0] });
-    for (key, t) in [
-        ("x", &views.x),
-        ("wq_wk", &views.wq_wk),
-        ("x_tilde", &views.x_tilde),
-        ("x_tilde_whitened", &views.whitened),
-    ] {
-        out[key] = by.summarize(&t.data, options).await?.to_json();
+    let mut out = json!({
+        "block": views.block,
+        "images": views.images,
+        "fit_images": views.fit_images,
+        "held_out_images": views.held_out_images,
+        "tokens": views.block_input.x.shape[0],
+    });
+    out["wq_wk"] = by.summarize(&views.wq_wk.data, options).await?.to_json();
+    let mut norm1 = json!({});
+    for (source, target) in [(&views.block_input, &mut out), (&views.norm1, &mut norm1)] {
+        for (key, t) in source.named() {
+            target[key] = by.summarize(&t.data, options).await?.to_json();
+        }
     }
+    out["norm1"] = norm1;
     Ok(out)
+}
+
+impl SourceViews {
+    /// The views by their JSON and dump names.
+    pub fn named(&self) -> Vec<(&'static str, &HostTensor)> {
+        let mut out = vec![
+            ("x", &self.x),
+            ("x_tilde", &self.x_tilde),
+            ("x_tilde_whitened", &self.whitened),
+        ];
+        if let Some(h) = &self.whitened_held_out {
+            out.push(("x_tilde_whitened_held_out", h));
+        }
+        out
+    }
 }

@@ -82,16 +82,33 @@ fn analyse_summarises_every_view_consistently_with_the_dump() {
     assert_eq!(json["block"], 1);
     assert_eq!(json["images"], 5);
     let views = Checkpoint::from_safetensors(&std::fs::read(&dump).unwrap()).unwrap();
-    // 5 images x (1 + 16) tokens x 16 channels; W_q W_k^T is 16 x 16.
-    for (key, len) in [
-        ("x", 5 * 17 * 16),
-        ("wq_wk", 256),
-        ("x_tilde", 5 * 17 * 16),
-        ("x_tilde_whitened", 5 * 17 * 16),
+    // 5 images x (1 + 16) tokens x 16 channels; W_q W_k^T is 16 x 16. The whitening is fitted
+    // on images 1, 3 and 5 and applied to those and to the other two.
+    assert_eq!(
+        (json["fit_images"].clone(), json["held_out_images"].clone()),
+        (3.into(), 2.into())
+    );
+    let mut checked = 0;
+    for (prefix, key, len) in [
+        ("", "x", 5 * 17 * 16),
+        ("", "wq_wk", 256),
+        ("", "x_tilde", 5 * 17 * 16),
+        ("", "x_tilde_whitened", 3 * 17 * 16),
+        ("", "x_tilde_whitened_held_out", 2 * 17 * 16),
+        ("norm1.", "x", 5 * 17 * 16),
+        ("norm1.", "x_tilde", 5 * 17 * 16),
+        ("norm1.", "x_tilde_whitened", 3 * 17 * 16),
+        ("norm1.", "x_tilde_whitened_held_out", 2 * 17 * 16),
     ] {
-        let s = &json[key];
+        let s = if prefix.is_empty() {
+            &json[key]
+        } else {
+            &json["norm1"][key]
+        };
+        let key = format!("{prefix}{key}");
         assert_eq!(s["len"], len, "{key}");
-        let values = &views.get(key).unwrap().data;
+        let values = &views.get(&key).unwrap().data;
+        checked += 1;
         assert_eq!(values.len(), len);
         let mean = values.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
         let got = s["mean"].as_f64().unwrap();
@@ -109,6 +126,16 @@ fn analyse_summarises_every_view_consistently_with_the_dump() {
         assert_eq!(counts, len as u64, "{key}: every value in a bin");
         assert!(s["fits"]["generalized_gaussian"]["beta"].as_f64().unwrap() > 0.0);
     }
+    assert_eq!(
+        checked,
+        views.names().count(),
+        "every dumped view is in the JSON"
+    );
+    // norm1's X is the LayerNorm of the block input: a different set of values.
+    assert_ne!(
+        views.get("x").unwrap().data,
+        views.get("norm1.x").unwrap().data
+    );
 }
 
 #[test]

@@ -108,22 +108,31 @@ def main():
     views = read_safetensors(sys.argv[2])
     failures = []
     rows = []
-    labels = {"x": "X (tokens entering the block)", "wq_wk": "entries of W_q W_k^T",
-              "x_tilde": "X~ = W_q W_k^T X^T", "x_tilde_whitened": "whitened X~"}
-    for key, label in labels.items():
-        ref = check(key, views[key], analysis[key], failures)
-        ours = analysis[key]
-        fits = ours["fits"]
-        rows.append((label, ours["min"], ours["max"], ours["excess_kurtosis"], fits["generalized_gaussian"]["beta"],
-                     fits["gaussian"]["avg_log_likelihood"], fits["laplace"]["avg_log_likelihood"],
-                     fits["better_of_gaussian_and_laplace"]))
+    labels = {"x": "X", "wq_wk": "entries of W_q W_k^T", "x_tilde": "X~ = W_q W_k^T X^T",
+              "x_tilde_whitened": "whitened X~ (images it was fitted on)",
+              "x_tilde_whitened_held_out": "whitened X~ (held-out images)"}
+    sources = {"": "block input", "norm1.": "norm1 output"}
+    for prefix, source in sources.items():
+        for key, label in labels.items():
+            name = prefix + key
+            if name not in views:
+                continue
+            ours = analysis[key] if not prefix else analysis["norm1"][key]
+            check(name, views[name], ours, failures)
+            if key != "wq_wk":
+                label = f"{label}, X = {source}"
+            fits = ours["fits"]
+            rows.append((label, ours["min"], ours["max"], ours["excess_kurtosis"], fits["generalized_gaussian"]["beta"],
+                         fits["gaussian"]["avg_log_likelihood"], fits["laplace"]["avg_log_likelihood"],
+                         fits["better_of_gaussian_and_laplace"]))
     for path, run in analysis.get("prompts", {}).items():
         ours = run["tokens"]
         fits = ours["fits"]
         rows.append((f"prompt tokens, {run['method']}", ours["min"], ours["max"], ours["excess_kurtosis"],
                      fits["generalized_gaussian"]["beta"], fits["gaussian"]["avg_log_likelihood"],
                      fits["laplace"]["avg_log_likelihood"], fits["better_of_gaussian_and_laplace"]))
-    print(f"block {analysis['block']}, {analysis['images']} images, {analysis['tokens']} tokens, {analysis['size']} px\n")
+    print(f"block {analysis['block']}, {analysis['images']} images ({analysis.get('fit_images')} to fit the whitening, "
+          f"{analysis.get('held_out_images')} held out), {analysis['tokens']} tokens, {analysis['size']} px\n")
     print("| values | min | max | excess kurtosis | GG shape beta | Gaussian LL | Laplace LL | better fit |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
