@@ -1,55 +1,19 @@
 //! `bpt-lab train` end to end on a tiny random-weight ViT and folders of PNGs: metrics and run
 //! file written, and bad input refused with a message that names it and nothing written.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-use bpt_lab::model::VitConfig;
-use bpt_lab::model::checkpoint::{Checkpoint, to_safetensors};
-use bpt_lab::model::random::random_timm_tensors;
-use bpt_lab::rng::Rng;
+use bpt_lab::model::checkpoint::Checkpoint;
+use common::Fixture;
 
-const CONFIG: &str =
-    r#"{"img_size":32,"patch_size":8,"embed_dim":16,"depth":2,"num_heads":2,"init_values":0.5}"#;
-
-struct Fixture {
-    dir: PathBuf,
+trait Train {
+    fn train(&self, extra: &[&str]) -> Output;
 }
 
-impl Fixture {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("bpt-lab-train-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = VitConfig::from_json(CONFIG).unwrap();
-        std::fs::write(dir.join("config.json"), CONFIG).unwrap();
-        let tensors = random_timm_tensors(&config, 1, 0.3);
-        std::fs::write(
-            dir.join("model.safetensors"),
-            to_safetensors(&tensors).unwrap(),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    /// `count` noise PNGs tinted by class under data/<class>/.
-    fn images(&self, class: &str, count: usize, tint: [u8; 3]) {
-        let folder = self.dir.join("data").join(class);
-        std::fs::create_dir_all(&folder).unwrap();
-        let mut rng = Rng::new(count as u64 + tint[0] as u64);
-        for i in 0..count {
-            let img = image::RgbImage::from_fn(36, 30, |_, _| {
-                let n = (rng.uniform() * 60.0) as u8;
-                image::Rgb([
-                    tint[0].saturating_add(n),
-                    tint[1].saturating_add(n),
-                    tint[2].saturating_add(n),
-                ])
-            });
-            img.save(folder.join(format!("{i}.png"))).unwrap();
-        }
-    }
-
+impl Train for Fixture {
     fn train(&self, extra: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
             .args(["train", "--backend", "cpu", "--epochs", "2", "--batch", "4"])
@@ -70,10 +34,6 @@ impl Fixture {
             .args(extra)
             .output()
             .unwrap()
-    }
-
-    fn out(&self) -> PathBuf {
-        self.dir.join("run")
     }
 }
 
@@ -172,4 +132,87 @@ fn too_few_images_an_empty_class_or_a_bad_size_are_refused() {
         stderr(&o)
     );
     nothing_written(&f.out());
+}
+
+#[test]
+fn head_only_trains_the_head_and_writes_no_prompt_tensors() {
+    let f = Fixture::new("head");
+    f.images("red", 5, [180, 20, 20]);
+    f.images("blue", 5, [20, 20, 180]);
+    let o = f.train(&["--method", "head", "--lr", "0.05"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 trainable prompt values"),
+        "{}",
+        stderr(&o)
+    );
+    let run =
+        Checkpoint::from_safetensors(&std::fs::read(f.out().join("run.safetensors")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = run.names().collect();
+    assert!(names.iter().all(|n| n.starts_with("head.")), "{names:?}");
+    let meta = bpt_lab::model::checkpoint::read_metadata(
+        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
+    )
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    assert_eq!(meta["method"], "head");
+    assert_eq!(meta["num_prompts"], 0);
+    // Head-only runs give the head the run's rate; the model is named, not located.
+    assert_eq!(meta["train"]["lr"], 0.05);
+    assert!(
+        !meta["model"].as_str().unwrap().starts_with('/'),
+        "{}",
+        meta["model"]
+    );
+}
+
+#[test]
+fn a_warm_up_as_long_as_the_run_is_refused_and_a_recipe_gives_way_to_flags() {
+    let f = Fixture::new("warmup");
+    f.images("red", 5, [180, 20, 20]);
+    f.images("blue", 5, [20, 20, 180]);
+    let o = f.train(&["--warmup", "2"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--warmup 2 must be below --epochs 2"),
+        "{}",
+        stderr(&o)
+    );
+    nothing_written(&f.out());
+    let o = f.train(&["--recipe", "mocov3"]);
+    assert!(
+        stderr(&o).contains("unknown recipe \"mocov3\""),
+        "{}",
+        stderr(&o)
+    );
+
+    // The moco preset: lr 5e-2, Xavier B (no whitening estimate), wd_head 0.1; --lr overrides.
+    let o = f.train(&[
+        "--recipe",
+        "moco",
+        "--lr",
+        "0.02",
+        "--method",
+        "bpt-bilinear",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = bpt_lab::model::checkpoint::read_metadata(
+        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
+    )
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    assert_eq!(meta["train"]["lr"], 0.02);
+    assert_eq!(meta["train"]["weight_decay_head"], 0.1);
+    assert_eq!(meta["train"]["optimizer"], "adamw");
+    assert_eq!(meta["whitening"]["used"], false);
+    let o = f.train(&["--recipe", "vpt", "--method", "vpt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = bpt_lab::model::checkpoint::read_metadata(
+        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
+    )
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    assert_eq!(meta["train"]["optimizer"], "sgd");
+    assert_eq!(meta["train"]["lr"], 0.01);
 }

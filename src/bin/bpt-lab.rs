@@ -21,6 +21,9 @@ enum Command {
     Embed(bpt_lab::cli::embed::EmbedArgs),
     /// Tune prompts (VPT or BPT) and a linear head on a folder of images, one sub-folder per class.
     Train(bpt_lab::cli::train::TrainArgs),
+    /// Compare methods on one data set: learning rates chosen on validation, paired seeds, means
+    /// with 95% intervals; writes compare.json, compare.md and compare.svg.
+    Compare(bpt_lab::cli::compare::CompareArgs),
     /// Histograms, moments and fits of X, W_q W_k^T, X~ and whitened X~ for a block (and of
     /// the prompts of run files), as JSON.
     Analyse(bpt_lab::cli::analyse::AnalyseArgs),
@@ -35,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Check => bpt_lab::cli::check::run(),
         Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
         Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
+        Command::Compare(args) => exit(bpt_lab::cli::compare::run(args)),
         Command::Analyse(args) => exit(bpt_lab::cli::analyse::run(args)),
         Command::Bench(command) => exit(bpt_lab::cli::bench::run(command)),
     }

@@ -1,5 +1,6 @@
 //! `bpt-lab analyse`: histograms, moments, tails and fits of X, W_q W_k^T, X~ and whitened X~
-//! for a block, and of the prompt tokens of exported runs, as JSON.
+//! (in-sample and on held-out images) for a block, for X as the block's input and as its norm1
+//! output, and of the prompt tokens of exported runs, as JSON.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -67,7 +68,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
     };
     let mut out =
         pollster::block_on(summarize_views(&views, &by, &options)).map_err(|e| e.to_string())?;
-    out["model"] = json!(args.files.model.display().to_string());
+    out["model"] = json!(args.files.name());
     out["size"] = json!(args.size);
 
     let mut prompts = serde_json::Map::new();
@@ -82,18 +83,22 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
         {
             tokens.extend_from_slice(&ck.get(name).expect("listed").data);
         }
-        if tokens.is_empty() {
-            return Err(format!(
-                "{}: no prompt.*.tokens: not a run file",
-                path.display()
-            ));
-        }
         let meta = read_metadata(&bytes).unwrap_or_default();
         let method = meta
             .get("bpt_lab")
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .and_then(|v| v["method"].as_str().map(String::from))
             .unwrap_or_default();
+        if tokens.is_empty() {
+            return Err(if method == "head" {
+                format!(
+                    "{}: a head-only run has no prompt tokens to analyse",
+                    path.display()
+                )
+            } else {
+                format!("{}: no prompt.*.tokens: not a run file", path.display())
+            });
+        }
         let summary =
             pollster::block_on(by.summarize(&tokens, &options)).map_err(|e| e.to_string())?;
         prompts.insert(
@@ -104,12 +109,12 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
     out["prompts"] = Value::Object(prompts);
 
     if let Some(dump) = &args.dump {
-        let tensors = BTreeMap::from([
-            ("x".to_string(), views.x),
-            ("wq_wk".to_string(), views.wq_wk),
-            ("x_tilde".to_string(), views.x_tilde),
-            ("x_tilde_whitened".to_string(), views.whitened),
-        ]);
+        let mut tensors = BTreeMap::from([("wq_wk".to_string(), views.wq_wk.clone())]);
+        for (prefix, source) in [("", &views.block_input), ("norm1.", &views.norm1)] {
+            for (key, t) in source.named() {
+                tensors.insert(format!("{prefix}{key}"), t.clone());
+            }
+        }
         write_atomically(dump, &to_safetensors(&tensors).map_err(|e| e.to_string())?)?;
     }
     let text = serde_json::to_string_pretty(&out).expect("JSON values serialise");

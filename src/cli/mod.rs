@@ -3,9 +3,11 @@
 pub mod analyse;
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod embed;
 pub mod images;
 pub mod progress;
+pub mod run_args;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,20 @@ pub struct ModelFiles {
 impl ModelFiles {
     pub fn config(&self) -> Result<VitConfig, String> {
         read_config(&self.config)
+    }
+
+    /// The model's name for run files: its folder and file name, never the whole path (a run
+    /// file is shared; where it was made on the author's disk is not).
+    pub fn name(&self) -> String {
+        let parts: Vec<String> = self
+            .model
+            .components()
+            .rev()
+            .take(2)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .filter(|c| c != "/" && c != "." && c != "..")
+            .collect();
+        parts.into_iter().rev().collect::<Vec<_>>().join("/")
     }
 
     pub fn load(

@@ -1,44 +1,19 @@
 //! `bpt-lab train`: prompt tuning on a folder of images, with per-epoch metrics as JSON lines
 //! and the run exported as safetensors (names in `train::export`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::images::read_folder;
 use super::progress::Progress;
+use super::run_args::RunArgs;
 use super::{Backend, ModelFiles, write_atomically};
-use crate::prompt::{BInit, Method, PromptConfig};
-use crate::train::{Dataset, Session, TrainConfig, export};
-use crate::whiten::{Estimator, Source, WhitenConfig};
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum MethodArg {
-    Vpt,
-    BptFwhiten,
-    BptTwhiten,
-    BptBilinear,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum EstimatorArg {
-    Centred,
-    Official,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum SourceArg {
-    BlockInput,
-    Norm1,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum BInitArg {
-    Whiten,
-    Xavier,
-}
+use crate::prompt::Method;
+use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
+use crate::train::{Dataset, Evaluation, Session, StepStats, export};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -50,54 +25,16 @@ pub struct TrainArgs {
     /// Held-out images in the same layout; without it, --holdout of --data is held out.
     #[arg(long)]
     test: Option<PathBuf>,
-    /// Share of each class held out when there is no --test folder.
+    /// Share of each class held out when there is no --test folder, in [0, 1).
     #[arg(long, default_value_t = 0.2)]
     holdout: f64,
-    #[arg(long, value_enum, default_value_t = MethodArg::BptBilinear)]
-    method: MethodArg,
-    /// One prompt set per block instead of one before the first block.
-    #[arg(long)]
-    deep: bool,
-    /// m, the number of prompt tokens [default: 100 shallow, 50 deep].
-    #[arg(long)]
-    prompts: Option<usize>,
-    /// p, the rank of BPT-bilinear [default: 75 shallow, 50 deep].
-    #[arg(long)]
-    rank: Option<usize>,
-    #[arg(long, value_enum, default_value_t = BInitArg::Whiten)]
-    b_init: BInitArg,
-    /// Prompt dropout [default: 0.1 for deep VPT, else 0].
-    #[arg(long)]
-    dropout: Option<f64>,
-    #[arg(long, default_value_t = 1e-2)]
-    lr: f64,
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
-    #[arg(long, default_value_t = 2)]
-    warmup: usize,
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
-    /// Input side in pixels (a multiple of the patch size).
-    #[arg(long, default_value_t = 224)]
-    size: usize,
+    /// head (no prompts: the baseline), vpt, bpt-fwhiten, bpt-twhiten or bpt-bilinear.
+    #[arg(long, default_value = "bpt-bilinear")]
+    method: Method,
+    #[command(flatten)]
+    run: RunArgs,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Weight decay of the prompt factors.
-    #[arg(long, default_value_t = 5e-3)]
-    wd: f64,
-    /// Weight decay of the head's weight.
-    #[arg(long, default_value_t = 0.1)]
-    wd_head: f64,
-    #[arg(long, value_enum, default_value_t = EstimatorArg::Centred)]
-    whiten: EstimatorArg,
-    #[arg(long, value_enum, default_value_t = SourceArg::BlockInput)]
-    whiten_source: SourceArg,
-    /// Training views used for the whitening statistics.
-    #[arg(long, default_value_t = 100)]
-    whiten_images: usize,
-    /// Regulariser of the centred estimator, relative to the mean eigenvalue.
-    #[arg(long, default_value_t = 1e-5)]
-    epsilon: f64,
     /// Folder for metrics.jsonl and run.safetensors.
     #[arg(long, default_value = "runs/latest")]
     out: PathBuf,
@@ -105,61 +42,17 @@ pub struct TrainArgs {
     backend: Backend,
 }
 
-impl TrainArgs {
-    fn prompt_config(&self) -> PromptConfig {
-        let method = match self.method {
-            MethodArg::Vpt => Method::Vpt,
-            MethodArg::BptFwhiten => Method::BptFWhiten,
-            MethodArg::BptTwhiten => Method::BptTWhiten,
-            MethodArg::BptBilinear => Method::BptBilinear,
-        };
-        let paper = PromptConfig::paper(method, self.deep);
-        PromptConfig {
-            num_prompts: self.prompts.unwrap_or(paper.num_prompts),
-            rank: self.rank.unwrap_or(paper.rank),
-            dropout: self.dropout.unwrap_or(paper.dropout),
-            b_init: match self.b_init {
-                BInitArg::Whiten => BInit::Whiten,
-                BInitArg::Xavier => BInit::Xavier,
-            },
-            ..paper
-        }
-    }
-
-    fn whiten_config(&self) -> WhitenConfig {
-        WhitenConfig {
-            estimator: match self.whiten {
-                EstimatorArg::Centred => Estimator::Centred,
-                EstimatorArg::Official => Estimator::Official,
-            },
-            source: match self.whiten_source {
-                SourceArg::BlockInput => Source::BlockInput,
-                SourceArg::Norm1 => Source::Norm1,
-            },
-            epsilon: self.epsilon,
-            max_images: self.whiten_images,
-        }
-    }
-
-    fn train_config(&self) -> TrainConfig {
-        TrainConfig {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            min_lr: 1e-8,
-            warmup_epochs: self.warmup,
-            weight_decay: self.wd,
-            weight_decay_head: self.wd_head,
-            size: self.size,
-            seed: self.seed,
-        }
-    }
-}
-
-fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
-    let train = read_folder(&args.data, None)?;
+/// The training folder and the held-out folder (or `holdout` of each class, chosen with
+/// `seed`), with a line on standard error saying what was read.
+pub fn load_data(
+    dir: &Path,
+    test: Option<&Path>,
+    holdout: f64,
+    seed: u64,
+) -> Result<Dataset, String> {
+    let train = read_folder(dir, None)?;
     let mut skipped = train.skipped;
-    let data = match &args.test {
+    let data = match test {
         Some(dir) => {
             let test = read_folder(dir, Some(&train.classes))?;
             skipped += test.skipped;
@@ -171,7 +64,7 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
             data.validate().map_err(|e| e.to_string())?;
             data
         }
-        None => Dataset::split(train.classes, train.samples, args.holdout, args.seed)
+        None => Dataset::split(train.classes, train.samples, holdout, seed)
             .map_err(|e| e.to_string())?,
     };
     eprintln!(
@@ -188,25 +81,88 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
     Ok(data)
 }
 
+/// Prints each epoch's figures and keeps them as JSON lines; a progress bar between.
+struct Printer {
+    progress: Option<Progress>,
+    started: Instant,
+    lines: Vec<String>,
+}
+
+impl Observer for Printer {
+    fn started(&mut self, total_steps: usize) {
+        self.progress = Some(Progress::new(total_steps));
+    }
+
+    fn step(&mut self, stats: &StepStats) {
+        if let Some(p) = &self.progress {
+            p.set(
+                stats.step + 1,
+                &format!("epoch {} loss {:.4}", stats.epoch + 1, stats.loss),
+            );
+        }
+    }
+
+    fn evaluated(&mut self, point: &EvalPoint) {
+        if let Some(p) = &self.progress {
+            p.clear();
+        }
+        let seconds = self.started.elapsed().as_secs_f64();
+        let test = point.test.unwrap_or(Evaluation {
+            correct: 0,
+            total: 0,
+            loss: f64::NAN,
+        });
+        let train_loss = point.train_loss.unwrap_or(f64::NAN);
+        self.lines.push(
+            json!({
+                "epoch": point.epoch,
+                "step": point.step,
+                "train_loss": finite_or_null(train_loss),
+                "test_accuracy": point.test.map(|t| t.accuracy()),
+                "test_loss": point.test.map(|t| finite_or_null(t.loss)),
+                "seconds": seconds,
+            })
+            .to_string(),
+        );
+        eprintln!(
+            "epoch {:>3}  train loss {train_loss:.4}  held-out accuracy {:.2}% ({}/{})  {seconds:.0}s",
+            point.epoch,
+            100.0 * test.accuracy(),
+            test.correct,
+            test.total,
+        );
+    }
+
+    async fn proceed(&mut self) -> Flow {
+        Flow::Continue
+    }
+}
+
+fn finite_or_null(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
 pub fn run(args: TrainArgs) -> Result<(), String> {
     let config = args.files.config()?;
-    let data = load_data(&args)?;
+    let prompt = args.run.prompt_config(args.method);
+    let train = args.run.train_config(args.method, args.seed)?;
+    prompt
+        .validate(config.embed_dim)
+        .map_err(|e| e.to_string())?;
+    let data = load_data(&args.data, args.test.as_deref(), args.holdout, args.seed)?;
     let (device, _gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
 
-    let prompt = args.prompt_config();
-    let started = Instant::now();
     eprintln!(
         "preparing {}{} ...",
         prompt.method.name(),
         if prompt.deep { " (deep)" } else { "" }
     );
-    let mut session = pollster::block_on(Session::new(
+    let session = pollster::block_on(Session::new(
         Arc::new(backbone),
-        prompt.clone(),
-        args.train_config(),
-        args.whiten_config(),
+        prompt,
+        train,
+        args.run.whiten_config(),
         &data,
         &device,
     ))
@@ -215,69 +171,27 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         "{} trainable prompt values; {} steps of {} images",
         session.model.prompts.trainable_count(),
         session.total_steps(),
-        args.batch
+        args.run.batch
     );
 
-    let mut lines = Vec::new();
-    let progress = Progress::new(session.total_steps());
-    let mut epoch_loss = (0.0, 0usize);
-    while !session.finished() {
-        let epoch = session.epoch();
-        for batch in session.epoch_batches(data.train.len()) {
-            let stats =
-                pollster::block_on(session.step(&data.train, &batch)).map_err(|e| e.to_string())?;
-            if !stats.loss.is_finite() {
-                progress.clear();
-                return Err(format!(
-                    "the loss became {} at step {}: try a smaller --lr",
-                    stats.loss, stats.step
-                ));
-            }
-            epoch_loss = (
-                epoch_loss.0 + stats.loss as f64 * batch.len() as f64,
-                epoch_loss.1 + batch.len(),
-            );
-            progress.set(
-                stats.step + 1,
-                &format!("epoch {} loss {:.4}", epoch + 1, stats.loss),
-            );
-        }
-        let eval = pollster::block_on(session.evaluate(&data.test)).map_err(|e| e.to_string())?;
-        progress.clear();
-        let line = json!({
-            "epoch": epoch + 1,
-            "step": session.step,
-            "train_loss": epoch_loss.0 / epoch_loss.1.max(1) as f64,
-            "test_accuracy": eval.accuracy(),
-            "test_loss": eval.loss,
-            "seconds": started.elapsed().as_secs_f64(),
-        });
-        eprintln!(
-            "epoch {:>3}  train loss {:.4}  held-out accuracy {:.2}% ({}/{})  {:.0}s",
-            epoch + 1,
-            epoch_loss.0 / epoch_loss.1.max(1) as f64,
-            100.0 * eval.accuracy(),
-            eval.correct,
-            eval.total,
-            started.elapsed().as_secs_f64()
-        );
-        lines.push(line.to_string());
-        epoch_loss = (0.0, 0);
+    let mut printer = Printer {
+        progress: None,
+        started: Instant::now(),
+        lines: Vec::new(),
+    };
+    let outcome = pollster::block_on(run::run(session, &data, &Plan::default(), &mut printer));
+    if let Some(p) = &printer.progress {
+        p.clear();
     }
-
-    let extra = json!({
-        "train": {
-            "lr": args.lr, "epochs": args.epochs, "batch": args.batch, "seed": args.seed,
-            "warmup_epochs": args.warmup, "weight_decay": args.wd, "weight_decay_head": args.wd_head,
-        },
-        "whitening": format!("{:?}", args.whiten_config()),
-        "model": args.files.model.display().to_string(),
-    });
-    let bytes = pollster::block_on(export::to_safetensors(&session.model, extra))
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    let model_name = args.files.name();
+    let extra = run::metadata(&outcome.session, &model_name);
+    let bytes = pollster::block_on(export::to_safetensors(&outcome.session.model, extra))
         .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     write_atomically(
         &args.out.join("metrics.jsonl"),
-        (lines.join("\n") + "\n").as_bytes(),
+        (printer.lines.join("\n") + "\n").as_bytes(),
     )?;
     write_atomically(&args.out.join("run.safetensors"), &bytes)?;
     eprintln!(
