@@ -60,6 +60,8 @@ async fn describe(
     let runs: Vec<_> = app.runs.with_untracked(|runs| {
         runs.iter()
             .filter_map(|r| Some((r.id, r.label.clone(), r.color, r.result.clone()?)))
+            // Head-only runs have no prompts to show.
+            .filter(|(.., trained)| !trained.classifier.prompts.sets.is_empty())
             .collect()
     });
     if runs.is_empty() {

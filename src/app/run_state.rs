@@ -48,6 +48,7 @@ impl Default for RunSettings {
 /// How the page names a method.
 pub fn method_label(method: Method) -> &'static str {
     match method {
+        Method::Head => "Head only",
         Method::Vpt => "VPT",
         Method::BptFWhiten => "BPT-fWhiten",
         Method::BptTWhiten => "BPT-tWhiten",
@@ -57,6 +58,9 @@ pub fn method_label(method: Method) -> &'static str {
 
 impl RunSettings {
     pub fn label(&self) -> String {
+        if self.method == Method::Head {
+            return method_label(self.method).to_string();
+        }
         let rank = if self.method == Method::BptBilinear {
             format!(" p={}", self.rank)
         } else {
@@ -85,6 +89,7 @@ impl RunSettings {
             epochs: self.epochs,
             batch: self.batch,
             lr: self.lr,
+            lr_head: crate::train::head_lr(self.method, None),
             warmup_epochs: (self.epochs / 10).max(1).min(self.epochs.saturating_sub(1)),
             size,
             seed: self.seed,

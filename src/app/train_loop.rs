@@ -1,21 +1,22 @@
-//! The training loop of the page, the same loop as `bpt-lab train`, written against two small
-//! interfaces so it runs unchanged in the training worker (`worker_main`) and, where a worker
-//! cannot start, on the page's thread: `control` says what the user asked, `emit` reports.
+//! A page run: the engine's training loop (`train::run`, the same as `bpt-lab train`) with an
+//! observer that reports to the page, written against two small interfaces so it runs
+//! unchanged in the training worker (`worker_main`) and, where a worker cannot start, on the
+//! page's thread: `control` says what the user asked, `emit` reports.
 //!
-//! Each step awaits its loss read-back, then the loop yields to the event loop (where pause and
-//! stop messages arrive) before the next step. Timing uses `performance.now()` and leaves paused
-//! time out. The finished classifier leaves as a run file, the same bytes an export writes.
+//! Before each step the observer yields to the event loop (where pause and stop messages
+//! arrive). Timing uses `performance.now()` and leaves paused time out. The finished classifier
+//! leaves as a run file, the same bytes an export writes.
 
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use serde_json::json;
 
 use super::js;
 use super::run_state::{Control, EvalPoint, RunSettings, round_to_patch};
 use super::worker_protocol::{Event, Phase};
 use crate::model::Backbone;
-use crate::train::{Dataset, Session, export};
+use crate::train::run::{self, Flow, Observer, Plan};
+use crate::train::{Dataset, Session, StepStats, export};
 use crate::whiten::WhitenConfig;
 
 /// Training views for the whitening statistics: fewer than the CLI's 100, for a browser GPU.
@@ -45,27 +46,91 @@ pub async fn run(job: Job, device: &Device, report: &dyn Report) {
     }
 }
 
-/// Waits while paused; true when the user stopped the run.
-async fn stopped(run: u32, report: &dyn Report, paused_ms: &mut f64) -> bool {
-    let mut told = false;
-    loop {
-        match report.control() {
-            Control::Run => return false,
-            Control::Stop => return true,
-            Control::Pause => {
-                if !told {
-                    report.emit(
-                        Event::Phase {
-                            run,
-                            phase: Phase::Paused,
-                        },
-                        None,
-                    );
-                    told = true;
+/// The page's side of the engine's loop: step and evaluation events, yields between steps,
+/// and waits while paused.
+struct PageObserver<'a> {
+    run: u32,
+    report: &'a dyn Report,
+    total_steps: usize,
+    started: f64,
+    paused_ms: f64,
+}
+
+impl Observer for PageObserver<'_> {
+    fn started(&mut self, total_steps: usize) {
+        self.total_steps = total_steps;
+        self.started = js::now_ms();
+    }
+
+    fn step(&mut self, stats: &StepStats) {
+        let step = stats.step + 1;
+        let active_s = (js::now_ms() - self.started - self.paused_ms) / 1e3;
+        let steps_per_s = step as f64 / active_s.max(1e-3);
+        let seconds_left = self.total_steps.saturating_sub(step) as f64 / steps_per_s.max(1e-9);
+        self.report.emit(
+            Event::Step {
+                run: self.run,
+                step,
+                loss: stats.loss,
+                steps_per_s,
+                seconds_left,
+            },
+            None,
+        );
+    }
+
+    fn evaluating(&mut self, _step: usize) {
+        self.report.emit(
+            Event::Phase {
+                run: self.run,
+                phase: Phase::Evaluating,
+            },
+            None,
+        );
+    }
+
+    fn evaluated(&mut self, point: &run::EvalPoint) {
+        if let Some(eval) = point.test {
+            let point = EvalPoint {
+                epoch: point.epoch,
+                accuracy: eval.accuracy(),
+                loss: eval.loss,
+                correct: eval.correct,
+                total: eval.total,
+            };
+            self.report.emit(
+                Event::Eval {
+                    run: self.run,
+                    point,
+                },
+                None,
+            );
+        }
+    }
+
+    /// Yields to the event loop (where pause and stop arrive), then waits while paused.
+    async fn proceed(&mut self) -> Flow {
+        js::sleep(0).await;
+        let mut told = false;
+        loop {
+            match self.report.control() {
+                Control::Run => return Flow::Continue,
+                Control::Stop => return Flow::Stop,
+                Control::Pause => {
+                    if !told {
+                        self.report.emit(
+                            Event::Phase {
+                                run: self.run,
+                                phase: Phase::Paused,
+                            },
+                            None,
+                        );
+                        told = true;
+                    }
+                    let t = js::now_ms();
+                    js::sleep(100).await;
+                    self.paused_ms += js::now_ms() - t;
                 }
-                let t = js::now_ms();
-                js::sleep(100).await;
-                *paused_ms += js::now_ms() - t;
             }
         }
     }
@@ -85,99 +150,41 @@ async fn train(job: Job, device: &Device, report: &dyn Report) -> Result<(), Str
         ..WhitenConfig::default()
     };
     js::sleep(0).await;
-    let mut session = Session::new(
+    let session = Session::new(
         backbone,
         settings.prompt_config(),
         settings.train_config(size),
-        whiten.clone(),
+        whiten,
         &data,
         device,
     )
     .await
     .map_err(|e| e.to_string())?;
-    let total_steps = session.total_steps();
-    report.emit(Event::Started { run, total_steps }, None);
-
-    let started = js::now_ms();
-    let mut paused_ms = 0.0;
-    let mut interrupted = false;
-    'epochs: while !session.finished() {
-        let epoch = session.epoch();
-        for batch in session.epoch_batches(data.train.len()) {
-            if stopped(run, report, &mut paused_ms).await {
-                interrupted = true;
-                break 'epochs;
-            }
-            let stats = session
-                .step(&data.train, &batch)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !stats.loss.is_finite() {
-                return Err(format!(
-                    "the loss became {} at step {}: try a smaller learning rate",
-                    stats.loss,
-                    stats.step + 1
-                ));
-            }
-            let step = session.step;
-            let active_s = (js::now_ms() - started - paused_ms) / 1e3;
-            let steps_per_s = step as f64 / active_s.max(1e-3);
-            let seconds_left = total_steps.saturating_sub(step) as f64 / steps_per_s.max(1e-9);
-            report.emit(
-                Event::Step {
-                    run,
-                    step,
-                    loss: stats.loss,
-                    steps_per_s,
-                    seconds_left,
-                },
-                None,
-            );
-            js::sleep(0).await;
-        }
-        if data.test.is_empty() {
-            continue;
-        }
-        report.emit(
-            Event::Phase {
-                run,
-                phase: Phase::Evaluating,
-            },
-            None,
-        );
-        let eval = session
-            .evaluate(&data.test)
-            .await
-            .map_err(|e| e.to_string())?;
-        let point = EvalPoint {
-            epoch: epoch + 1,
-            accuracy: eval.accuracy(),
-            loss: eval.loss,
-            correct: eval.correct,
-            total: eval.total,
-        };
-        report.emit(Event::Eval { run, point }, None);
-        js::sleep(0).await;
-    }
-
-    let extra = json!({
-        "train": {
-            "lr": settings.lr, "epochs": settings.epochs, "batch": settings.batch,
-            "seed": settings.seed, "steps": session.step,
-            "warmup_epochs": session.config.warmup_epochs,
-            "weight_decay": session.config.weight_decay,
-            "weight_decay_head": session.config.weight_decay_head,
+    report.emit(
+        Event::Started {
+            run,
+            total_steps: session.total_steps(),
         },
-        "whitening": format!("{whiten:?}"),
-        "model": model_name,
-    });
-    let file = export::to_safetensors(&session.model, extra.clone())
+        None,
+    );
+    let mut observer = PageObserver {
+        run,
+        report,
+        total_steps: 0,
+        started: js::now_ms(),
+        paused_ms: 0.0,
+    };
+    let outcome = run::run(session, &data, &Plan::default(), &mut observer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let extra = run::metadata(&outcome.session, &model_name);
+    let file = export::to_safetensors(&outcome.session.model, extra.clone())
         .await
         .map_err(|e| e.to_string())?;
     report.emit(
         Event::Finished {
             run,
-            stopped: interrupted,
+            stopped: outcome.stopped,
             extra,
         },
         Some(file),
