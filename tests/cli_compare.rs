@@ -133,4 +133,23 @@ fn compare_chooses_rates_on_validation_and_writes_table_json_and_plot() {
     let svg = std::fs::read_to_string(f.out().join("compare.svg")).unwrap();
     assert_eq!(svg.matches("<polygon").count(), 2);
     assert!(!svg.contains("NaN"));
+
+    // --replot summarises the stored cells again, training nothing: the same table and plot.
+    let again = f.dir.join("again");
+    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
+        .args(["compare", "--replot"])
+        .arg(f.out().join("compare.json"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(again.join("compare.md")).unwrap(),
+        md
+    );
+    assert_eq!(
+        std::fs::read_to_string(again.join("compare.svg")).unwrap(),
+        svg
+    );
 }

@@ -102,6 +102,9 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
       await byTestId(page, id).fill(value);
       await byTestId(page, id).dispatchEvent('change');
     }
+    // Every method is offered, the head-only baseline first.
+    const methods = await byTestId(page, 'run-method').locator('option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(methods, ['head', 'vpt', 'bpt-fwhiten', 'bpt-twhiten', 'bpt-bilinear']);
     await byTestId(page, 'run-method').selectOption('bpt-bilinear');
     await timedClick(byTestId(page, 'run-start'), 'start BPT');
     await waitRunDone(page, 400_000);
@@ -154,11 +157,12 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     await screenshot(page, 'flow-3-predict');
     await panelShot(page, 'predict-heading', 'predict');
 
-    // Distributions of the loaded model on these pictures: four log-y histograms with fits.
+    // Distributions of the loaded model on these pictures: log-y histograms with fits, the
+    // whitening fitted on half of the pictures and shown on both halves; then X as norm1's output.
     await byTestId(page, 'dist-analyse').click();
     await page.locator('[data-testid="dist-status"][data-state="done"], [data-testid="dist-status"][data-state="failed"]').waitFor({ timeout: 120_000 });
     assert.equal(await byTestId(page, 'dist-status').getAttribute('data-state'), 'done', await byTestId(page, 'dist-status').innerText());
-    for (const key of ['x', 'wq_wk', 'x_tilde', 'x_tilde_whitened']) {
+    for (const key of ['x', 'wq_wk', 'x_tilde', 'x_tilde_whitened', 'x_tilde_whitened_held_out']) {
       const card = byTestId(page, `dist-${key}`);
       const kurtosis = Number(await card.getAttribute('data-kurtosis'));
       const beta = Number(await card.getAttribute('data-beta'));
@@ -170,6 +174,13 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     await byTestId(page, 'dist-x').scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-4-distributions');
     await panelShot(page, 'dist-heading', 'distributions');
+    const inputKurtosis = await byTestId(page, 'dist-x').getAttribute('data-kurtosis');
+    await byTestId(page, 'dist-source').selectOption('norm1');
+    await byTestId(page, 'dist-analyse').click();
+    await page.locator('[data-testid="dist-status"][data-state="done"]', { hasText: 'norm1' }).waitFor({ timeout: 120_000 });
+    const norm1Kurtosis = await byTestId(page, 'dist-x').getAttribute('data-kurtosis');
+    assert.ok(Number.isFinite(Number(norm1Kurtosis)) && norm1Kurtosis !== inputKurtosis, `norm1 X: ${norm1Kurtosis} vs ${inputKurtosis}`);
+    assert.match(await byTestId(page, 'dist-x').locator('figcaption').innerText(), /norm1/);
 
     // The learned prompts of the three runs side by side: histogram, heatmap, correlation map.
     await page.waitForFunction(() => {

@@ -23,11 +23,15 @@ use crate::whiten::{Source, Views};
 
 #[derive(clap::Args)]
 pub struct CompareArgs {
-    #[command(flatten)]
-    files: ModelFiles,
+    /// The model weights (.safetensors, timm or HF naming).
+    #[arg(long, required_unless_present = "replot")]
+    model: Option<PathBuf>,
+    /// The architecture: a timm-style JSON or an HF config.json.
+    #[arg(long, required_unless_present = "replot")]
+    config: Option<PathBuf>,
     /// Training images: one sub-folder per class.
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, required_unless_present = "replot")]
+    data: Option<PathBuf>,
     /// Held-out images in the same layout; without it, --holdout of --data is held out.
     #[arg(long)]
     test: Option<PathBuf>,
@@ -58,6 +62,10 @@ pub struct CompareArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value_t = Backend::Wgpu)]
     backend: Backend,
+    /// Train nothing: summarise the cells of this compare.json again and rewrite the table and
+    /// the plot beside it in --out (for a new plot layout, or a grid merged by hand).
+    #[arg(long)]
+    replot: Option<PathBuf>,
 }
 
 /// One method of the grid with its options applied to the shared settings.
@@ -175,8 +183,54 @@ impl Observer for Tracker<'_> {
     }
 }
 
+fn replot(from: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let mut report: serde_json::Value = serde_json::from_slice(&super::read(from)?)
+        .map_err(|e| format!("{}: {e}", from.display()))?;
+    let cells: Vec<Cell> = serde_json::from_value(report["cells"].take())
+        .map_err(|e| format!("{}: cells: {e}", from.display()))?;
+    let summary = compare::summarise(&cells);
+    let title = report["title"].as_str().unwrap_or_default().to_string();
+    report["summary"] = json!(summary);
+    report["cells"] = json!(cells);
+    write_outputs(out, &report, &summary, &title)
+}
+
+/// compare.json, compare.md and compare.svg into `out`, each whole or not at all.
+fn write_outputs(
+    out: &std::path::Path,
+    report: &serde_json::Value,
+    summary: &compare::Summary,
+    title: &str,
+) -> Result<(), String> {
+    let markdown = summary.markdown();
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_atomically(
+        &out.join("compare.json"),
+        serde_json::to_string_pretty(report)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )?;
+    write_atomically(&out.join("compare.md"), markdown.as_bytes())?;
+    write_atomically(
+        &out.join("compare.svg"),
+        svg::plot(summary, title).as_bytes(),
+    )?;
+    println!("{markdown}");
+    Ok(())
+}
+
 pub fn run(args: CompareArgs) -> Result<(), String> {
-    let config = args.files.config()?;
+    if let Some(from) = &args.replot {
+        return replot(from, &args.out);
+    }
+    let (Some(model), Some(config), Some(dir)) = (&args.model, &args.config, &args.data) else {
+        return Err("--model, --config and --data are needed".into());
+    };
+    let files = ModelFiles {
+        model: model.clone(),
+        config: config.clone(),
+    };
+    let config = files.config()?;
     let specs = parse_methods(&args.methods, &args.run)?;
     let lrs: Vec<f64> = parse_list("--lrs", &args.lrs)?;
     let seeds: Vec<u64> = parse_list("--seeds", &args.seeds)?;
@@ -193,12 +247,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", spec.label))?;
         }
     }
-    let data = load_data(
-        &args.data,
-        args.test.as_deref(),
-        args.holdout,
-        args.split_seed,
-    )?;
+    let data = load_data(dir, args.test.as_deref(), args.holdout, args.split_seed)?;
     let (data, validation) = data
         .carve_validation(args.validation, args.split_seed)
         .map_err(|e| format!("validation split: {e}"))?;
@@ -213,7 +262,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         );
     }
     let (device, _gpu) = args.backend.device()?;
-    let backbone: Arc<Backbone> = Arc::new(args.files.load(config, &device)?);
+    let backbone: Arc<Backbone> = Arc::new(files.load(config, &device)?);
 
     let steps_per_cell = data.train.len().div_ceil(args.run.batch) * args.run.epochs;
     let cells_total = specs.len() * lrs.len() * seeds.len();
@@ -276,17 +325,17 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
     }
 
     let summary = compare::summarise(&cells);
-    let markdown = summary.markdown();
     let title = format!(
         "{}: {} classes, {} training images, {} px",
-        args.files.name(),
+        files.name(),
         data.classes.len(),
         data.train.len(),
         args.run.size
     );
     let report = json!({
         "format": 1,
-        "model": args.files.name(),
+        "title": title,
+        "model": files.name(),
         "classes": data.classes,
         "images": {"train": data.train.len(), "validation": plan.validation.len(), "test": data.test.len()},
         "split_seed": args.split_seed,
@@ -307,19 +356,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         "summary": summary,
         "cells": cells,
     });
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    write_atomically(
-        &args.out.join("compare.json"),
-        serde_json::to_string_pretty(&report)
-            .map_err(|e| e.to_string())?
-            .as_bytes(),
-    )?;
-    write_atomically(&args.out.join("compare.md"), markdown.as_bytes())?;
-    write_atomically(
-        &args.out.join("compare.svg"),
-        svg::plot(&summary, &title).as_bytes(),
-    )?;
-    println!("{markdown}");
+    write_outputs(&args.out, &report, &summary, &title)?;
     eprintln!(
         "wrote {0}/compare.json, compare.md and compare.svg ({1})",
         args.out.display(),

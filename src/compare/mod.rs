@@ -8,12 +8,12 @@
 pub mod stats;
 pub mod svg;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use stats::Estimate;
 
 /// One evaluation of one cell.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub step: usize,
     /// Epochs completed.
@@ -25,7 +25,7 @@ pub struct Point {
 }
 
 /// One trained cell.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// The method as the grid names it (with its options, e.g. `bpt-bilinear:b-init=xavier`).
     pub method: String,

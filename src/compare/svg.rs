@@ -9,10 +9,10 @@ const COLOURS: [&str; 7] = [
 ];
 
 /// Size and margins in pixels (the right margin holds the legend).
-const W: f64 = 640.0;
+const W: f64 = 760.0;
 const H: f64 = 400.0;
 const LEFT: f64 = 56.0;
-const RIGHT: f64 = 200.0;
+const RIGHT: f64 = 280.0;
 const TOP: f64 = 24.0;
 const BOTTOM: f64 = 44.0;
 
@@ -83,7 +83,7 @@ pub fn plot(summary: &Summary, title: &str) -> String {
         );
         let ly = TOP + 14.0 + 18.0 * i as f64;
         out += &format!(
-            "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\n<text x=\"{3}\" y=\"{4:.1}\">{5} (lr {6:e})</text>\n",
+            "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\n<text x=\"{3}\" y=\"{4:.1}\" font-size=\"11\">{5} (lr {6:e})</text>\n",
             x1 + 12.0,
             x1 + 32.0,
             ly,
