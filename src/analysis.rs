@@ -81,7 +81,7 @@ pub async fn gather(
         return Err(AnalysisError::Input("no images to analyse".into()));
     }
     let pos = backbone.pos_embed(size, size, device)?;
-    let transform = Transform::imagenet(size);
+    let transform = Transform::new(size, &backbone.config.preprocess);
     let qk = qk_product(&backbone.vit.blocks[block].attn);
     let fit: Vec<&Sample> = samples.iter().step_by(2).collect();
     let held: Vec<&Sample> = samples.iter().skip(1).step_by(2).collect();

@@ -21,6 +21,10 @@ enum Command {
     Embed(bpt_lab::cli::embed::EmbedArgs),
     /// Tune prompts (VPT or BPT) and a linear head on a folder of images, one sub-folder per class.
     Train(bpt_lab::cli::train::TrainArgs),
+    /// Class probabilities of images from a run file (the run's normalisation and crop).
+    Predict(bpt_lab::cli::predict::PredictArgs),
+    /// Accuracy, per-class accuracy, confusion matrix and loss of a run file on a class folder.
+    Evaluate(bpt_lab::cli::evaluate::EvaluateArgs),
     /// Compare methods on one data set: learning rates chosen on validation, paired seeds, means
     /// with 95% intervals; writes compare.json, compare.md and compare.svg.
     Compare(bpt_lab::cli::compare::CompareArgs),
@@ -38,6 +42,8 @@ fn main() -> std::process::ExitCode {
         Command::Check => bpt_lab::cli::check::run(),
         Command::Embed(args) => exit(bpt_lab::cli::embed::run(args)),
         Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
+        Command::Predict(args) => exit(bpt_lab::cli::predict::run(args)),
+        Command::Evaluate(args) => exit(bpt_lab::cli::evaluate::run(args)),
         Command::Compare(args) => exit(bpt_lab::cli::compare::run(args)),
         Command::Analyse(args) => exit(bpt_lab::cli::analyse::run(args)),
         Command::Bench(command) => exit(bpt_lab::cli::bench::run(command)),

@@ -5,7 +5,9 @@ pub mod bench;
 pub mod check;
 pub mod compare;
 pub mod embed;
+pub mod evaluate;
 pub mod images;
+pub mod predict;
 pub mod progress;
 pub mod run_args;
 pub mod train;
@@ -27,8 +29,18 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    /// The architecture, with the normalisation and crop of a Hugging Face
+    /// `preprocessor_config.json` beside the config file when there is one.
     pub fn config(&self) -> Result<VitConfig, String> {
-        read_config(&self.config)
+        let config = read_config(&self.config)?;
+        let beside = self.config.with_file_name("preprocessor_config.json");
+        if !beside.is_file() {
+            return Ok(config);
+        }
+        let text = String::from_utf8_lossy(&read(&beside)?).into_owned();
+        config
+            .with_hf_preprocessor(&text)
+            .map_err(|e| format!("{}: {e}", beside.display()))
     }
 
     /// The model's name for run files: its folder and file name, never the whole path (a run

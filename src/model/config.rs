@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::ModelError;
+use super::preprocess::Preprocess;
 
 /// How the classifier pools the final tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct VitConfig {
     pub global_pool: Pool,
     /// Classes of the checkpoint's own head; 0 when it has none.
     pub num_classes: usize,
+    /// Normalisation, evaluation crop and resampling filter the checkpoint was trained with.
+    pub preprocess: Preprocess,
 }
 
 impl VitConfig {
@@ -60,6 +63,7 @@ impl VitConfig {
             class_token: true,
             global_pool: Pool::Token,
             num_classes: 0,
+            preprocess: Preprocess::default(),
         }
     }
 
@@ -167,6 +171,8 @@ impl VitConfig {
             class_token: true,
             global_pool: Pool::Token,
             num_classes: if dinov2 { 0 } else { num_labels },
+            // HF keeps it in preprocessor_config.json: see [`Self::with_hf_preprocessor`].
+            preprocess: Preprocess::default(),
         })
     }
 
@@ -178,6 +184,7 @@ impl VitConfig {
             .and_then(Value::as_str)
             .and_then(|name| Self::preset(name.split('.').next().unwrap_or(name)));
         let mut c = preset.unwrap_or_else(|| Self::base(224, 16, 768, 12, 12));
+        c.preprocess = Preprocess::from_timm(json)?;
         let get = |key: &str| args.get(key).or_else(|| json.get(key));
         if let Some(v) = get("img_size") {
             c.img_size = v
@@ -221,6 +228,13 @@ impl VitConfig {
             };
         }
         Ok(c)
+    }
+
+    /// The same config with the normalisation and crop of a Hugging Face
+    /// `preprocessor_config.json` (its text).
+    pub fn with_hf_preprocessor(mut self, text: &str) -> Result<Self, ModelError> {
+        self.preprocess = Preprocess::from_hf(text)?;
+        Ok(self)
     }
 
     /// Rejects shapes the model cannot be built with.

@@ -1,6 +1,7 @@
 //! The Vision Transformer backbone: its architecture (`config`), the burn modules (`vit`),
 //! reading checkpoints in timm or HF naming (`checkpoint`, `load`), resampling position
-//! embeddings to other input sizes (`pos_embed`), and the frozen `Backbone` built from them.
+//! embeddings to other input sizes (`pos_embed`), the pixels a checkpoint expects
+//! (`preprocess`), and the frozen `Backbone` built from them.
 
 pub mod backbone;
 pub mod checkpoint;
@@ -8,12 +9,14 @@ pub mod config;
 pub mod gelu;
 pub mod load;
 pub mod pos_embed;
+pub mod preprocess;
 pub mod profile;
 pub mod random;
 pub mod vit;
 
 pub use backbone::Backbone;
 pub use config::{Pool, VitConfig};
+pub use preprocess::{Interpolation, Preprocess};
 
 /// Errors of reading a model: messages name the offending field, tensor or value.
 #[derive(Debug, thiserror::Error)]

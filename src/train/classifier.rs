@@ -38,6 +38,45 @@ pub struct Classifier {
 }
 
 impl Classifier {
+    /// Whether this classifier can run on `backbone`; the error says what differs. (A file's
+    /// tensor shapes are checked against the width as it is read.)
+    pub fn check_fits(&self, backbone: &Backbone) -> Result<(), String> {
+        let c = &backbone.config;
+        let config = &self.prompts.config;
+        let sets = self.prompts.sets.len();
+        let want = match (config.has_prompts(), config.deep) {
+            (false, _) => 0,
+            (true, true) => c.depth,
+            (true, false) => 1,
+        };
+        if sets != want {
+            return Err(format!(
+                "the run has {sets} prompt set(s) ({}), the model's {} blocks need {want}",
+                if config.deep { "deep" } else { "shallow" },
+                c.depth
+            ));
+        }
+        let size = self.transform.size;
+        if size == 0 || !size.is_multiple_of(c.patch_size) || size > 4096 {
+            return Err(format!(
+                "the run's input side {size} px is not a multiple of the model's patch {} \
+                 (up to 4096 px)",
+                c.patch_size
+            ));
+        }
+        if self.pool == crate::model::Pool::Token && !c.class_token {
+            return Err("the run pools the class token; the model has none".into());
+        }
+        if self.classes.len() < 2 || self.head.bias.numel() != self.classes.len() {
+            return Err(format!(
+                "the run's head has {} outputs for {} classes",
+                self.head.bias.numel(),
+                self.classes.len()
+            ));
+        }
+        Ok(())
+    }
+
     /// Class probabilities of normalised images of the classifier's size: [B, classes].
     pub async fn probabilities(
         &self,

@@ -11,7 +11,8 @@
 //! A head-only run (`method` "head") has no prompt tensors.
 //!
 //! Metadata key `bpt_lab`: a JSON object with `format` (1), `method`, `deep`, `num_prompts`,
-//! `rank`, `classes` (names in label order), `size`, `mean`, `std`, `pool` and, when written
+//! `rank`, `classes` (names in label order), `size`, `mean`, `std`, `crop_pct`, `interpolation`
+//! (the evaluation view), `pool` and, when written
 //! from a run, `trainable` (factor names that were trained) and the run's `train` settings.
 
 use std::collections::BTreeMap;
@@ -22,10 +23,10 @@ use serde_json::{Value, json};
 use super::TrainError;
 use super::classifier::{Classifier, Head};
 use super::image::Transform;
-use crate::model::Pool;
 use crate::model::checkpoint::{
     Checkpoint, HostTensor, read_metadata, to_safetensors_with_metadata,
 };
+use crate::model::{Interpolation, Pool};
 use crate::prompt::{BInit, Factor, Method, PromptConfig, PromptParams, PromptSet};
 
 const KEY: &str = "bpt_lab";
@@ -72,6 +73,8 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
         "size": t.size,
         "mean": t.mean,
         "std": t.std,
+        "crop_pct": t.crop_pct,
+        "interpolation": t.interpolation.name(),
         "pool": match model.pool { Pool::Token => "token", Pool::Avg => "avg" },
         "trainable": trainable,
     });
@@ -141,10 +144,27 @@ pub fn from_safetensors(
         train_b_top: 0,
         dropout: 0.0,
     };
+    // Files written before the crop and filter were recorded used 0.875 and bicubic.
+    let crop_pct = match meta.get("crop_pct") {
+        None => 0.875,
+        Some(v) => v
+            .as_f64()
+            .filter(|c| *c > 0.0 && *c <= 1.0)
+            .ok_or_else(|| bad(format!("crop_pct {v} must be in (0, 1]")))?,
+    };
+    let interpolation = match meta.get("interpolation") {
+        None => Interpolation::Bicubic,
+        Some(v) => v
+            .as_str()
+            .and_then(Interpolation::from_name)
+            .ok_or_else(|| bad(format!("interpolation {v} is not bicubic or bilinear")))?,
+    };
     let transform = Transform {
         size: count("size")?,
         mean: floats3("mean")?,
         std: floats3("std")?,
+        crop_pct,
+        interpolation,
         ..Transform::imagenet(0)
     };
     let pool = match field("pool")?.as_str() {

@@ -5,6 +5,7 @@
 //! factor, so shrinking a photo averages its pixels instead of skipping them), with Keys' cubic
 //! (a = -0.5, PIL's and torchvision's bicubic).
 
+use crate::model::{Interpolation, Preprocess};
 use crate::rng::Rng;
 
 /// 8-bit RGB pixels, row-major, interleaved.
@@ -30,18 +31,39 @@ pub struct Transform {
     pub size: usize,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// The evaluation view: the centre crop of this share of the shorter side.
+    pub crop_pct: f64,
+    pub interpolation: Interpolation,
     /// RandomResizedCrop's range of the area fraction, while training.
     pub scale: (f64, f64),
 }
 
 impl Transform {
-    /// ImageNet normalisation (timm's and DINOv2's), torchvision's crop scale (0.08, 1).
-    pub fn imagenet(size: usize) -> Self {
+    /// The checkpoint's normalisation, crop and filter at `size` px, torchvision's crop scale
+    /// (0.08, 1) while training.
+    pub fn new(size: usize, p: &Preprocess) -> Self {
         Self {
             size,
-            mean: [0.485, 0.456, 0.406],
-            std: [0.229, 0.224, 0.225],
+            mean: p.mean,
+            std: p.std,
+            crop_pct: p.crop_pct,
+            interpolation: p.interpolation,
             scale: (0.08, 1.0),
+        }
+    }
+
+    /// ImageNet normalisation (timm's default and DINOv2's), crop 0.875, bicubic.
+    pub fn imagenet(size: usize) -> Self {
+        Self::new(size, &Preprocess::default())
+    }
+
+    /// What [`Self::new`] was given.
+    pub fn preprocess(&self) -> Preprocess {
+        Preprocess {
+            mean: self.mean,
+            std: self.std,
+            crop_pct: self.crop_pct,
+            interpolation: self.interpolation,
         }
     }
 
@@ -55,28 +77,58 @@ impl Transform {
         out
     }
 
-    /// Evaluation view: resize the shorter side to size / 0.875, then the centre size x size
-    /// (torchvision's 256 -> 224), as one crop of 0.875 of the shorter side.
+    /// Evaluation view, as timm and torchvision make it: resize the shorter side to
+    /// floor(size / crop_pct) (the longer in proportion, truncated), round to 8 bits as PIL
+    /// does, then take the centre size x size (offsets rounded half to even, as Python's
+    /// `round`). For 224 px and crop 0.875: resize to 256, crop 224.
     pub fn eval(&self, image: &RgbImage) -> Vec<f32> {
-        let side = image.width.min(image.height) as f64 * 0.875;
-        let crop = Crop {
-            x: (image.width as f64 - side) / 2.0,
-            y: (image.height as f64 - side) / 2.0,
-            width: side,
-            height: side,
+        let (w, h) = (image.width, image.height);
+        let s = self.size;
+        let short = ((s as f64 / self.crop_pct).floor() as usize).max(s);
+        let long =
+            |l: usize, sh: usize| ((short as f64 * l as f64 / sh as f64) as usize).max(short);
+        let (rw, rh) = if w <= h {
+            (short, long(h, w))
+        } else {
+            (long(w, h), short)
         };
-        self.finish(image, crop)
+        let whole = Crop {
+            x: 0.0,
+            y: 0.0,
+            width: w as f64,
+            height: h as f64,
+        };
+        let resized = resample_with(image, whole, rw, rh, self.interpolation);
+        let (top, left) = (centre_offset(rh, s), centre_offset(rw, s));
+        let mut out = Vec::with_capacity(3 * s * s);
+        for c in 0..3 {
+            let plane = &resized[c * rw * rh..(c + 1) * rw * rh];
+            for y in top..top + s {
+                out.extend(
+                    plane[y * rw + left..y * rw + left + s]
+                        .iter()
+                        .map(|v| (v * 255.0).round() / 255.0),
+                );
+            }
+        }
+        self.normalise(&mut out);
+        out
     }
 
     fn finish(&self, image: &RgbImage, crop: Crop) -> Vec<f32> {
-        let mut out = resample(image, crop, self.size, self.size);
+        let mut out = resample_with(image, crop, self.size, self.size, self.interpolation);
+        self.normalise(&mut out);
+        out
+    }
+
+    /// (v - mean) / std per channel of CHW planes of side `size`.
+    fn normalise(&self, chw: &mut [f32]) {
         let plane = self.size * self.size;
-        for (c, chunk) in out.chunks_mut(plane).enumerate() {
+        for (c, chunk) in chw.chunks_mut(plane).enumerate() {
             for v in chunk {
                 *v = (*v - self.mean[c]) / self.std[c];
             }
         }
-        out
     }
 }
 
@@ -132,19 +184,46 @@ fn cubic(x: f64) -> f64 {
     }
 }
 
+/// The offset of a centred crop of `crop` in `len` pixels: (len - crop) / 2 rounded half to
+/// even, as torchvision's `center_crop` (Python's `round`).
+fn centre_offset(len: usize, crop: usize) -> usize {
+    let d = len.saturating_sub(crop);
+    let half = d / 2;
+    if d % 2 == 1 && half % 2 == 1 {
+        half + 1
+    } else {
+        half
+    }
+}
+
+/// The triangle kernel (support 1).
+fn triangle(x: f64) -> f64 {
+    (1.0 - x.abs()).max(0.0)
+}
+
 /// For each of `out` output samples over [start, start + len) of a source axis of `n` pixels:
 /// the first source index and the normalised weights.
-fn taps(n: usize, start: f64, len: f64, out: usize) -> Vec<(usize, Vec<f32>)> {
+fn taps(
+    n: usize,
+    start: f64,
+    len: f64,
+    out: usize,
+    filter: Interpolation,
+) -> Vec<(usize, Vec<f32>)> {
+    let (kernel, radius): (fn(f64) -> f64, f64) = match filter {
+        Interpolation::Bicubic => (cubic, 2.0),
+        Interpolation::Bilinear => (triangle, 1.0),
+    };
     let scale = len / out as f64;
     let stretch = scale.max(1.0);
-    let support = 2.0 * stretch;
+    let support = radius * stretch;
     (0..out)
         .map(|o| {
             let centre = start + (o as f64 + 0.5) * scale;
             let first = ((centre - support).floor().max(0.0)) as usize;
             let last = ((centre + support).ceil() as usize).min(n);
             let mut weights: Vec<f64> = (first..last)
-                .map(|i| cubic((i as f64 + 0.5 - centre) / stretch))
+                .map(|i| kernel((i as f64 + 0.5 - centre) / stretch))
                 .collect();
             let total: f64 = weights.iter().sum();
             if total != 0.0 {
@@ -155,11 +234,23 @@ fn taps(n: usize, start: f64, len: f64, out: usize) -> Vec<(usize, Vec<f32>)> {
         .collect()
 }
 
-/// The `crop` of `image` resampled to out_w x out_h, as CHW floats in [0, 1].
+/// The `crop` of `image` resampled to out_w x out_h with the bicubic filter, as CHW floats in
+/// [0, 1].
 pub fn resample(image: &RgbImage, crop: Crop, out_w: usize, out_h: usize) -> Vec<f32> {
+    resample_with(image, crop, out_w, out_h, Interpolation::Bicubic)
+}
+
+/// [`resample`] with the given filter.
+pub fn resample_with(
+    image: &RgbImage,
+    crop: Crop,
+    out_w: usize,
+    out_h: usize,
+    filter: Interpolation,
+) -> Vec<f32> {
     let (w, h) = (image.width, image.height);
-    let xs = taps(w, crop.x, crop.width, out_w);
-    let ys = taps(h, crop.y, crop.height, out_h);
+    let xs = taps(w, crop.x, crop.width, out_w, filter);
+    let ys = taps(h, crop.y, crop.height, out_h, filter);
     // Horizontal pass over the rows the vertical taps touch: [h][out_w][3].
     let mut rows = vec![0.0f32; h * out_w * 3];
     let (y_lo, y_hi) = ys.iter().fold((h, 0), |(lo, hi), (f, wts)| {

@@ -3,6 +3,7 @@
 //! read back by `export`).
 
 pub mod classifier;
+pub mod confusion;
 pub mod data;
 pub mod export;
 pub mod image;

@@ -13,6 +13,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::classifier::{Classifier, Head, logits};
+use super::confusion::Confusion;
 use super::data::{Dataset, Sample, batch};
 use super::image::Transform;
 use super::optim::{OptimState, Schedule};
@@ -93,7 +94,7 @@ impl Session {
             ));
         }
         let pos = backbone.pos_embed(config.size, config.size, device)?;
-        let transform = Transform::imagenet(config.size);
+        let transform = Transform::new(config.size, &c.preprocess);
         let rng = Rng::new(config.seed);
         let sets = if prompt.deep { c.depth } else { 1 };
         let whitening = if prompt.needs_whitening() {
@@ -338,31 +339,18 @@ impl Session {
 
     /// Accuracy and mean loss on `samples` (evaluation view, no augmentation).
     pub async fn evaluate(&self, samples: &[Sample]) -> Result<Evaluation, TrainError> {
-        let mut eval = Evaluation {
-            correct: 0,
-            total: 0,
-            loss: 0.0,
-        };
+        let mut counts = Confusion::new(self.model.classes.len());
         for chunk in samples.chunks(self.config.batch.max(1)) {
             let chosen: Vec<&Sample> = chunk.iter().collect();
             let (images, labels) = batch(&chosen, &self.model.transform, None, &self.device);
             let probs = self.probabilities(images).await?;
-            let n = self.model.classes.len();
-            for (row, &label) in probs.data.chunks(n).zip(&labels) {
-                let best = row
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(i, _)| i);
-                eval.correct += usize::from(best == Some(label));
-                eval.loss -= (row[label].max(1e-30) as f64).ln();
-            }
-            eval.total += chunk.len();
+            counts.add(&probs.data, &labels);
         }
-        if eval.total > 0 {
-            eval.loss /= eval.total as f64;
-        }
-        Ok(eval)
+        Ok(Evaluation {
+            correct: counts.correct(),
+            total: counts.total(),
+            loss: counts.loss(),
+        })
     }
 
     /// Loss without dropout or updates (for checks).
