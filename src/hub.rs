@@ -1,12 +1,15 @@
 //! Where a model on the Hugging Face Hub lives: what the user typed (a repository id such as
 //! `timm/vit_small_patch16_224.augreg_in21k`, a hub page URL, or the URL of a `.safetensors`
-//! file or of a folder on any server) turned into the two URLs BPT Lab reads, `config.json` and
-//! `model.safetensors`, and the messages for the ways a download fails. Pure: the page does
+//! file or of a folder on any server) turned into the URLs BPT Lab reads, `config.json`,
+//! `model.safetensors` and, when there is one, `preprocessor_config.json`, and the messages for
+//! the ways a download fails. Pure: the page does
 //! the fetching (`app::hub_load`).
 
 const HUB: &str = "https://huggingface.co";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
+/// An HF image processor's settings (mean, std, crop), read when the repository has one.
+pub const PREPROCESSOR_FILE: &str = "preprocessor_config.json";
 
 /// A model's two files and how to name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +20,8 @@ pub struct HubModel {
     pub revision: String,
     pub weights_url: String,
     pub config_url: String,
+    /// `preprocessor_config.json` beside the config (optional: a 404 means there is none).
+    pub preprocessor_url: String,
 }
 
 impl HubModel {
@@ -36,6 +41,7 @@ impl HubModel {
             revision: revision.to_string(),
             weights_url: file(WEIGHTS_FILE),
             config_url: file(CONFIG_FILE),
+            preprocessor_url: file(PREPROCESSOR_FILE),
         }
     }
 }
@@ -111,6 +117,7 @@ pub fn parse(input: &str) -> Result<HubModel, String> {
         revision: String::new(),
         weights_url,
         config_url: format!("{folder}/{CONFIG_FILE}"),
+        preprocessor_url: format!("{folder}/{PREPROCESSOR_FILE}"),
     })
 }
 
@@ -212,6 +219,10 @@ mod tests {
             "http://127.0.0.1:9000/tiny/model.safetensors"
         );
         assert_eq!(m.config_url, "http://127.0.0.1:9000/tiny/config.json");
+        assert_eq!(
+            m.preprocessor_url,
+            "http://127.0.0.1:9000/tiny/preprocessor_config.json"
+        );
     }
 
     #[test]

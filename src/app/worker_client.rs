@@ -214,6 +214,7 @@ impl TrainingWorker {
                 key: model.key,
                 name: model.name.clone(),
                 config: model.files.config.clone(),
+                preprocessor: model.files.preprocessor.clone(),
             },
             data: packed.index,
         };

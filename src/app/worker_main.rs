@@ -15,11 +15,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
 use super::js;
+use super::model_state::model_config;
 use super::run_state::Control;
 use super::train_loop::{self, Job, Report};
 use super::worker_protocol::{Event, ModelRef, Request, bytes, decode, encode};
 use crate::gpu::GpuContext;
-use crate::model::{Backbone, VitConfig};
+use crate::model::Backbone;
 use crate::train::pack;
 
 thread_local! {
@@ -146,7 +147,7 @@ fn backbone(
     let weights = weights.ok_or("the training worker does not have this model's weights")?;
     // Free the previous model's GPU memory before placing the new one.
     MODEL.set(None);
-    let config = VitConfig::from_json(&model.config).map_err(|e| e.to_string())?;
+    let config = model_config(&model.config, model.preprocessor.as_deref())?;
     let backbone = Arc::new(
         Backbone::from_safetensors(&weights, config, gpu.burn_device())
             .map_err(|e| e.to_string())?,

@@ -39,6 +39,9 @@ pub struct ModelRef {
     pub name: String,
     /// The config file's text.
     pub config: String,
+    /// An HF `preprocessor_config.json`'s text, when the model has one.
+    #[serde(default)]
+    pub preprocessor: Option<String>,
 }
 
 /// What a run is doing between steps.
