@@ -1,5 +1,6 @@
 // Models from the Hugging Face Hub, with the Hub played by Playwright's request routing (the
-// test machines are offline): a tiny timm ViT downloads with progress, loads, and after a reload
+// test machines are offline): a tiny timm ViT downloads with progress, loads with the mean and
+// std of its preprocessor_config.json, and after a reload
 // comes from the browser's Cache Storage without a second download; a missing repository, a
 // gated one, an unreachable server, a config that is not a ViT and weights that are not
 // safetensors each get their own message, and the page keeps working after all of them.
@@ -29,6 +30,11 @@ async function fakeHub(page) {
     if (repo === 'bpt-test/gated') return route.fulfill({ status: 401, headers: cors, body: 'gated' });
     if (repo === 'bpt-test/tiny-vit' || repo === 'bpt-test/garbled') {
       if (file === 'config.json') return route.fulfill({ status: 200, headers: cors, contentType: 'application/json', body: config });
+      // An HF image processor beside the timm config: mean and std 0.5, resize 36, crop 32.
+      if (file === 'preprocessor_config.json' && repo === 'bpt-test/tiny-vit') {
+        const processor = { image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], size: { shortest_edge: 36 }, crop_size: { height: 32, width: 32 }, do_center_crop: true, resample: 3 };
+        return route.fulfill({ status: 200, headers: cors, contentType: 'application/json', body: JSON.stringify(processor) });
+      }
       if (file === 'model.safetensors') {
         const body = repo === 'bpt-test/tiny-vit' ? weights : Buffer.from('this is not a safetensors file');
         return route.fulfill({ status: 200, headers: cors, contentType: 'application/octet-stream', body });
@@ -102,6 +108,9 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     assert.match(await byTestId(page, 'model-name').innerText(), /tiny-vit/);
     assert.equal(await byTestId(page, 'model-about').getAttribute('data-cached'), 'false');
     assert.match(await byTestId(page, 'model-about').innerText(), /patch 8|bpt-test\/tiny-vit/);
+    // Its preprocessor_config.json was read: the model's own normalisation, not ImageNet's.
+    assert.match(await byTestId(page, 'model-preprocess').innerText(), /mean 0\.5, std 0\.5, centre crop 0\.888\d* of the shorter side, bicubic/);
+    assert.equal(requests['/bpt-test/tiny-vit/resolve/main/preprocessor_config.json'], 1);
     const weightsPath = '/bpt-test/tiny-vit/resolve/main/model.safetensors';
     assert.equal(requests[weightsPath], 1);
     await screenshot(page, 'hub-2-loaded');
@@ -113,6 +122,8 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     assert.equal(await loadFromHub(page, 'bpt-test/tiny-vit'), 'ready');
     assert.equal(await byTestId(page, 'model-about').getAttribute('data-cached'), 'true');
     assert.equal(requests[weightsPath], 1, 'the weights were downloaded once');
+    assert.equal(requests['/bpt-test/tiny-vit/resolve/main/preprocessor_config.json'], 1, 'and so was the preprocessor');
+    assert.match(await byTestId(page, 'model-preprocess').innerText(), /mean 0\.5/);
 
     // Forgetting the cache makes the next load download again.
     await byTestId(page, 'hub-forget').click();

@@ -357,8 +357,13 @@ pub async fn load_hub(app: AppState, input: String) {
             .map_err(|_| format!("{CONFIG_FILE} of {what} is not text"))?;
         // Refuse a model that is not a ViT before downloading its weights.
         VitConfig::from_json(&config).map_err(|e| format!("{CONFIG_FILE} of {what}: {e}"))?;
-        let preprocessor =
-            optional_text(&model, PREPROCESSOR_FILE, &model.preprocessor_url).await?;
+        let preprocessor = optional_text(
+            cache.as_ref(),
+            &model,
+            PREPROCESSOR_FILE,
+            &model.preprocessor_url,
+        )
+        .await?;
         model_config(&config, preprocessor.as_deref()).map_err(|e| format!("{what}: {e}"))?;
         let (weights, cached) = hub_file(
             cache.as_ref(),
@@ -390,23 +395,48 @@ pub async fn load_hub(app: AppState, input: String) {
 }
 
 /// A small text file a model may have: None when the server answers 404; other failures are
-/// errors (a missing preprocessor must not silently mean ImageNet's normalisation).
-async fn optional_text(model: &HubModel, file: &str, url: &str) -> Result<Option<String>, String> {
+/// errors (a missing preprocessor must not silently mean ImageNet's normalisation). Kept in the
+/// cache like the other files, its absence as an empty entry, so an offline reload works.
+async fn optional_text(
+    cache: Option<&ModelCache>,
+    model: &HubModel,
+    file: &str,
+    url: &str,
+) -> Result<Option<String>, String> {
     let explain = |e: FetchError| match e {
         FetchError::Network(_) => hub::network_message(url),
         FetchError::Status(code, _) => hub::status_message(model, file, code),
         FetchError::Body(m) => format!("{file} of {}: {m}", model.id),
     };
-    match fetch::get(url).await {
-        Err(FetchError::Status(404, _)) => Ok(None),
-        Err(e) => Err(explain(e)),
-        Ok(response) => {
-            let bytes = fetch::body(response, |_| {}).await.map_err(explain)?;
-            String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|_| format!("{file} of {} is not text", model.id))
+    let stored = match cache {
+        Some(cache) => match cache.get(url).await {
+            Some(response) => fetch::body(response, |_| {}).await.ok(),
+            None => None,
+        },
+        None => None,
+    };
+    let bytes = match stored {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = match fetch::get(url).await {
+                Err(FetchError::Status(404, _)) => Vec::new(),
+                Err(e) => return Err(explain(e)),
+                Ok(response) => fetch::body(response, |_| {}).await.map_err(explain)?,
+            };
+            if let Some(cache) = cache
+                && let Err(e) = cache.put(url, &bytes).await
+            {
+                gloo::console::warn!(format!("BPT Lab: could not keep {url} in the cache: {e}"));
+            }
+            bytes
         }
+    };
+    if bytes.is_empty() {
+        return Ok(None);
     }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| format!("{file} of {} is not text", model.id))
 }
 
 /// After the GPU was lost: drops the model (its weights lived on the lost device), cancels any
