@@ -83,11 +83,12 @@ fn preprocess_text(p: &crate::model::Preprocess) -> String {
             format!("{} / {} / {}", v[0], v[1], v[2])
         }
     };
+    let crop = format!("{:.3}", p.crop_pct);
+    let crop = crop.trim_end_matches('0').trim_end_matches('.');
     format!(
-        "mean {}, std {}, centre crop {} of the shorter side, {}",
+        "mean {}, std {}, centre crop {crop} of the shorter side, {}",
         three(p.mean),
         three(p.std),
-        p.crop_pct,
         p.interpolation.name()
     )
 }
