@@ -175,3 +175,30 @@ fn runs_and_folders_that_do_not_fit_are_refused_with_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_file_for_another_model_is_refused_by_its_weights_hash() {
+    // Two fixture models of the same shape (width 48, 2 blocks, patch 8): only the weights
+    // hash the run file records tells them apart.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch");
+    let image = fixtures.join("preprocess.png");
+    let predict = |run: &str| {
+        bpt_lab(
+            &["predict", "--backend", "cpu", image.to_str().unwrap()],
+            &[
+                ("--run", &fixtures.join(run)),
+                ("--model", &fixtures.join("timm_vit_ls.model.safetensors")),
+                ("--config", &fixtures.join("timm_vit_ls.config.json")),
+            ],
+        )
+    };
+    let o = predict("run_timm_vpt.safetensors");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = predict("run_dinov2_vpt.safetensors");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("trained on hf_dinov2/model.safetensors") && err.contains("weights hash"),
+        "{err}"
+    );
+}

@@ -52,6 +52,25 @@ pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Cla
             backbone.config.patch_size
         )
     };
+    let recorded = read_metadata(&bytes)
+        .ok()
+        .and_then(|m| m.get("bpt_lab").cloned())
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|v| v["model_hash"].as_str().map(String::from))
+        .filter(|h| !h.is_empty());
+    match recorded {
+        Some(hash) if hash != backbone.weights_hash => {
+            return Err(refuse(format!(
+                "its weights hash {hash} is not this model's {}",
+                backbone.weights_hash
+            )));
+        }
+        Some(_) => {}
+        None => eprintln!(
+            "note: {} records no model hash (an older file); it is checked by shape only",
+            path.display()
+        ),
+    }
     let classifier = export::from_safetensors(&bytes, backbone.config.embed_dim, device).map_err(
         |e| match e {
             crate::train::TrainError::Export(m) if m.contains("shape") => refuse(m),

@@ -13,7 +13,15 @@ pub struct Backbone {
     pub config: VitConfig,
     pub vit: Vit,
     pub naming: Naming,
+    /// [`weights_hash`] of the checkpoint's bytes (empty when built from tensors in memory).
+    pub weights_hash: String,
     pos_table: HostTensor,
+}
+
+/// A content hash of a checkpoint file: xxh3-128 of its bytes, as 32 hex digits. Run files
+/// record it, so a run is matched to the exact weights it was trained on.
+pub fn weights_hash(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
 impl Backbone {
@@ -25,7 +33,10 @@ impl Backbone {
     ) -> Result<Self, ModelError> {
         let mut ck = Checkpoint::from_safetensors(bytes)?;
         let loaded = load_vit(&mut ck, &config, device)?;
-        Ok(Self::from_loaded(loaded, config))
+        Ok(Self {
+            weights_hash: weights_hash(bytes),
+            ..Self::from_loaded(loaded, config)
+        })
     }
 
     /// Wraps what [`load_vit`] built for `config`.
@@ -34,6 +45,7 @@ impl Backbone {
             config,
             vit: loaded.vit,
             naming: loaded.naming,
+            weights_hash: String::new(),
             pos_table: loaded.pos_table,
         }
     }

@@ -153,7 +153,7 @@ async fn evaluate<O: Observer>(
 
 /// The settings a run file records beside the classifier (its `bpt_lab` metadata, next to what
 /// `export` writes itself): the training recipe, the steps taken, the whitening, the model's
-/// name.
+/// name and the hash of its weights (never a local path).
 pub fn metadata(session: &Session, model_name: &str) -> Value {
     let c = &session.config;
     let w = &session.whiten;
@@ -174,5 +174,6 @@ pub fn metadata(session: &Session, model_name: &str) -> Value {
             "images": w.max_images,
         },
         "model": model_name,
+        "model_hash": session.backbone().weights_hash,
     })
 }
