@@ -154,6 +154,21 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     await byTestId(page, 'run-io-error').waitFor({ timeout: 30_000 });
     assert.match(await byTestId(page, 'run-io-error').innerText(), /not-a-run\.safetensors/);
     assert.equal(await byTestId(page, 'run-row').count(), 3);
+    // A well-formed run file with hostile settings (input side 0 px, deep prompts with one set)
+    // is refused with the reason, not imported to crash later.
+    for (const [change, reason] of [[{ size: 0 }, /input side 0 px/], [{ deep: true }, /1 prompt set\(s\) \(deep\)/]]) {
+      const hostile = JSON.parse(JSON.stringify(header));
+      hostile.__metadata__.bpt_lab = JSON.stringify({ ...meta, ...change });
+      let text = JSON.stringify(hostile);
+      text += ' '.repeat((8 - (text.length % 8)) % 8);
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+      const body = bytes.subarray(8 + Number(bytes.readBigUInt64LE(0)));
+      const buffer = Buffer.concat([length, Buffer.from(text), body]);
+      await byTestId(page, 'run-import').setInputFiles({ name: 'hostile.safetensors', mimeType: 'application/octet-stream', buffer });
+      await page.locator('[data-testid="run-io-error"]', { hasText: reason }).waitFor({ timeout: 30_000 });
+      assert.equal(await byTestId(page, 'run-row').count(), 3);
+    }
     await screenshot(page, 'flow-3-predict');
     await panelShot(page, 'predict-heading', 'predict');
 

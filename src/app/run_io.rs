@@ -41,9 +41,8 @@ pub async fn import(app: AppState, file: PickedFile) {
             .ok_or("load the model the run was trained on first")?;
         let gpu = app.gpu.get_untracked().ok_or("the GPU is not ready")?;
         let bytes = file.bytes().await?;
-        let classifier =
-            export::from_safetensors(&bytes, model.backbone.config.embed_dim, gpu.burn_device())
-                .map_err(|e| e.to_string())?;
+        let classifier = export::read_for(&bytes, &model.backbone, gpu.burn_device())
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>((model, classifier))
     }
     .await;

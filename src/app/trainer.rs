@@ -212,9 +212,8 @@ fn finished(
         .with_borrow(|m| m.get(&run).cloned())
         .ok_or("the run's model is gone")?;
     let gpu = app.gpu.get_untracked().ok_or("the GPU is not ready")?;
-    let classifier =
-        export::from_safetensors(&file, model.backbone.config.embed_dim, gpu.burn_device())
-            .map_err(|e| format!("reading the trained run: {e}"))?;
+    let classifier = export::read_for(&file, &model.backbone, gpu.burn_device())
+        .map_err(|e| format!("reading the trained run: {e}"))?;
     Ok(Trained {
         classifier,
         backbone: model.backbone.clone(),

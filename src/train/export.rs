@@ -85,7 +85,23 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
     to_safetensors_with_metadata(&tensors, metadata).map_err(|e| TrainError::Export(e.to_string()))
 }
 
-/// Reads a file written by [`to_safetensors`] for a backbone of width `embed_dim`.
+/// Reads a run file for `backbone` and checks that it can run there (prompt sets for its
+/// depth, an input side its patch divides, a head for its classes): a hostile or mismatched
+/// file gives an error, never a classifier that fails later.
+pub fn read_for(
+    bytes: &[u8],
+    backbone: &crate::model::Backbone,
+    device: &Device,
+) -> Result<Classifier, TrainError> {
+    let classifier = from_safetensors(bytes, backbone.config.embed_dim, device)?;
+    classifier
+        .check_fits(backbone)
+        .map_err(TrainError::Export)?;
+    Ok(classifier)
+}
+
+/// Reads a file written by [`to_safetensors`] for a backbone of width `embed_dim` (shapes only;
+/// [`read_for`] checks the rest).
 pub fn from_safetensors(
     bytes: &[u8],
     embed_dim: usize,

@@ -209,8 +209,7 @@ pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
         }
     }
     for (id, bytes) in todo {
-        let embed_dim = model.backbone.config.embed_dim;
-        match export::from_safetensors(&bytes, embed_dim, gpu.burn_device()) {
+        match export::read_for(&bytes, &model.backbone, gpu.burn_device()) {
             Ok(classifier) => {
                 // The original settings and provenance, so a later export carries them again.
                 let extra = read_metadata(&bytes)
