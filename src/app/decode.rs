@@ -8,20 +8,7 @@ use web_sys::{ImageBitmap, ImageData, OffscreenCanvas};
 use super::js::{self, PickedFile};
 use crate::train::RgbImage;
 
-/// Photos are shrunk to at most this many pixels on their longer side on arrival: training
-/// crops are far smaller, and a 12-megapixel photo would hold 36 MB of wasm memory otherwise.
-pub const MAX_SIDE: u32 = 512;
-
-/// The size an image of `width` x `height` is kept at.
-pub fn kept_size(width: u32, height: u32) -> (u32, u32) {
-    let long = width.max(height);
-    if long <= MAX_SIDE {
-        return (width, height);
-    }
-    let scale = f64::from(MAX_SIDE) / f64::from(long);
-    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
-    (side(width), side(height))
-}
+pub use crate::train::image::{MAX_SIDE, kept_size};
 
 /// Decodes a picked file into RGB pixels, or says why it cannot.
 pub async fn decode(file: &PickedFile) -> Result<RgbImage, String> {

@@ -3,24 +3,47 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::train::image::{kept_size, shrink_to_kept};
 use crate::train::{RgbImage, Sample};
 
 /// File extensions read as images; other files are skipped (and counted).
 const EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "bmp", "gif"];
 
-/// Decodes any supported format to 8-bit RGB (grey and alpha are converted, alpha dropped).
+/// The decoder's bounds: a side of at most 16,384 pixels and 512 MiB for the decoded picture,
+/// so a small file that claims a huge picture is refused before memory is taken.
+const MAX_DECODED_SIDE: u32 = 16_384;
+const MAX_DECODED_BYTES: u64 = 512 << 20;
+
+/// Decodes any supported format to 8-bit RGB (grey and alpha are converted, alpha dropped),
+/// within the bounds above, and shrinks it to at most `MAX_SIDE` px on its longer side as the
+/// page does.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
-    let img = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
-    let rgb = img.to_rgb8();
-    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| e.to_string())?;
+    let (width, height) = (img.width() as usize, img.height() as usize);
     if width == 0 || height == 0 {
         return Err("the image is empty".into());
     }
-    Ok(RgbImage {
-        width,
-        height,
+    // Shrink before the RGB copy when the picture is large.
+    let img = match kept_size(img.width(), img.height()) {
+        (w, h) if (w, h) != (img.width(), img.height()) && width * height > 4 << 20 => {
+            img.resize_exact(w * 2, h * 2, image::imageops::FilterType::Triangle)
+        }
+        _ => img,
+    };
+    let rgb = img.to_rgb8();
+    Ok(shrink_to_kept(RgbImage {
+        width: rgb.width() as usize,
+        height: rgb.height() as usize,
         pixels: rgb.into_raw(),
-    })
+    }))
 }
 
 /// Classes (sub-folder names, sorted) and their images.

@@ -9,6 +9,10 @@ use super::pos_embed::resample_grid;
 use super::vit::{Prompts, Trace, Vit};
 use super::{ModelError, VitConfig};
 
+/// Most tokens one image may have (class token, patches and prompts): attention's memory grows
+/// with their square, and 16,384 is already 1 GiB of scores per head in f32.
+pub const MAX_TOKENS: usize = 16_384;
+
 pub struct Backbone {
     pub config: VitConfig,
     pub vit: Vit,
@@ -94,6 +98,9 @@ impl Backbone {
         trace: Option<&mut Trace>,
     ) -> Result<Tensor<3>, ModelError> {
         let [b, c, h, w] = images.dims();
+        if b == 0 {
+            return Err(ModelError::Input("no images (a batch of 0)".into()));
+        }
         if c != self.config.in_chans {
             return Err(ModelError::Input(format!(
                 "images have {c} channels, the model takes {}",
@@ -101,6 +108,18 @@ impl Backbone {
             )));
         }
         self.check_prompts(prompts, b)?;
+        let p = self.config.patch_size;
+        let prompt_tokens: usize = match prompts {
+            Prompts::None => 0,
+            Prompts::Shallow(t) => t.dims()[1],
+            Prompts::Deep(sets) => sets.iter().map(|t| t.dims()[1]).max().unwrap_or(0),
+        };
+        let tokens = (h / p) * (w / p) + usize::from(self.config.class_token) + prompt_tokens;
+        if tokens > MAX_TOKENS {
+            return Err(ModelError::Input(format!(
+                "{h}x{w} px gives {tokens} tokens per image, above the limit of {MAX_TOKENS}"
+            )));
+        }
         let pos = self.pos_embed(h, w, &images.device())?;
         let tokens = self.vit.embed(images, pos);
         Ok(self.vit.forward_tokens(tokens, prompts, trace))

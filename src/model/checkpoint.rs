@@ -181,6 +181,12 @@ impl Checkpoint {
                 found: tensor.shape.clone(),
             });
         }
+        if let Some(i) = tensor.data.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Checkpoint(format!(
+                "tensor {name:?} holds {} at index {i}: the weights are damaged",
+                tensor.data[i]
+            )));
+        }
         self.taken.insert(name.to_string());
         Ok(tensor.clone())
     }

@@ -193,19 +193,28 @@ impl VitConfig {
                 .ok_or_else(|| ModelError::Config("img_size must be a number".into()))?
                 as usize;
         }
-        let set = |v: Option<&Value>, slot: &mut usize| {
-            if let Some(n) = v.and_then(Value::as_u64) {
-                *slot = n as usize;
+        // A value of the wrong type or sign is an error naming the key, never a silent default.
+        let count = |key: &str, slot: &mut usize| -> Result<(), ModelError> {
+            if let Some(v) = get(key) {
+                *slot = v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                    ModelError::Config(format!("{key} {v} must be a whole number (0 or more)"))
+                })?;
             }
+            Ok(())
         };
-        set(get("patch_size"), &mut c.patch_size);
-        set(get("in_chans"), &mut c.in_chans);
-        set(get("embed_dim"), &mut c.embed_dim);
-        set(get("depth"), &mut c.depth);
-        set(get("num_heads"), &mut c.num_heads);
-        set(get("num_classes"), &mut c.num_classes);
-        if let Some(r) = get("mlp_ratio").and_then(Value::as_f64) {
-            c.mlp_ratio = r;
+        count("patch_size", &mut c.patch_size)?;
+        count("in_chans", &mut c.in_chans)?;
+        count("embed_dim", &mut c.embed_dim)?;
+        count("depth", &mut c.depth)?;
+        count("num_heads", &mut c.num_heads)?;
+        count("num_classes", &mut c.num_classes)?;
+        if let Some(v) = get("mlp_ratio") {
+            c.mlp_ratio = v
+                .as_f64()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .ok_or_else(|| {
+                    ModelError::Config(format!("mlp_ratio {v} must be a positive number"))
+                })?;
         }
         if let Some(init) = get("init_values") {
             c.layer_scale = init.as_f64().is_some_and(|v| v > 0.0);
@@ -242,6 +251,27 @@ impl VitConfig {
         let bad = |m: String| Err(ModelError::Config(m));
         if self.patch_size == 0 || self.embed_dim == 0 || self.depth == 0 || self.num_heads == 0 {
             return bad(format!("zero-sized architecture: {self:?}"));
+        }
+        if self.in_chans == 0 || self.in_chans > 16 {
+            return bad(format!(
+                "in_chans {} must be between 1 and 16",
+                self.in_chans
+            ));
+        }
+        if self.img_size < self.patch_size {
+            return bad(format!(
+                "img_size {} is smaller than one patch of {}",
+                self.img_size, self.patch_size
+            ));
+        }
+        if !(self.mlp_ratio.is_finite() && self.mlp_ratio > 0.0 && self.mlp_ratio <= 16.0) {
+            return bad(format!("mlp_ratio {} must be in (0, 16]", self.mlp_ratio));
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return bad(format!(
+                "layer_norm_eps {} must be a positive number",
+                self.layer_norm_eps
+            ));
         }
         if !self.embed_dim.is_multiple_of(self.num_heads) {
             return bad(format!(
@@ -300,6 +330,29 @@ mod tests {
             (768, 3072, 1e-12, 2)
         );
         assert!(!c.layer_scale);
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_or_sign_are_errors_that_name_the_key() {
+        let base = r#""img_size":32,"patch_size":8,"embed_dim":48,"num_heads":3"#;
+        for (extra, key) in [
+            (r#""depth":"2""#, "depth"),
+            (r#""depth":-2"#, "depth"),
+            (r#""depth":2.5"#, "depth"),
+            (r#""depth":2,"mlp_ratio":-1"#, "mlp_ratio"),
+            (r#""depth":2,"in_chans":0"#, "in_chans"),
+        ] {
+            let text = format!("{{{base},{extra}}}");
+            let err = VitConfig::from_json(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{extra}: {err}");
+        }
+        let err = VitConfig::from_json(
+            r#"{"model_type":"vit","hidden_size":48,"num_hidden_layers":2,"num_attention_heads":3,
+                "intermediate_size":96,"patch_size":8,"image_size":0}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smaller than one patch"), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod profile;
 pub mod random;
 pub mod vit;
 
-pub use backbone::Backbone;
+pub use backbone::{Backbone, MAX_TOKENS};
 pub use config::{Pool, VitConfig};
 pub use preprocess::{Interpolation, Preprocess};
 

@@ -65,6 +65,9 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// Most prompt tokens a set may have (the paper uses 100).
+pub const MAX_PROMPTS: usize = 4096;
+
 /// How BPT-bilinear's B starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BInit {
@@ -164,6 +167,12 @@ impl PromptConfig {
     pub fn validate(&self, embed_dim: usize) -> Result<(), PromptError> {
         if !self.has_prompts() {
             return Ok(());
+        }
+        if self.num_prompts > MAX_PROMPTS {
+            return Err(PromptError::Config(format!(
+                "{} prompts is above the limit of {MAX_PROMPTS}",
+                self.num_prompts
+            )));
         }
         if self.num_prompts == 0 {
             return Err(PromptError::Config(

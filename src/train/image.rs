@@ -8,6 +8,49 @@
 use crate::model::{Interpolation, Preprocess};
 use crate::rng::Rng;
 
+/// Pictures are shrunk to at most this many pixels on their longer side when they are read (on
+/// the page and on the command line): training crops are far smaller, and a 12-megapixel photo
+/// would hold 36 MB otherwise.
+pub const MAX_SIDE: u32 = 512;
+
+/// The size an image of `width` x `height` is kept at (its own when no side exceeds
+/// [`MAX_SIDE`]).
+pub fn kept_size(width: u32, height: u32) -> (u32, u32) {
+    let long = width.max(height);
+    if long <= MAX_SIDE {
+        return (width, height);
+    }
+    let scale = f64::from(MAX_SIDE) / f64::from(long);
+    let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    (side(width), side(height))
+}
+
+/// The picture shrunk to [`kept_size`] with the area-aware bicubic filter.
+pub fn shrink_to_kept(image: RgbImage) -> RgbImage {
+    let (w, h) = kept_size(image.width as u32, image.height as u32);
+    let (w, h) = (w as usize, h as usize);
+    if (w, h) == (image.width, image.height) {
+        return image;
+    }
+    let whole = Crop {
+        x: 0.0,
+        y: 0.0,
+        width: image.width as f64,
+        height: image.height as f64,
+    };
+    let chw = resample(&image, whole, w, h);
+    let plane = w * h;
+    let pixels = (0..plane)
+        .flat_map(|i| (0..3).map(move |c| (i, c)))
+        .map(|(i, c)| (chw[c * plane + i] * 255.0).round() as u8)
+        .collect();
+    RgbImage {
+        width: w,
+        height: h,
+        pixels,
+    }
+}
+
 /// 8-bit RGB pixels, row-major, interleaved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RgbImage {

@@ -66,6 +66,11 @@ impl Default for TrainConfig {
     }
 }
 
+/// Bounds checked before anything is allocated: images per step and input side (tokens per
+/// image are bounded by `model::MAX_TOKENS`).
+pub const MAX_BATCH: usize = 4096;
+pub const MAX_INPUT_SIDE: usize = 4096;
+
 /// The head's peak learning rate when no other is asked for. The official recipes give the
 /// head the prompts' rate (5e-2 for self-supervised backbones) behind a warm-up of ten epochs,
 /// hundreds of steps; in a run of a few dozen steps AdamW's first, sign-like steps at that rate
@@ -89,6 +94,18 @@ impl TrainConfig {
         let bad = |m: String| Err(TrainError::Config(m));
         if self.batch == 0 || self.epochs == 0 {
             return bad("batch and epochs must be positive".into());
+        }
+        if self.batch > MAX_BATCH {
+            return bad(format!(
+                "batch {} is above the limit of {MAX_BATCH}",
+                self.batch
+            ));
+        }
+        if self.size == 0 || self.size > MAX_INPUT_SIDE {
+            return bad(format!(
+                "input side {} px must be between 1 and {MAX_INPUT_SIDE}",
+                self.size
+            ));
         }
         if self.warmup_epochs >= self.epochs {
             return bad(format!(

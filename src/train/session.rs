@@ -52,6 +52,9 @@ impl Evaluation {
     }
 }
 
+/// Most training views the whitening statistics take.
+pub const MAX_WHITEN_IMAGES: usize = 100_000;
+
 pub struct Session {
     backbone: Arc<Backbone>,
     /// The prompts and head being trained.
@@ -92,6 +95,21 @@ impl Session {
             return Err(TrainError::Config(
                 "class-token pooling needs a model with a class token: use mean pooling".into(),
             ));
+        }
+        let grid = config.size / c.patch_size.max(1);
+        let tokens = grid * grid + usize::from(c.class_token) + prompt.effective().num_prompts;
+        if tokens > crate::model::MAX_TOKENS {
+            return Err(TrainError::Config(format!(
+                "{tokens} tokens per image ({grid} x {grid} patches at {} px, plus prompts) is above the limit of {}",
+                config.size,
+                crate::model::MAX_TOKENS
+            )));
+        }
+        if whiten.max_images > MAX_WHITEN_IMAGES {
+            return Err(TrainError::Config(format!(
+                "{} whitening images is above the limit of {MAX_WHITEN_IMAGES}",
+                whiten.max_images
+            )));
         }
         let pos = backbone.pos_embed(config.size, config.size, device)?;
         let transform = Transform::new(config.size, &c.preprocess);
