@@ -143,3 +143,40 @@ fn pictures_are_decoded_within_bounds_and_shrunk_to_512_px() {
     let image = &read.samples[0].image;
     assert_eq!((image.width, image.height), (512, 341));
 }
+
+#[test]
+fn an_output_path_that_is_a_directory_is_refused_and_leaves_no_temporary() {
+    let f = Fixture::new("outdir");
+    f.images("red", 3, [180, 20, 20]);
+    let taken = f.dir.join("taken");
+    std::fs::create_dir_all(&taken).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
+        .args([
+            "analyse",
+            "--backend",
+            "cpu",
+            "--size",
+            "32",
+            "--block",
+            "0",
+        ])
+        .arg("--model")
+        .arg(f.dir.join("model.safetensors"))
+        .arg("--config")
+        .arg(f.dir.join("config.json"))
+        .arg("--data")
+        .arg(f.dir.join("data"))
+        .arg("--out")
+        .arg(&taken)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is a directory"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(&f.dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("part"))
+        .collect();
+    assert!(left.is_empty(), "temporaries left: {left:?}");
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::images::read_folder;
-use super::{Backend, ModelFiles, read, write_atomically};
+use super::{Backend, ModelFiles, read, write_files};
 use crate::analysis::{Summarizer, gather, summarize_views};
 use crate::model::checkpoint::{Checkpoint, read_metadata, to_safetensors};
 use crate::stats::{StatsKernels, SummaryOptions};
@@ -108,21 +108,33 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
     }
     out["prompts"] = Value::Object(prompts);
 
-    if let Some(dump) = &args.dump {
-        let mut tensors = BTreeMap::from([("wq_wk".to_string(), views.wq_wk.clone())]);
-        for (prefix, source) in [("", &views.block_input), ("norm1.", &views.norm1)] {
-            for (key, t) in source.named() {
-                tensors.insert(format!("{prefix}{key}"), t.clone());
+    let dump = match &args.dump {
+        Some(path) => {
+            let mut tensors = BTreeMap::from([("wq_wk".to_string(), views.wq_wk.clone())]);
+            for (prefix, source) in [("", &views.block_input), ("norm1.", &views.norm1)] {
+                for (key, t) in source.named() {
+                    tensors.insert(format!("{prefix}{key}"), t.clone());
+                }
             }
+            Some((
+                path.clone(),
+                to_safetensors(&tensors).map_err(|e| e.to_string())?,
+            ))
         }
-        write_atomically(dump, &to_safetensors(&tensors).map_err(|e| e.to_string())?)?;
-    }
+        None => None,
+    };
     let text = serde_json::to_string_pretty(&out).expect("JSON values serialise");
-    match &args.out {
-        Some(path) => write_atomically(path, text.as_bytes()),
-        None => {
-            println!("{text}");
-            Ok(())
-        }
+    // The JSON and the dump are one result: both written, or neither.
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    if let Some(path) = &args.out {
+        files.push((path.clone(), text.as_bytes()));
     }
+    if let Some((path, bytes)) = &dump {
+        files.push((path.clone(), bytes));
+    }
+    write_files(&files)?;
+    if args.out.is_none() {
+        println!("{text}");
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::images::read_folder;
 use super::progress::Progress;
 use super::run_args::RunArgs;
-use super::{Backend, ModelFiles, write_atomically};
+use super::{Backend, ModelFiles, write_files};
 use crate::prompt::Method;
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
 use crate::train::{Dataset, Evaluation, Session, StepStats, export};
@@ -189,11 +189,11 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let bytes = pollster::block_on(export::to_safetensors(&outcome.session.model, extra))
         .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    write_atomically(
-        &args.out.join("metrics.jsonl"),
-        (printer.lines.join("\n") + "\n").as_bytes(),
-    )?;
-    write_atomically(&args.out.join("run.safetensors"), &bytes)?;
+    let metrics = printer.lines.join("\n") + "\n";
+    write_files(&[
+        (args.out.join("metrics.jsonl"), metrics.as_bytes()),
+        (args.out.join("run.safetensors"), &bytes),
+    ])?;
     eprintln!(
         "wrote {}/metrics.jsonl and run.safetensors",
         args.out.display()

@@ -81,6 +81,14 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
     if let (Some(meta), Value::Object(extra)) = (meta.as_object_mut(), extra) {
         meta.extend(extra);
     }
+    if let Some((name, _)) = tensors
+        .iter()
+        .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+    {
+        return Err(TrainError::Export(format!(
+            "{name} holds values that are not finite: nothing is written (try a smaller learning rate)"
+        )));
+    }
     let metadata = BTreeMap::from([(KEY.to_string(), meta.to_string())]);
     to_safetensors_with_metadata(&tensors, metadata).map_err(|e| TrainError::Export(e.to_string()))
 }
