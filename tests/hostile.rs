@@ -145,6 +145,28 @@ fn pictures_are_decoded_within_bounds_and_shrunk_to_512_px() {
 }
 
 #[test]
+fn analyse_at_an_input_side_beyond_the_token_limit_is_refused_before_allocating() {
+    let f = Fixture::new("analyse-size");
+    f.images("red", 2, [180, 20, 20]);
+    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
+        .args(["analyse", "--backend", "cpu", "--size", "100000"])
+        .arg("--model")
+        .arg(f.dir.join("model.safetensors"))
+        .arg("--config")
+        .arg(f.dir.join("config.json"))
+        .arg("--data")
+        .arg(f.dir.join("data"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("above the limit of 16384 tokens per image"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_output_path_that_is_a_directory_is_refused_and_leaves_no_temporary() {
     let f = Fixture::new("outdir");
     f.images("red", 3, [180, 20, 20]);

@@ -71,6 +71,12 @@ impl Backbone {
         let prefix = usize::from(self.config.class_token);
         let old = self.config.grid(self.config.img_size);
         let (gh, gw) = (height / p, width / p);
+        if gh.saturating_mul(gw).saturating_add(prefix) > MAX_TOKENS {
+            return Err(ModelError::Input(format!(
+                "{height}x{width} px gives {} patches, above the limit of {MAX_TOKENS} tokens per image",
+                gh.saturating_mul(gw)
+            )));
+        }
         let grid = resample_grid(
             &self.pos_table.data[prefix * d..],
             old,
