@@ -25,6 +25,8 @@ pub enum SavedError {
     Format { found: u64 },
     #[error("the saved data lacks {0}")]
     Missing(String),
+    #[error("the saved data has {name:?} {value}, outside the record numbers 0 to {max}")]
+    Range { name: String, value: u64, max: u32 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +162,7 @@ impl Saved {
                     .iter()
                     .map(|im| {
                         Ok(SavedImage {
-                            file: count(im, "file")? as u32,
+                            file: record(im, "file")?,
                             name: text_field(im, "name")?,
                         })
                     })
@@ -242,7 +244,7 @@ fn run_from_json(r: &Value) -> Result<SavedRun, SavedError> {
         })
         .collect::<Result<_, SavedError>>()?;
     Ok(SavedRun {
-        id: count(r, "id")? as u32,
+        id: record(r, "id")?,
         label: text_field(r, "label")?,
         model: text_field(r, "model")?,
         status: text_field(r, "status")?,
@@ -253,7 +255,10 @@ fn run_from_json(r: &Value) -> Result<SavedRun, SavedError> {
         summary: text_field(r, "summary")?,
         losses,
         evals,
-        file: r.get("file").and_then(Value::as_u64).map(|n| n as u32),
+        file: match r.get("file") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(record(r, "file")?),
+        },
     })
 }
 
@@ -277,6 +282,22 @@ fn number(v: &Value, name: &str) -> Result<f64, SavedError> {
     field(v, name)?
         .as_f64()
         .ok_or_else(|| SavedError::Missing(format!("a number {name:?}")))
+}
+
+/// A record number: below u32::MAX, so that the next number (one more) always exists and no
+/// tampered value can wrap around onto a record in use.
+fn record(v: &Value, name: &str) -> Result<u32, SavedError> {
+    let n = field(v, name)?
+        .as_u64()
+        .ok_or_else(|| SavedError::Missing(format!("a record number {name:?}")))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| n < u32::MAX)
+        .ok_or(SavedError::Range {
+            name: name.to_string(),
+            value: n,
+            max: u32::MAX - 1,
+        })
 }
 
 fn count(v: &Value, name: &str) -> Result<usize, SavedError> {
@@ -356,6 +377,24 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn record_numbers_that_would_truncate_or_wrap_are_refused() {
+        let json = example().to_json();
+        for (from, to) in [
+            ("\"file\":7", "\"file\":4294967296".to_string()),
+            ("\"file\":7", format!("\"file\":{}", u32::MAX)),
+            ("\"id\":3", "\"id\":18446744073709551615".to_string()),
+        ] {
+            assert!(json.contains(from), "{from}");
+            let err = Saved::from_json(&json.replacen(from, &to, 1))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("outside the record numbers"), "{to}: {err}");
+        }
+        let (images, runs) = example().next_numbers();
+        assert!(images > 0 && runs > 0);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn import(app: AppState, file: PickedFile) {
         Ok((model, classifier)) => {
             let id = app
                 .runs
-                .with_untracked(|r| r.iter().map(|r| r.id + 1).max().unwrap_or(0));
+                .with_untracked(|r| r.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(0));
             let c = &classifier.prompts.config;
             let mut run = RunRecord::new(
                 id,

@@ -126,10 +126,15 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
     // Runs already on the page (none, unless one was imported during the restore) keep their ids.
     let taken = app
         .runs
-        .with_untracked(|r| r.iter().map(|r| r.id + 1).max().unwrap_or(0));
+        .with_untracked(|r| r.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(0));
     let mut restored = Vec::new();
     for (i, s) in saved.runs.iter().enumerate() {
-        let id = if taken == 0 { s.id } else { taken + i as u32 };
+        let offset = u32::try_from(i).unwrap_or(u32::MAX);
+        let id = if taken == 0 {
+            s.id
+        } else {
+            taken.saturating_add(offset)
+        };
         let mut run = RunRecord::new(id, s.label.clone(), s.model.clone());
         run.status = status(s);
         run.step = s.step;
