@@ -17,39 +17,34 @@ fn compare_chooses_rates_on_validation_and_writes_table_json_and_plot() {
     // Held-out images with the colours swapped: whatever learns the training data is wrong here.
     f.images_in("test", "red", 4, [20, 20, 180]);
     f.images_in("test", "blue", 4, [180, 20, 20]);
-    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
+    let o = f
+        .bpt_lab("compare")
         .args([
-            "compare",
-            "--backend",
-            "cpu",
             "--epochs",
             "3",
             "--batch",
             "4",
-        ])
-        .args([
             "--size",
             "32",
             "--prompts",
             "2",
+        ])
+        .args([
             "--rank",
             "2",
             "--whiten-images",
             "8",
-        ])
-        .args([
             "--methods",
             "head,vpt",
+        ])
+        .args([
             "--lrs",
             "1e-7,0.1",
             "--seeds",
             "0,1",
+            "--validation",
+            "0.25",
         ])
-        .args(["--validation", "0.25"])
-        .arg("--model")
-        .arg(f.dir.join("model.safetensors"))
-        .arg("--config")
-        .arg(f.dir.join("config.json"))
         .arg("--data")
         .arg(f.dir.join("data"))
         .arg("--test")

@@ -148,12 +148,9 @@ fn pictures_are_decoded_within_bounds_and_shrunk_to_512_px() {
 fn analyse_at_an_input_side_beyond_the_token_limit_is_refused_before_allocating() {
     let f = Fixture::new("analyse-size");
     f.images("red", 2, [180, 20, 20]);
-    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
-        .args(["analyse", "--backend", "cpu", "--size", "100000"])
-        .arg("--model")
-        .arg(f.dir.join("model.safetensors"))
-        .arg("--config")
-        .arg(f.dir.join("config.json"))
+    let o = f
+        .bpt_lab("analyse")
+        .args(["--size", "100000"])
         .arg("--data")
         .arg(f.dir.join("data"))
         .output()
@@ -172,20 +169,9 @@ fn an_output_path_that_is_a_directory_is_refused_and_leaves_no_temporary() {
     f.images("red", 3, [180, 20, 20]);
     let taken = f.dir.join("taken");
     std::fs::create_dir_all(&taken).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
-        .args([
-            "analyse",
-            "--backend",
-            "cpu",
-            "--size",
-            "32",
-            "--block",
-            "0",
-        ])
-        .arg("--model")
-        .arg(f.dir.join("model.safetensors"))
-        .arg("--config")
-        .arg(f.dir.join("config.json"))
+    let o = f
+        .bpt_lab("analyse")
+        .args(["--size", "32", "--block", "0"])
         .arg("--data")
         .arg(f.dir.join("data"))
         .arg("--out")

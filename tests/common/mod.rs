@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use bpt_lab::model::VitConfig;
 use bpt_lab::model::checkpoint::to_safetensors;
@@ -53,6 +54,17 @@ impl Fixture {
             });
             img.save(folder.join(format!("{i}.png"))).unwrap();
         }
+    }
+
+    /// `bpt-lab SUBCOMMAND --backend cpu --model <fixture> --config <fixture>`; add the rest.
+    pub fn bpt_lab(&self, subcommand: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpt-lab"));
+        cmd.args([subcommand, "--backend", "cpu"])
+            .arg("--model")
+            .arg(self.dir.join("model.safetensors"))
+            .arg("--config")
+            .arg(self.dir.join("config.json"));
+        cmd
     }
 
     pub fn out(&self) -> PathBuf {
