@@ -144,12 +144,14 @@ impl RunArgs {
             Some(w) => w,
             None => self.epochs / 10,
         };
+        let lr = self.lr.or(r.map(|r| r.lr)).unwrap_or(d.lr);
         let config = TrainConfig {
             epochs: self.epochs,
             batch: self.batch,
-            lr: self.lr.or(r.map(|r| r.lr)).unwrap_or(d.lr),
+            lr,
             lr_head: crate::train::head_lr(method, self.lr_head),
-            min_lr: d.min_lr.min(self.lr.or(r.map(|r| r.lr)).unwrap_or(d.lr)),
+            // The cosine ends at 1e-8 (the recipes' floor), or at the rate itself if lower.
+            min_lr: d.min_lr.min(lr),
             warmup_epochs: warmup,
             weight_decay: self
                 .wd
