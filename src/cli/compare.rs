@@ -66,6 +66,10 @@ pub struct CompareArgs {
     /// the plot beside it in --out (for a new plot layout, or a grid merged by hand).
     #[arg(long)]
     replot: Option<PathBuf>,
+    /// A method (as --methods names it) that every other is also differenced against, paired
+    /// by seed: the base of an ablation.
+    #[arg(long)]
+    baseline: Option<String>,
 }
 
 /// One method of the grid with its options applied to the shared settings.
@@ -183,12 +187,16 @@ impl Observer for Tracker<'_> {
     }
 }
 
-fn replot(from: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+fn replot(
+    from: &std::path::Path,
+    out: &std::path::Path,
+    baseline: Option<&str>,
+) -> Result<(), String> {
     let mut report: serde_json::Value = serde_json::from_slice(&super::read(from)?)
         .map_err(|e| format!("{}: {e}", from.display()))?;
     let cells: Vec<Cell> = serde_json::from_value(report["cells"].take())
         .map_err(|e| format!("{}: cells: {e}", from.display()))?;
-    let summary = compare::summarise(&cells);
+    let summary = compare::summarise_against(&cells, baseline);
     let title = report["title"].as_str().unwrap_or_default().to_string();
     report["summary"] = json!(summary);
     report["cells"] = json!(cells);
@@ -217,7 +225,7 @@ fn write_outputs(
 
 pub fn run(args: CompareArgs) -> Result<(), String> {
     if let Some(from) = &args.replot {
-        return replot(from, &args.out);
+        return replot(from, &args.out, args.baseline.as_deref());
     }
     let (Some(model), Some(config), Some(dir)) = (&args.model, &args.config, &args.data) else {
         return Err("--model, --config and --data are needed".into());
@@ -320,7 +328,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         }
     }
 
-    let summary = compare::summarise(&cells);
+    let summary = compare::summarise_against(&cells, args.baseline.as_deref());
     let title = format!(
         "{}: {} classes, {} training images, {} px",
         files.name(),

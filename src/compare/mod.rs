@@ -80,12 +80,16 @@ pub struct MethodResult {
     pub minus_vpt: Option<(Estimate, Estimate)>,
     /// This method minus head-only, paired by seed.
     pub minus_head: Option<(Estimate, Estimate)>,
+    /// This method minus the summary's `baseline` method, paired by seed (ablations).
+    pub minus_baseline: Option<(Estimate, Estimate)>,
 }
 
 /// The whole comparison.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     pub selection: &'static str,
+    /// A method every other is differenced against besides VPT and head-only.
+    pub baseline: Option<String>,
     pub methods: Vec<MethodResult>,
 }
 
@@ -141,6 +145,11 @@ fn per_seed(cells: &[&Cell], seeds: &[u64], step: Option<usize>) -> Option<Vec<f
 
 /// Summarises `cells`, methods in the order they first appear.
 pub fn summarise(cells: &[Cell]) -> Summary {
+    summarise_against(cells, None)
+}
+
+/// [`summarise`], with paired differences against `baseline` as well.
+pub fn summarise_against(cells: &[Cell], baseline: Option<&str>) -> Summary {
     let mut names: Vec<&str> = Vec::new();
     for c in cells {
         if !names.contains(&c.method.as_str()) {
@@ -164,13 +173,14 @@ pub fn summarise(cells: &[Cell]) -> Summary {
         let at_lr: Vec<&Cell> = mine.into_iter().filter(|c| c.lr == lr).collect();
         chosen.push((name.to_string(), at_lr, candidates, lr));
     }
-    let baseline = |name: &str| {
+    let cells_of = |name: &str| {
         chosen
             .iter()
             .find(|(n, ..)| n == name)
             .map(|(_, c, ..)| c.clone())
     };
-    let (vpt, head) = (baseline("vpt"), baseline("head"));
+    let (vpt, head) = (cells_of("vpt"), cells_of("head"));
+    let other = baseline.and_then(cells_of);
 
     let methods = chosen
         .iter()
@@ -221,6 +231,9 @@ pub fn summarise(cells: &[Cell]) -> Summary {
                 last: mine_last.as_deref().and_then(Estimate::of),
                 minus_vpt: (name != "vpt").then(|| against(&vpt)).flatten(),
                 minus_head: (name != "head").then(|| against(&head)).flatten(),
+                minus_baseline: (Some(name.as_str()) != baseline)
+                    .then(|| against(&other))
+                    .flatten(),
                 curve,
                 seeds,
             }
@@ -228,6 +241,7 @@ pub fn summarise(cells: &[Cell]) -> Summary {
         .collect();
     Summary {
         selection: SELECTION,
+        baseline: baseline.map(String::from),
         methods,
     }
 }
@@ -245,8 +259,16 @@ impl Summary {
             })
         };
         let mut out = String::from(
-            "| method | lr (chosen on validation) | validation acc. | test acc. after 20% of steps | test acc. at the end | minus VPT, 20% | minus VPT, end | minus head-only, end |\n|---|---|---|---|---|---|---|---|\n",
+            "| method | lr (chosen on validation) | validation acc. | test acc. after 20% of steps | test acc. at the end | minus VPT, 20% | minus VPT, end | minus head-only, end |",
         );
+        if let Some(b) = &self.baseline {
+            out += &format!(" minus {b}, 20% | minus {b}, end |");
+        }
+        out += "\n|---|---|---|---|---|---|---|---|";
+        if self.baseline.is_some() {
+            out += "---|---|";
+        }
+        out += "\n";
         for m in &self.methods {
             let val = m
                 .candidates
@@ -254,7 +276,7 @@ impl Summary {
                 .find(|c| c.lr == m.lr)
                 .map_or(f64::NAN, |c| c.validation_accuracy);
             out += &format!(
-                "| {} | {:e} | {:.1} | {} | {} | {} | {} | {} |\n",
+                "| {} | {:e} | {:.1} | {} | {} | {} | {} | {} |",
                 m.method,
                 m.lr,
                 100.0 * val,
@@ -264,6 +286,14 @@ impl Summary {
                 pair(&m.minus_vpt, true),
                 pair(&m.minus_head, true),
             );
+            if self.baseline.is_some() {
+                out += &format!(
+                    " {} | {} |",
+                    pair(&m.minus_baseline, false),
+                    pair(&m.minus_baseline, true)
+                );
+            }
+            out += "\n";
         }
         out += "\nHeld-out accuracy (%) per epoch, mean ± 95% interval over seeds:\n\n| epoch |";
         for m in &self.methods {
@@ -366,5 +396,20 @@ mod tests {
         );
         let md = s.markdown();
         assert!(md.contains("| bpt-bilinear | 1e-1 | 70.0 | 66.0 ± 2.5 | 66.0 ± 2.5 | +15.0 ± 0.0 | +15.0 ± 0.0 | +25.0 ± 0.0 |"), "{md}");
+    }
+
+    #[test]
+    fn a_named_baseline_gets_its_own_paired_differences() {
+        let mut cells = Vec::new();
+        for seed in 0..2 {
+            cells.push(cell("base", 0.1, seed, 0.5, 0.40));
+            cells.push(cell("variant", 0.1, seed, 0.5, 0.45));
+        }
+        let s = summarise_against(&cells, Some("base"));
+        assert!(s.methods[0].minus_baseline.is_none());
+        let (_, last) = s.methods[1].minus_baseline.unwrap();
+        assert!((last.mean - 0.05).abs() < 1e-9);
+        assert!(s.markdown().contains("minus base, end |"));
+        assert!(summarise(&cells).methods[1].minus_baseline.is_none());
     }
 }
