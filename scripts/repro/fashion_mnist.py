@@ -124,7 +124,7 @@ def main():
         with open(f"{args.out}/ablations-merged/cells.json", "w") as f:
             json.dump(merged, f)
         subprocess.run([args.bin, "compare", "--replot", f"{args.out}/ablations-merged/cells.json",
-                        "--out", f"{args.out}/ablations-merged"], check=True)
+                        "--baseline", "bpt-fwhiten", "--out", f"{args.out}/ablations-merged"], check=True)
 
 
 if __name__ == "__main__":
