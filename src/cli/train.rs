@@ -13,7 +13,7 @@ use super::run_args::RunArgs;
 use super::{Backend, ModelFiles, write_files};
 use crate::prompt::Method;
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
-use crate::train::{Dataset, Evaluation, Session, StepStats, export};
+use crate::train::{Dataset, Session, StepStats, export};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -107,11 +107,6 @@ impl Observer for Printer {
             p.clear();
         }
         let seconds = self.started.elapsed().as_secs_f64();
-        let test = point.test.unwrap_or(Evaluation {
-            correct: 0,
-            total: 0,
-            loss: f64::NAN,
-        });
         let train_loss = point.train_loss.unwrap_or(f64::NAN);
         self.lines.push(
             json!({
@@ -124,12 +119,18 @@ impl Observer for Printer {
             })
             .to_string(),
         );
+        let held_out = match point.test {
+            Some(t) => format!(
+                "held-out accuracy {:.2}% ({}/{})",
+                100.0 * t.accuracy(),
+                t.correct,
+                t.total
+            ),
+            None => "no held-out images".into(),
+        };
         eprintln!(
-            "epoch {:>3}  train loss {train_loss:.4}  held-out accuracy {:.2}% ({}/{})  {seconds:.0}s",
-            point.epoch,
-            100.0 * test.accuracy(),
-            test.correct,
-            test.total,
+            "epoch {:>3}  train loss {train_loss:.4}  {held_out}  {seconds:.0}s",
+            point.epoch
         );
     }
 
