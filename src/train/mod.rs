@@ -122,10 +122,10 @@ impl TrainConfig {
         if let Some(h) = self.lr_head.filter(|h| !(h.is_finite() && *h > 0.0)) {
             return bad(format!("head learning rate {h} must be a positive number"));
         }
-        if !(self.min_lr.is_finite() && (0.0..=self.lr).contains(&self.min_lr)) {
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0) {
             return bad(format!(
-                "the final learning rate {} must be in [0, {}]",
-                self.min_lr, self.lr
+                "the final learning rate {} must be zero or positive",
+                self.min_lr
             ));
         }
         for (name, v) in [
