@@ -216,6 +216,15 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     await byTestId(page, 'prompt-card').first().scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-5-prompts');
     await panelShot(page, 'prompt-heading', 'prompts');
+
+    // A run file of another model of the same shape (the HF Dinov2 fixture) imports, but says it
+    // was trained on other weights (the weights hash its metadata records).
+    await byTestId(page, 'run-import').setInputFiles(join(FIXTURES, 'run_dinov2_vpt.safetensors'));
+    const other = page.locator('[data-testid="run-row"][data-state="imported"]', { hasText: 'run_dinov2_vpt.safetensors' });
+    await other.waitFor({ timeout: 30_000 });
+    assert.match(await other.innerText(), /trained on other weights than this model's/);
+    const own = page.locator('[data-testid="run-row"][data-state="imported"]', { hasText: 'bpt-bilinear-m4-p4.safetensors' });
+    assert.doesNotMatch(await own.innerText(), /other weights/);
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

@@ -43,11 +43,13 @@ pub async fn import(app: AppState, file: PickedFile) {
         let bytes = file.bytes().await?;
         let classifier = export::read_for(&bytes, &model.backbone, gpu.burn_device())
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>((model, classifier))
+        let other_weights =
+            export::recorded_model_hash(&bytes).is_some_and(|h| h != model.backbone.weights_hash);
+        Ok::<_, String>((model, classifier, other_weights))
     }
     .await;
     match result {
-        Ok((model, classifier)) => {
+        Ok((model, classifier, other_weights)) => {
             let id = app
                 .runs
                 .with_untracked(|r| r.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(0));
@@ -55,10 +57,16 @@ pub async fn import(app: AppState, file: PickedFile) {
             let mut run = RunRecord::new(
                 id,
                 format!(
-                    "{} (imported, {} m={})",
+                    "{} (imported, {} m={}){}",
                     file.name,
                     c.method.name(),
-                    c.num_prompts
+                    c.num_prompts,
+                    // It fits the model's shapes but was trained on other weights: say so.
+                    if other_weights {
+                        " \u{2014} trained on other weights than this model's"
+                    } else {
+                        ""
+                    }
                 ),
                 model.name.clone(),
             );

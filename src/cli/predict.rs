@@ -52,12 +52,7 @@ pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Cla
             backbone.config.patch_size
         )
     };
-    let recorded = read_metadata(&bytes)
-        .ok()
-        .and_then(|m| m.get("bpt_lab").cloned())
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v["model_hash"].as_str().map(String::from))
-        .filter(|h| !h.is_empty());
+    let recorded = export::recorded_model_hash(&bytes);
     match recorded {
         Some(hash) if hash != backbone.weights_hash => {
             return Err(refuse(format!(

@@ -93,6 +93,16 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
     to_safetensors_with_metadata(&tensors, metadata).map_err(|e| TrainError::Export(e.to_string()))
 }
 
+/// The weights hash a run file records (`model_hash`), when it has one.
+pub fn recorded_model_hash(bytes: &[u8]) -> Option<String> {
+    let meta = read_metadata(bytes).ok()?;
+    let v: Value = serde_json::from_str(meta.get(KEY)?).ok()?;
+    v["model_hash"]
+        .as_str()
+        .filter(|h| !h.is_empty())
+        .map(String::from)
+}
+
 /// Reads a run file for `backbone` and checks that it can run there (prompt sets for its
 /// depth, an input side its patch divides, a head for its classes): a hostile or mismatched
 /// file gives an error, never a classifier that fails later.
