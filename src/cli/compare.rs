@@ -238,6 +238,13 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
     let specs = parse_methods(&args.methods, &args.run)?;
     let lrs: Vec<f64> = parse_list("--lrs", &args.lrs)?;
     let seeds: Vec<u64> = parse_list("--seeds", &args.seeds)?;
+    if lrs.len() > 1 && !(args.validation > 0.0 && args.validation < 1.0) {
+        return Err(format!(
+            "--validation {}: choosing among {} rates needs a validation share in (0, 1)",
+            args.validation,
+            lrs.len()
+        ));
+    }
     // Every setting is checked before anything trains.
     for spec in &specs {
         spec.run

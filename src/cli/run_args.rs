@@ -65,7 +65,7 @@ pub struct RunArgs {
     /// Peak learning rate [default: the recipe's, else 1e-2].
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Peak learning rate of the head [default: 5e-3; head-only runs: --lr].
+    /// Peak learning rate of the head [default: 5e-3]; head-only runs always use --lr.
     #[arg(long)]
     pub lr_head: Option<f64>,
     #[arg(long, default_value_t = 20)]

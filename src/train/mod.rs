@@ -79,10 +79,11 @@ pub const MAX_INPUT_SIDE: usize = 4096;
 pub const DEFAULT_LR_HEAD: f64 = 5e-3;
 
 /// The head's learning rate for a run of `method`: head-only runs train nothing else, so their
-/// head takes the run's rate; the others take `explicit`, else [`DEFAULT_LR_HEAD`].
+/// head takes the run's rate (None: the same as `lr`); the others take `explicit`, else
+/// [`DEFAULT_LR_HEAD`].
 pub fn head_lr(method: crate::prompt::Method, explicit: Option<f64>) -> Option<f64> {
     match method {
-        crate::prompt::Method::Head => explicit,
+        crate::prompt::Method::Head => None,
         _ => Some(explicit.unwrap_or(DEFAULT_LR_HEAD)),
     }
 }
