@@ -188,3 +188,27 @@ fn an_output_path_that_is_a_directory_is_refused_and_leaves_no_temporary() {
         .collect();
     assert!(left.is_empty(), "temporaries left: {left:?}");
 }
+
+#[test]
+fn embed_refuses_an_empty_batch_and_writes_nothing() {
+    let f = Fixture::new("embed-empty");
+    let input = f.dir.join("empty.safetensors");
+    let tensors = std::collections::BTreeMap::from([(
+        "pixel_values".to_string(),
+        bpt_lab::model::checkpoint::HostTensor::new(vec![0, 3, 32, 32], Vec::new()),
+    )]);
+    std::fs::write(&input, to_safetensors(&tensors).unwrap()).unwrap();
+    let out = f.dir.join("tokens.safetensors");
+    let o = f
+        .bpt_lab("embed")
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no images (a batch of 0)"), "{err}");
+    assert!(!out.exists());
+}
