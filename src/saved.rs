@@ -78,6 +78,9 @@ pub struct Saved {
     pub holdout: f64,
     pub classes: Vec<SavedClass>,
     pub runs: Vec<SavedRun>,
+    /// Records of a read index that could not be read (a tampered or damaged entry), with the
+    /// reason: they are left out and the rest loads. Never written.
+    pub skipped: Vec<String>,
 }
 
 pub fn image_key(n: u32) -> String {
@@ -155,32 +158,37 @@ impl Saved {
             return Err(SavedError::Format { found });
         }
         let holdout = number(&v, "holdout")?;
-        let classes = list(&v, "classes")?
-            .iter()
-            .map(|c| {
-                let images = list(c, "images")?
-                    .iter()
-                    .map(|im| {
-                        Ok(SavedImage {
-                            file: record(im, "file")?,
-                            name: text_field(im, "name")?,
-                        })
+        let mut skipped = Vec::new();
+        let mut classes = Vec::new();
+        for c in list(&v, "classes")? {
+            let name = text_field(c, "name")?;
+            let mut images = Vec::new();
+            for im in list(c, "images")? {
+                let image = record(im, "file").and_then(|file| {
+                    Ok(SavedImage {
+                        file,
+                        name: text_field(im, "name")?,
                     })
-                    .collect::<Result<_, SavedError>>()?;
-                Ok(SavedClass {
-                    name: text_field(c, "name")?,
-                    images,
-                })
-            })
-            .collect::<Result<_, SavedError>>()?;
-        let runs = list(&v, "runs")?
-            .iter()
-            .map(run_from_json)
-            .collect::<Result<_, _>>()?;
+                });
+                match image {
+                    Ok(image) => images.push(image),
+                    Err(e) => skipped.push(format!("a picture of class {name:?}: {e}")),
+                }
+            }
+            classes.push(SavedClass { name, images });
+        }
+        let mut runs = Vec::new();
+        for (i, r) in list(&v, "runs")?.iter().enumerate() {
+            match run_from_json(r) {
+                Ok(run) => runs.push(run),
+                Err(e) => skipped.push(format!("run {}: {e}", i + 1)),
+            }
+        }
         Ok(Self {
             holdout,
             classes,
             runs,
+            skipped,
         })
     }
 }
@@ -376,23 +384,36 @@ mod tests {
                     file: None,
                 },
             ],
+            skipped: Vec::new(),
         }
     }
 
     #[test]
-    fn record_numbers_that_would_truncate_or_wrap_are_refused() {
-        let json = example().to_json();
+    fn a_record_number_that_would_truncate_or_wrap_leaves_that_record_out_and_the_rest_loads() {
+        let saved = example();
+        let json = saved.to_json();
         for (from, to) in [
             ("\"file\":7", "\"file\":4294967296".to_string()),
             ("\"file\":7", format!("\"file\":{}", u32::MAX)),
             ("\"id\":3", "\"id\":18446744073709551615".to_string()),
         ] {
             assert!(json.contains(from), "{from}");
-            let err = Saved::from_json(&json.replacen(from, &to, 1))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("outside the record numbers"), "{to}: {err}");
+            let back = Saved::from_json(&json.replacen(from, &to, 1)).unwrap();
+            assert_eq!(back.skipped.len(), 1, "{to}");
+            assert!(
+                back.skipped[0].contains("outside the record numbers"),
+                "{:?}",
+                back.skipped
+            );
+            assert_eq!(back.runs.len(), 1, "the other run loads");
+            assert_eq!(back.classes, saved.classes, "the pictures load");
         }
+        let back = Saved::from_json(&json.replacen("\"file\":4", "\"file\":-4", 1)).unwrap();
+        assert!(
+            back.skipped[0].starts_with("a picture of class"),
+            "{:?}",
+            back.skipped
+        );
         let (images, runs) = example().next_numbers();
         assert!(images > 0 && runs > 0);
     }
@@ -441,6 +462,7 @@ mod tests {
             holdout: 0.0,
             classes: Vec::new(),
             runs: Vec::new(),
+            skipped: Vec::new(),
         };
         assert_eq!(empty.next_numbers(), (0, 0));
     }
@@ -461,14 +483,29 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_field_is_named() {
+    fn a_record_with_a_missing_field_is_left_out_with_the_field_named() {
         let mut v: Value = serde_json::from_str(&example().to_json()).unwrap();
         v["classes"][0]["images"][1]
             .as_object_mut()
             .unwrap()
             .remove("name");
+        let back = Saved::from_json(&v.to_string()).unwrap();
+        assert_eq!(back.skipped.len(), 1);
+        assert!(
+            back.skipped[0].contains("lacks \"name\""),
+            "{:?}",
+            back.skipped
+        );
+        assert_eq!(
+            back.classes[0].images.len(),
+            1,
+            "the class's other picture loads"
+        );
+        assert_eq!(back.runs, example().runs);
+        // A field of the index itself is still a whole refusal.
+        let mut v: Value = serde_json::from_str(&example().to_json()).unwrap();
+        v.as_object_mut().unwrap().remove("holdout");
         let err = Saved::from_json(&v.to_string()).unwrap_err();
-        assert_eq!(err, SavedError::Missing("\"name\"".into()));
-        assert!(err.to_string().contains("name"), "{err}");
+        assert_eq!(err, SavedError::Missing("\"holdout\"".into()));
     }
 }

@@ -34,7 +34,8 @@ async function waitSaved(page, pattern) {
   });
 }
 
-// Puts one record straight into the page's store, or lists its keys (fn: 'put' or 'keys').
+// Puts one record straight into the page's store, reads one, or lists its keys (fn: 'put',
+// 'get' or 'keys').
 function store(page, fn, key, value) {
   return page.evaluate(([fn, key, value]) => new Promise((ok, fail) => {
     const req = indexedDB.open('bpt-lab', 1);
@@ -42,7 +43,8 @@ function store(page, fn, key, value) {
     req.onsuccess = () => {
       const db = req.result;
       const tx = db.transaction('records', fn === 'put' ? 'readwrite' : 'readonly');
-      const op = fn === 'put' ? tx.objectStore('records').put(value, key) : tx.objectStore('records').getAllKeys();
+      const records = tx.objectStore('records');
+      const op = fn === 'put' ? records.put(value, key) : fn === 'get' ? records.get(key) : records.getAllKeys();
       tx.oncomplete = () => { db.close(); ok(op.result); };
       tx.onerror = () => fail(tx.error);
     };
@@ -231,6 +233,17 @@ test('a full store and unreadable saved data each give one message; the page goe
     await waitSaved(page, /2 images and 0 runs/);
     assert.deepEqual(await classes(page), { names: ['Class 1', 'dots'], counts: [0, 2], thumbs: [0, 2] });
     assert.deepEqual((await store(page, 'keys')).sort(), ['image/0', 'image/1', 'index']);
+
+    // A tampered record (a picture's record number past 32 bits) is left out with one message
+    // naming it; the rest loads.
+    const index = JSON.parse(await store(page, 'get', 'index'));
+    index.classes[1].images[0].file = 4294967296;
+    await store(page, 'put', 'index', JSON.stringify(index));
+    await page.reload();
+    const partial = page.locator('[data-testid="save-status"][data-state="partial"]');
+    await partial.waitFor({ timeout: 30_000 });
+    assert.match(await partial.innerText(), /1 saved record could not be read and was left out: a picture of class "dots".*4294967296/s);
+    assert.deepEqual((await classes(page)).counts, [0, 1], 'the other picture loads');
 
     // An index this page cannot read is left alone until cleared.
     await store(page, 'put', 'index', '{"format": 99}');

@@ -41,6 +41,12 @@ pub enum SaveStatus {
     Restoring,
     /// Everything on the page is saved.
     Saved { images: usize, runs: usize },
+    /// Restored, but these saved records could not be read and were left out.
+    Partial {
+        images: usize,
+        runs: usize,
+        left_out: Vec<String>,
+    },
     /// No IndexedDB here: the page works in memory only.
     Off(String),
     /// The last save failed; the next change tries again.
@@ -159,7 +165,17 @@ impl Persist {
                 i.generation
             };
             match self.write(app).await {
-                Ok((images, runs)) => self.status.set(SaveStatus::Saved { images, runs }),
+                // Records left out at the restore stay said for the rest of the visit.
+                Ok((images, runs)) => self.status.update(|s| {
+                    *s = match std::mem::replace(s, SaveStatus::Restoring) {
+                        SaveStatus::Partial { left_out, .. } => SaveStatus::Partial {
+                            images,
+                            runs,
+                            left_out,
+                        },
+                        _ => SaveStatus::Saved { images, runs },
+                    }
+                }),
                 // A change made during a failed write is tried once more: it may free space.
                 Err(e) => {
                     gloo::console::warn!(format!("BPT Lab: saving failed: {e}"));
@@ -201,6 +217,7 @@ impl Persist {
             holdout,
             classes: Vec::new(),
             runs: Vec::new(),
+            skipped: Vec::new(),
         };
         for (name, images) in classes {
             let mut class = SavedClass {

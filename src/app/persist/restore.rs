@@ -46,16 +46,25 @@ pub async fn restore(app: AppState, p: Persist) {
     if let Ok(keys) = store.keys().await {
         let _ = store.delete(&orphans(saved.as_ref(), keys)).await;
     }
-    if let Some(saved) = saved {
-        restore_data(app, p, &store, &saved).await;
-        restore_runs(app, p, &store, &saved).await;
+    if let Some(saved) = &saved {
+        restore_data(app, p, &store, saved).await;
+        restore_runs(app, p, &store, saved).await;
     }
     inner.borrow_mut().live = true;
-    p.status.set(SaveStatus::Saved {
-        images: app
-            .data
-            .with_untracked(|d| d.classes.iter().map(|c| c.images.len()).sum()),
-        runs: app.runs.with_untracked(|r| r.len()),
+    let images = app
+        .data
+        .with_untracked(|d| d.classes.iter().map(|c| c.images.len()).sum());
+    let runs = app.runs.with_untracked(|r| r.len());
+    // Records that could not be read are said once; the next save writes the index without them.
+    let left_out = saved.map(|s| s.skipped).unwrap_or_default();
+    p.status.set(if left_out.is_empty() {
+        SaveStatus::Saved { images, runs }
+    } else {
+        SaveStatus::Partial {
+            images,
+            runs,
+            left_out,
+        }
     });
     p.schedule(app);
     if let Some(model) = app.model.with_untracked(|m| m.ready()) {

@@ -23,6 +23,21 @@ fn describe(status: &SaveStatus) -> (&'static str, String) {
                 plural(*runs, "run")
             ),
         ),
+        SaveStatus::Partial {
+            images,
+            runs,
+            left_out,
+        } => (
+            "partial",
+            format!(
+                "Saved in this browser: {} and {}. {} could not be read and {} left out: {}.",
+                plural(*images, "image"),
+                plural(*runs, "run"),
+                plural(left_out.len(), "saved record"),
+                if left_out.len() == 1 { "was" } else { "were" },
+                left_out.join("; ")
+            ),
+        ),
         SaveStatus::Off(e) => (
             "off",
             format!(
