@@ -19,7 +19,6 @@ use crate::model::Backbone;
 use crate::prompt::{BInit, Method};
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
 use crate::train::{Session, StepStats};
-use crate::whiten::{Source, Views};
 
 #[derive(clap::Args)]
 pub struct CompareArgs {
@@ -97,19 +96,14 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, String> 
                 "prompts" => run.prompts = Some(count(value)?),
                 "deep" => run.deep = true,
                 "epsilon" => run.epsilon = number(value)?,
+                // The same names as the flags --whiten-source and --whiten-views take.
                 "source" => {
-                    run.whiten_source = match value {
-                        "block-input" => super::run_args::SourceArg::BlockInput,
-                        "norm1" => super::run_args::SourceArg::Norm1,
-                        _ => return Err(bad("block-input or norm1".into())),
-                    }
+                    run.whiten_source = clap::ValueEnum::from_str(value, false)
+                        .map_err(|_| bad("block-input or norm1".into()))?;
                 }
                 "views" => {
-                    run.whiten_views = match value {
-                        "train" => super::run_args::ViewsArg::Train,
-                        "eval" => super::run_args::ViewsArg::Eval,
-                        _ => return Err(bad("train or eval".into())),
-                    }
+                    run.whiten_views = clap::ValueEnum::from_str(value, false)
+                        .map_err(|_| bad("train or eval".into()))?;
                 }
                 _ => {
                     return Err(format!(
@@ -353,15 +347,19 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         "settings": {
             "epochs": args.run.epochs, "batch": args.run.batch, "size": args.run.size,
             "recipe": args.run.recipe.map(|r| r.name), "lrs": lrs, "seeds": seeds,
-            "methods": specs.iter().map(|s| json!({
-                "label": s.label,
-                "prompts": s.run.prompt_config(s.method).effective().num_prompts,
-                "rank": s.run.prompt_config(s.method).effective().rank,
-                "b_init": s.run.prompt_config(s.method).b_init.name(),
-                "whiten_source": match s.run.whiten_config().source { Source::BlockInput => "block-input", Source::Norm1 => "norm1" },
-                "whiten_views": match s.run.whiten_config().views { Views::Train => "train", Views::Eval => "eval" },
-                "epsilon": s.run.epsilon,
-            })).collect::<Vec<_>>(),
+            "methods": specs.iter().map(|s| {
+                let prompt = s.run.prompt_config(s.method);
+                let whiten = s.run.whiten_config();
+                json!({
+                    "label": s.label,
+                    "prompts": prompt.effective().num_prompts,
+                    "rank": prompt.effective().rank,
+                    "b_init": prompt.b_init.name(),
+                    "whiten_source": whiten.source.name(),
+                    "whiten_views": whiten.views.name(),
+                    "epsilon": whiten.epsilon,
+                })
+            }).collect::<Vec<_>>(),
         },
         "seconds": started.elapsed().as_secs_f64(),
         "summary": summary,
@@ -402,4 +400,44 @@ fn diverged(mut points: Vec<Point>, total_steps: usize, steps_per_epoch: usize) 
         });
     }
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::whiten::{Source, Views};
+
+    #[derive(clap::Parser)]
+    struct Shared {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn method_options_set_the_same_settings_as_the_flags() {
+        let base = Shared::parse_from(["x"]).run;
+        let specs = parse_methods(
+            "head,bpt-fwhiten:source=norm1:views=eval:epsilon=0.1,bpt-bilinear:b-init=xavier:rank=8",
+            &base,
+        )
+        .unwrap();
+        let w = specs[1].run.whiten_config();
+        assert_eq!(
+            (w.source, w.views, w.epsilon),
+            (Source::Norm1, Views::Eval, 0.1)
+        );
+        let p = specs[2].run.prompt_config(specs[2].method);
+        assert_eq!((p.b_init, p.rank), (BInit::Xavier, 8));
+        for bad in [
+            "vpt:source=input",
+            "vpt:views=test",
+            "vpt:colour=red",
+            "vpt,vpt",
+            "sgd",
+        ] {
+            assert!(parse_methods(bad, &base).is_err(), "{bad}");
+        }
+    }
 }

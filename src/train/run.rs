@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::TrainError;
 use super::data::{Dataset, Sample};
 use super::session::{Evaluation, Session, StepStats};
-use crate::whiten::{Estimator, Source, Views};
 
 /// What the observer wants after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,9 +166,9 @@ pub fn metadata(session: &Session, model_name: &str) -> Value {
         },
         "whitening": {
             "used": prompts.needs_whitening(),
-            "estimator": match w.estimator { Estimator::Centred => "centred", Estimator::Official => "official" },
-            "source": match w.source { Source::BlockInput => "block-input", Source::Norm1 => "norm1" },
-            "views": match w.views { Views::Train => "train", Views::Eval => "eval" },
+            "estimator": w.estimator.name(),
+            "source": w.source.name(),
+            "views": w.views.name(),
             "epsilon": w.epsilon,
             "images": w.max_images,
         },

@@ -46,6 +46,34 @@ pub enum Source {
     Norm1,
 }
 
+impl Estimator {
+    /// The name the command line and run files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Centred => "centred",
+            Estimator::Official => "official",
+        }
+    }
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::BlockInput => "block-input",
+            Source::Norm1 => "norm1",
+        }
+    }
+}
+
+impl Views {
+    pub fn name(self) -> &'static str {
+        match self {
+            Views::Train => "train",
+            Views::Eval => "eval",
+        }
+    }
+}
+
 /// Which views of the training images the statistics are taken from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Views {
