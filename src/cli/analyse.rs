@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use super::images::read_folder;
 use super::{Backend, ModelFiles, read, write_files};
 use crate::analysis::{Summarizer, gather, summarize_views};
-use crate::model::checkpoint::{Checkpoint, read_metadata, to_safetensors};
+use crate::model::checkpoint::{Checkpoint, to_safetensors};
 use crate::stats::{StatsKernels, SummaryOptions};
+use crate::train::export;
 
 #[derive(clap::Args)]
 pub struct AnalyseArgs {
@@ -83,12 +84,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
         {
             tokens.extend_from_slice(&ck.get(name).expect("listed").data);
         }
-        let meta = read_metadata(&bytes).unwrap_or_default();
-        let method = meta
-            .get("bpt_lab")
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .and_then(|v| v["method"].as_str().map(String::from))
-            .unwrap_or_default();
+        let method = export::recorded_text(&bytes, "method").unwrap_or_default();
         if tokens.is_empty() {
             return Err(if method == "head" {
                 format!(

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use super::images::decode;
 use super::{Backend, ModelFiles, read};
 use crate::model::Backbone;
-use crate::model::checkpoint::read_metadata;
 use crate::train::data::batch;
 use crate::train::{Classifier, Sample, export};
 
@@ -36,13 +35,8 @@ pub struct PredictArgs {
 /// The run file at `path` on `backbone`, refused with the reason when it does not fit.
 pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Classifier, String> {
     let bytes = read(path)?;
-    let trained_on = read_metadata(&bytes)
-        .ok()
-        .and_then(|m| m.get("bpt_lab").cloned())
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v["model"].as_str().map(String::from))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "an unnamed model".into());
+    let trained_on =
+        export::recorded_text(&bytes, "model").unwrap_or_else(|| "an unnamed model".into());
     let refuse = |why: String| {
         format!(
             "{}: the run (trained on {trained_on}) does not fit this model ({} wide, {} blocks, patch {}): {why}",

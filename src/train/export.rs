@@ -93,14 +93,24 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
     to_safetensors_with_metadata(&tensors, metadata).map_err(|e| TrainError::Export(e.to_string()))
 }
 
+/// A run file's `bpt_lab` metadata as JSON, when the file has readable metadata.
+pub fn recorded(bytes: &[u8]) -> Option<Value> {
+    let meta = read_metadata(bytes).ok()?;
+    serde_json::from_str(meta.get(KEY)?).ok()
+}
+
+/// A text field of the metadata (`method`, `model`, `model_hash`, ...), when it is there and
+/// not empty.
+pub fn recorded_text(bytes: &[u8], field: &str) -> Option<String> {
+    recorded(bytes)?[field]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+}
+
 /// The weights hash a run file records (`model_hash`), when it has one.
 pub fn recorded_model_hash(bytes: &[u8]) -> Option<String> {
-    let meta = read_metadata(bytes).ok()?;
-    let v: Value = serde_json::from_str(meta.get(KEY)?).ok()?;
-    v["model_hash"]
-        .as_str()
-        .filter(|h| !h.is_empty())
-        .map(String::from)
+    recorded_text(bytes, "model_hash")
 }
 
 /// Reads a run file for `backbone` and checks that it can run there (prompt sets for its

@@ -16,7 +16,6 @@ use crate::app::js::{self, PickedFile};
 use crate::app::model_state::LoadedModel;
 use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained};
 use crate::app::state::AppState;
-use crate::model::checkpoint::read_metadata;
 use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, orphans, run_key};
 use crate::train::export;
 
@@ -226,10 +225,7 @@ pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
         match export::read_for(&bytes, &model.backbone, gpu.burn_device()) {
             Ok(classifier) => {
                 // The original settings and provenance, so a later export carries them again.
-                let extra = read_metadata(&bytes)
-                    .ok()
-                    .and_then(|m| serde_json::from_str(m.get("bpt_lab")?).ok())
-                    .unwrap_or(serde_json::Value::Null);
+                let extra = export::recorded(&bytes).unwrap_or(serde_json::Value::Null);
                 let trained = Rc::new(Trained {
                     classifier,
                     backbone: model.backbone.clone(),
