@@ -41,7 +41,9 @@ fn train(f: &Fixture, config: &PathBuf, model: &PathBuf, extra: &[&str]) -> Outp
         .unwrap()
 }
 
-fn refused(o: &Output, needle: &str, f: &Fixture) {
+/// The command ended with exit code 1 (an error message, not a panic or an abort) whose
+/// message contains `needle`.
+fn fails_with(o: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(
         o.status.code(),
@@ -49,6 +51,11 @@ fn refused(o: &Output, needle: &str, f: &Fixture) {
         "exit code 1, not a panic or abort: {err}"
     );
     assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}
+
+/// [`fails_with`], and `train` left no output folder behind.
+fn refused(o: &Output, needle: &str, f: &Fixture) {
+    fails_with(o, needle);
     assert!(!f.out().exists(), "nothing is left behind after: {needle}");
 }
 
@@ -155,12 +162,7 @@ fn analyse_at_an_input_side_beyond_the_token_limit_is_refused_before_allocating(
         .arg(f.dir.join("data"))
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("above the limit of 16384 tokens per image"),
-        "{err}"
-    );
+    fails_with(&o, "above the limit of 16384 tokens per image");
 }
 
 #[test]
@@ -178,9 +180,7 @@ fn an_output_path_that_is_a_directory_is_refused_and_leaves_no_temporary() {
         .arg(&taken)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("is a directory"), "{err}");
+    fails_with(&o, "is a directory");
     let left: Vec<String> = std::fs::read_dir(&f.dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -207,8 +207,6 @@ fn embed_refuses_an_empty_batch_and_writes_nothing() {
         .arg(&out)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("no images (a batch of 0)"), "{err}");
+    fails_with(&o, "no images (a batch of 0)");
     assert!(!out.exists());
 }
