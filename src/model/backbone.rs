@@ -71,12 +71,7 @@ impl Backbone {
         let prefix = usize::from(self.config.class_token);
         let old = self.config.grid(self.config.img_size);
         let (gh, gw) = (height / p, width / p);
-        if gh.saturating_mul(gw).saturating_add(prefix) > MAX_TOKENS {
-            return Err(ModelError::Input(format!(
-                "{height}x{width} px gives {} patches, above the limit of {MAX_TOKENS} tokens per image",
-                gh.saturating_mul(gw)
-            )));
-        }
+        self.check_tokens(height, width, 0)?;
         let grid = resample_grid(
             &self.pos_table.data[prefix * d..],
             old,
@@ -114,21 +109,38 @@ impl Backbone {
             )));
         }
         self.check_prompts(prompts, b)?;
-        let p = self.config.patch_size;
         let prompt_tokens: usize = match prompts {
             Prompts::None => 0,
             Prompts::Shallow(t) => t.dims()[1],
             Prompts::Deep(sets) => sets.iter().map(|t| t.dims()[1]).max().unwrap_or(0),
         };
-        let tokens = (h / p) * (w / p) + usize::from(self.config.class_token) + prompt_tokens;
-        if tokens > MAX_TOKENS {
-            return Err(ModelError::Input(format!(
-                "{h}x{w} px gives {tokens} tokens per image, above the limit of {MAX_TOKENS}"
-            )));
-        }
+        self.check_tokens(h, w, prompt_tokens)?;
         let pos = self.pos_embed(h, w, &images.device())?;
         let tokens = self.vit.embed(images, pos);
         Ok(self.vit.forward_tokens(tokens, prompts, trace))
+    }
+
+    /// Refuses inputs of `height` x `width` px with `prompts` prompt tokens whose tokens per
+    /// image (prefix, patches, prompts) exceed [`MAX_TOKENS`], before anything is allocated.
+    pub fn check_tokens(
+        &self,
+        height: usize,
+        width: usize,
+        prompts: usize,
+    ) -> Result<(), ModelError> {
+        let p = self.config.patch_size.max(1);
+        let (gh, gw) = (height / p, width / p);
+        let tokens = gh
+            .saturating_mul(gw)
+            .saturating_add(usize::from(self.config.class_token))
+            .saturating_add(prompts);
+        if tokens > MAX_TOKENS {
+            return Err(ModelError::Input(format!(
+                "{height}x{width} px gives {tokens} tokens per image ({gh} x {gw} patches, \
+                 {prompts} prompts), above the limit of {MAX_TOKENS} tokens per image"
+            )));
+        }
+        Ok(())
     }
 
     /// Prompts must be [1 or B, m, D], and deep ones one set per block.

@@ -96,15 +96,7 @@ impl Session {
                 "class-token pooling needs a model with a class token: use mean pooling".into(),
             ));
         }
-        let grid = config.size / c.patch_size.max(1);
-        let tokens = grid * grid + usize::from(c.class_token) + prompt.effective().num_prompts;
-        if tokens > crate::model::MAX_TOKENS {
-            return Err(TrainError::Config(format!(
-                "{tokens} tokens per image ({grid} x {grid} patches at {} px, plus prompts) is above the limit of {}",
-                config.size,
-                crate::model::MAX_TOKENS
-            )));
-        }
+        backbone.check_tokens(config.size, config.size, prompt.effective().num_prompts)?;
         if whiten.max_images > MAX_WHITEN_IMAGES {
             return Err(TrainError::Config(format!(
                 "{} whitening images is above the limit of {MAX_WHITEN_IMAGES}",
