@@ -13,7 +13,7 @@ use serde_json::json;
 use super::progress::{Progress, format_seconds};
 use super::run_args::RunArgs;
 use super::train::load_data;
-use super::{Backend, ModelFiles, write_files};
+use super::{Backend, ModelFiles, write_folder};
 use crate::compare::{self, Cell, Point, svg};
 use crate::model::Backbone;
 use crate::prompt::{BInit, Method};
@@ -205,14 +205,16 @@ fn write_outputs(
     title: &str,
 ) -> Result<(), String> {
     let markdown = summary.markdown();
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
     let svg = svg::plot(summary, title);
-    write_files(&[
-        (out.join("compare.json"), json.as_bytes()),
-        (out.join("compare.md"), markdown.as_bytes()),
-        (out.join("compare.svg"), svg.as_bytes()),
-    ])?;
+    write_folder(
+        out,
+        &[
+            ("compare.json", json.as_bytes()),
+            ("compare.md", markdown.as_bytes()),
+            ("compare.svg", svg.as_bytes()),
+        ],
+    )?;
     println!("{markdown}");
     Ok(())
 }

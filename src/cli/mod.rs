@@ -7,12 +7,15 @@ pub mod compare;
 pub mod embed;
 pub mod evaluate;
 pub mod images;
+mod output;
 pub mod predict;
 pub mod progress;
 pub mod run_args;
 pub mod train;
 
 use std::path::{Path, PathBuf};
+
+pub use output::{write_atomically, write_files, write_folder};
 
 use crate::gpu::GpuContext;
 use crate::model::{Backbone, VitConfig};
@@ -106,51 +109,4 @@ impl Backend {
 
 pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Writes to a sibling temporary file, then renames it: a failure leaves nothing half-written
-/// (the temporary is removed), and a directory in the way is refused before anything is written.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    write_files(&[(path.to_path_buf(), bytes)])
-}
-
-/// Writes every file of one result whole or not at all: each goes to a temporary beside it;
-/// only when all are written are they renamed into place; on any failure every temporary is
-/// removed (a file already in place keeps its old contents).
-pub fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), String> {
-    if let Some((path, _)) = files.iter().find(|(p, _)| p.is_dir()) {
-        return Err(format!(
-            "{}: is a directory; give a file name",
-            path.display()
-        ));
-    }
-    let temporary = |p: &Path| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        p.with_file_name(format!(".{name}.part-{}", std::process::id()))
-    };
-    let mut written = Vec::with_capacity(files.len());
-    let cleanup = |written: &[PathBuf]| {
-        for t in written {
-            let _ = std::fs::remove_file(t);
-        }
-    };
-    for (path, bytes) in files {
-        let tmp = temporary(path);
-        if let Err(e) = std::fs::write(&tmp, bytes) {
-            let _ = std::fs::remove_file(&tmp);
-            cleanup(&written);
-            return Err(format!("{}: {e}", path.display()));
-        }
-        written.push(tmp);
-    }
-    for (i, (path, _)) in files.iter().enumerate() {
-        if let Err(e) = std::fs::rename(&written[i], path) {
-            cleanup(&written[i..]);
-            return Err(format!("{}: {e}", path.display()));
-        }
-    }
-    Ok(())
 }

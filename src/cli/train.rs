@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::images::read_folder;
 use super::progress::Progress;
 use super::run_args::RunArgs;
-use super::{Backend, ModelFiles, write_files};
+use super::{Backend, ModelFiles, write_folder};
 use crate::prompt::Method;
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
 use crate::train::{Dataset, Session, StepStats, export};
@@ -189,12 +189,14 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let extra = run::metadata(&outcome.session, &model_name);
     let bytes = pollster::block_on(export::to_safetensors(&outcome.session.model, extra))
         .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let metrics = printer.lines.join("\n") + "\n";
-    write_files(&[
-        (args.out.join("metrics.jsonl"), metrics.as_bytes()),
-        (args.out.join("run.safetensors"), &bytes),
-    ])?;
+    write_folder(
+        &args.out,
+        &[
+            ("metrics.jsonl", metrics.as_bytes()),
+            ("run.safetensors", &bytes),
+        ],
+    )?;
     eprintln!(
         "wrote {}/metrics.jsonl and run.safetensors",
         args.out.display()
