@@ -13,6 +13,10 @@ use common::Fixture;
 
 /// `bpt-lab train` with small defaults for every flag `extra` does not give.
 fn train(f: &Fixture, config: &PathBuf, model: &PathBuf, extra: &[&str]) -> Output {
+    train_command(f, config, model, extra).output().unwrap()
+}
+
+fn train_command(f: &Fixture, config: &PathBuf, model: &PathBuf, extra: &[&str]) -> Command {
     let defaults = [
         ("--epochs", "2"),
         ("--batch", "4"),
@@ -36,9 +40,8 @@ fn train(f: &Fixture, config: &PathBuf, model: &PathBuf, extra: &[&str]) -> Outp
         .arg(f.dir.join("data"))
         .arg("--out")
         .arg(f.out())
-        .args(extra)
-        .output()
-        .unwrap()
+        .args(extra);
+    cmd
 }
 
 /// The command ended with exit code 1 (an error message, not a panic or an abort) whose
@@ -209,4 +212,31 @@ fn embed_refuses_an_empty_batch_and_writes_nothing() {
         .unwrap();
     fails_with(&o, "no images (a batch of 0)");
     assert!(!out.exists());
+}
+
+#[test]
+fn a_disk_that_fills_up_while_writing_leaves_no_result_folder_and_no_temporary() {
+    let f = Fixture::new("full-disk");
+    f.images("red", 4, [180, 20, 20]);
+    f.images("blue", 4, [20, 20, 180]);
+    let (config, model) = (f.dir.join("config.json"), f.dir.join("model.safetensors"));
+    let train = train_command(&f, &config, &model, &["--epochs", "1"]);
+    // A file size limit of 1 KiB (2 blocks of 512 bytes) makes any longer write fail as on a
+    // full disk (EFBIG); the signal it would also send is ignored, as a full disk sends none.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 2; exec \"$@\"")
+        .arg("sh")
+        .arg(train.get_program())
+        .args(train.get_args())
+        .output()
+        .unwrap();
+    fails_with(&o, "run.safetensors: File too large");
+    assert!(!f.out().exists(), "no result folder");
+    let left: Vec<String> = std::fs::read_dir(&f.dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "temporaries left: {left:?}");
 }

@@ -71,3 +71,9 @@ impl Fixture {
         self.dir.join("run")
     }
 }
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
