@@ -1,7 +1,8 @@
 // Sample images and keeping data across reloads (IndexedDB; the run settings in localStorage), on
 // WebGPU (SwiftShader):
 // "Sample images" fills three classes; a rename, a held-out share and a short run on the tiny
-// fixture model survive a reload; the restored run predicts once its model is loaded again; a
+// fixture model survive a reload; the restored run predicts once its model's weights are loaded
+// again (under another name: runs follow the weights' hash); a
 // corrupt file is still refused by name; "Clear saved data" empties the page and the store.
 // Without IndexedDB, with a full store or with saved data it cannot read, the page says so
 // once and works in memory.
@@ -112,13 +113,14 @@ test('sample images, class edits, the held-out share and a run survive a reload'
     assert.match(await byTestId(page, 'class-count').nth(1).innerText(), new RegExp(`${perClass[1] / 2} to train on, ${perClass[1] / 2} held out`));
     assert.match(await byTestId(page, 'data-totals').innerText(), new RegExp(`4 classes . ${total / 2} to train on . ${total / 2} held out`));
 
-    // The run is back with its curve; it predicts once its model is loaded again.
+    // The run is back with its curve; it predicts once its model is loaded again, found by its
+    // weights' hash: the same weights under another file name (so another model name).
     assert.equal(await byTestId(page, 'run-row').count(), 1);
     assert.equal(await byTestId(page, 'run-row').getAttribute('data-state'), 'finished');
     const lossAfter = await page.$$eval('[data-testid="loss-chart"] polyline', (ls) => ls.map((l) => l.getAttribute('points')));
     assert.deepEqual(lossAfter, lossBefore, 'the same loss curve');
     await page.locator('[data-testid="gpu-status"][data-state="ready"]').waitFor({ timeout: 60_000 });
-    await loadTinyModel(page);
+    await loadTinyModel(page, { as: 'same-weights-renamed' });
     await page.locator('[data-testid="run-export"]:not([disabled])').waitFor({ timeout: 30_000 });
     const query = await readFile(join(SAMPLES, manifest.classes[2].files[0]));
     await byTestId(page, 'predict-file').setInputFiles({ name: 'query.png', mimeType: 'image/png', buffer: query });
@@ -234,15 +236,16 @@ test('a full store and unreadable saved data each give one message; the page goe
     assert.deepEqual(await classes(page), { names: ['Class 1', 'dots'], counts: [0, 2], thumbs: [0, 2] });
     assert.deepEqual((await store(page, 'keys')).sort(), ['image/0', 'image/1', 'index']);
 
-    // A tampered record (a picture's record number past 32 bits) is left out with one message
-    // naming it; the rest loads.
+    // A tampered record (a picture's record number the last u64, which has no next) is left out
+    // with one message naming it; the rest loads.
     const index = JSON.parse(await store(page, 'get', 'index'));
-    index.classes[1].images[0].file = 4294967296;
-    await store(page, 'put', 'index', JSON.stringify(index));
+    index.classes[1].images[0].file = 'LAST';
+    const tampered = JSON.stringify(index).replace('"LAST"', '18446744073709551615');
+    await store(page, 'put', 'index', tampered);
     await page.reload();
     const partial = page.locator('[data-testid="save-status"][data-state="partial"]');
     await partial.waitFor({ timeout: 30_000 });
-    assert.match(await partial.innerText(), /1 saved record could not be read and was left out: a picture of class "dots".*4294967296/s);
+    assert.match(await partial.innerText(), /1 saved record could not be read and was left out: a picture of class "dots".*18446744073709551615 is outside the record numbers/s);
     assert.deepEqual((await classes(page)).counts, [0, 1], 'the other picture loads');
 
     // An index this page cannot read is left alone until cleared.

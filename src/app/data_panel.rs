@@ -25,7 +25,14 @@ pub async fn add_files(app: AppState, id: u32, files: Vec<PickedFile>) {
             d.pending -= 1;
             match decoded {
                 Ok(image) => {
-                    let file_number = d.new_file();
+                    let Some(file_number) = d.new_file() else {
+                        return d.rejected.push(Rejected {
+                            name: file.name.clone(),
+                            reason: "no picture numbers are left in this browser's saved data \
+                                     (\u{201c}Clear saved data\u{201d} starts again)"
+                                .into(),
+                        });
+                    };
                     if let Some(class) = d.class_mut(id) {
                         class.images.push(DataImage {
                             name: file.name.clone(),

@@ -17,7 +17,7 @@ pub struct DataImage {
     /// The original file, as it is saved for the next visit.
     pub blob: Blob,
     /// The number of its saved copy (see `saved`); unique within the data set.
-    pub file: u32,
+    pub file: u64,
 }
 
 #[derive(Clone)]
@@ -44,7 +44,7 @@ pub struct DataSet {
     pub rejected: Vec<Rejected>,
     /// Files still being decoded.
     pub pending: usize,
-    next_file: u32,
+    next_file: u64,
 }
 
 /// Held-out images of a class of `n`, as [`Dataset::split`] chooses them; None when the class
@@ -92,15 +92,16 @@ impl DataSet {
         id
     }
 
-    /// A number for a new image's saved copy.
-    pub fn new_file(&mut self) -> u32 {
-        self.next_file += 1;
-        self.next_file - 1
+    /// A number for a new image's saved copy; None once every number has been handed out.
+    pub fn new_file(&mut self) -> Option<u64> {
+        let file = self.next_file;
+        self.next_file = file.checked_add(1)?;
+        Some(file)
     }
 
     /// Keeps `file` from being handed out again (restored images keep their numbers).
-    pub fn reserve_file(&mut self, file: u32) {
-        self.next_file = self.next_file.max(file + 1);
+    pub fn reserve_file(&mut self, file: u64) {
+        self.next_file = self.next_file.max(file.saturating_add(1));
     }
 
     /// Removes every class and returns the thumbnails' URLs (to revoke).

@@ -60,7 +60,7 @@ pub enum SaveStatus {
 struct RunFile {
     id: u32,
     trained: Option<Rc<Trained>>,
-    file: u32,
+    file: u64,
     /// A restored run's file, kept until its model is loaded.
     pending: Option<Vec<u8>>,
 }
@@ -73,7 +73,7 @@ struct Inner {
     /// File records known to be in the store.
     saved_keys: BTreeSet<String>,
     runs: Vec<RunFile>,
-    next_run_file: u32,
+    next_run_file: u64,
     last_index: String,
     busy: bool,
     dirty: bool,
@@ -263,8 +263,11 @@ impl Persist {
                         .map_err(|e| format!("{}: {e}", run.label))?;
                     let file = {
                         let mut i = inner.borrow_mut();
-                        i.next_run_file += 1;
-                        i.next_run_file - 1
+                        let file = i.next_run_file;
+                        i.next_run_file = file
+                            .checked_add(1)
+                            .ok_or("no run file numbers are left (clear the saved data)")?;
+                        file
                     };
                     let key = run_key(file);
                     store
@@ -345,7 +348,7 @@ impl Persist {
 }
 
 /// A run as the index keeps it.
-fn saved_run(run: &RunRecord, file: Option<u32>) -> SavedRun {
+fn saved_run(run: &RunRecord, file: Option<u64>) -> SavedRun {
     let message = match &run.status {
         super::run_state::RunStatus::Failed(m) => Some(m.clone()),
         _ => None,
@@ -354,6 +357,7 @@ fn saved_run(run: &RunRecord, file: Option<u32>) -> SavedRun {
         id: run.id,
         label: run.label.clone(),
         model: run.model.clone(),
+        model_hash: run.model_hash.clone(),
         status: run.status.name().to_string(),
         message,
         step: run.step,

@@ -1,7 +1,8 @@
 //! Rebuilding the page from what an earlier visit saved: classes and images (decoded again from
 //! the saved files), the held-out share, and runs with their curves. A run's classifier needs
 //! its backbone on the GPU, so runs come back without one and are rebuilt from their run files
-//! (as an imported file is) when a model of the same name is loaded.
+//! (as an imported file is) when a model with the same weights (by their hash; by name for runs
+//! saved before the hash was kept) is loaded.
 
 use std::rc::Rc;
 
@@ -14,7 +15,7 @@ use crate::app::data_state::{DataImage, DataSet, Rejected};
 use crate::app::decode;
 use crate::app::js::{self, PickedFile};
 use crate::app::model_state::LoadedModel;
-use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained};
+use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained, next_run_id};
 use crate::app::state::AppState;
 use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, orphans, run_key};
 use crate::train::export;
@@ -132,9 +133,7 @@ fn status(run: &SavedRun) -> RunStatus {
 
 async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
     // Runs already on the page (none, unless one was imported during the restore) keep their ids.
-    let taken = app
-        .runs
-        .with_untracked(|r| r.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(0));
+    let taken = app.runs.with_untracked(|r| next_run_id(r));
     let mut restored = Vec::new();
     for (i, s) in saved.runs.iter().enumerate() {
         let offset = u32::try_from(i).unwrap_or(u32::MAX);
@@ -144,6 +143,7 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
             taken.saturating_add(offset)
         };
         let mut run = RunRecord::new(id, s.label.clone(), s.model.clone());
+        run.model_hash = s.model_hash.clone();
         run.status = status(s);
         run.step = s.step;
         run.total_steps = s.total_steps;
@@ -165,6 +165,11 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
             let key = run_key(file);
             match store.get(&key).await {
                 Ok(Some(bytes)) => {
+                    let bytes = Uint8Array::new(&bytes).to_vec();
+                    // Runs saved before the index kept the hash: their run file records it.
+                    if run.model_hash.is_none() {
+                        run.model_hash = export::recorded_model_hash(&bytes);
+                    }
                     let i = p.inner();
                     let mut i = i.borrow_mut();
                     i.saved_keys.insert(key);
@@ -172,7 +177,7 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
                         id,
                         trained: None,
                         file,
-                        pending: Some(Uint8Array::new(&bytes).to_vec()),
+                        pending: Some(bytes),
                     });
                 }
                 _ => {
@@ -182,7 +187,8 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
         }
         restored.push(run);
     }
-    p.inner().borrow_mut().next_run_file = saved.next_numbers().1;
+    // A read index's numbers are all below the last, so there is a next one.
+    p.inner().borrow_mut().next_run_file = saved.next_numbers().map_or(u64::MAX, |n| n.1);
     app.runs.update(|r| r.extend(restored));
 }
 
@@ -198,12 +204,12 @@ pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
         let mut inner = inner.borrow_mut();
         let waiting: Vec<u32> = app.runs.with_untracked(|r| {
             r.iter()
-                .filter(|r| r.model == model.name && r.result.is_none())
+                .filter(|r| r.belongs_to(&model) && r.result.is_none())
                 .map(|r| r.id)
                 .collect()
         });
         let mut todo: Vec<(u32, Vec<u8>)> = Vec::new();
-        let mut reread: Vec<(u32, u32)> = Vec::new();
+        let mut reread: Vec<(u32, u64)> = Vec::new();
         for f in inner.runs.iter_mut().filter(|f| waiting.contains(&f.id)) {
             match f.pending.take() {
                 Some(bytes) => todo.push((f.id, bytes)),
