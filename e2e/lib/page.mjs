@@ -3,6 +3,7 @@ import { serveDist } from './serve.mjs';
 import { launch } from './browser.mjs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 
 const DIST = process.env.BPT_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 
@@ -33,17 +34,21 @@ const TINY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 
 
 // Loads the tiny timm fixture model (tests/fixtures/torch, 32x32 px, patch 8) from local files
 // and waits until it is ready.
-export async function loadTinyModel(page) {
+export async function loadTinyModel(page, { as } = {}) {
   const byTestId = (id) => page.locator(`[data-testid="${id}"]`);
   await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
-  await byTestId('model-file').setInputFiles(join(TINY, 'timm_vit_ls.model.safetensors'));
+  const weights = join(TINY, 'timm_vit_ls.model.safetensors');
+  // `as`: the same weights under another file name (so the page names the model differently).
+  await byTestId('model-file').setInputFiles(as
+    ? { name: `${as}.safetensors`, mimeType: 'application/octet-stream', buffer: await readFile(weights) }
+    : weights);
   await byTestId('model-config-file').setInputFiles(join(TINY, 'timm_vit_ls.config.json'));
   await byTestId('model-load').click();
-  await page.waitForFunction(() => {
+  await page.waitForFunction((expected) => {
     const state = document.querySelector('[data-testid="model-status"]')?.dataset.state;
     const name = document.querySelector('[data-testid="model-name"]')?.textContent ?? '';
-    return state === 'failed' || (state === 'ready' && name.includes('timm_vit_ls'));
-  }, null, { timeout: 120_000, polling: 250 });
+    return state === 'failed' || (state === 'ready' && name.includes(expected));
+  }, as ?? 'timm_vit_ls', { timeout: 120_000, polling: 250 });
   if (await byTestId('model-status').getAttribute('data-state') !== 'ready') {
     throw new Error(`the tiny model did not load: ${await byTestId('model-status').innerText()}`);
   }

@@ -105,7 +105,11 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     // Every method is offered, the head-only baseline first.
     const methods = await byTestId(page, 'run-method').locator('option').evaluateAll((os) => os.map((o) => o.value));
     assert.deepEqual(methods, ['head', 'vpt', 'bpt-fwhiten', 'bpt-twhiten', 'bpt-bilinear']);
+    // The learning rate field says whose rate it is.
+    await byTestId(page, 'run-method').selectOption('head');
+    assert.match(await byTestId(page, 'run-lr-note').innerText(), /Head-only: the learning rate is the head's/);
     await byTestId(page, 'run-method').selectOption('bpt-bilinear');
+    assert.match(await byTestId(page, 'run-lr-note').innerText(), /the prompts'; the head trains at 0\.005/);
     await timedClick(byTestId(page, 'run-start'), 'start BPT');
     await waitRunDone(page, 400_000);
     await byTestId(page, 'run-method').selectOption('vpt');

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::js::{self, PickedFile};
-use super::run_state::{RunRecord, RunStatus, Trained};
+use super::run_state::{RunRecord, RunStatus, Trained, next_run_id};
 use super::state::AppState;
 use crate::train::export;
 
@@ -50,9 +50,7 @@ pub async fn import(app: AppState, file: PickedFile) {
     .await;
     match result {
         Ok((model, classifier, other_weights)) => {
-            let id = app
-                .runs
-                .with_untracked(|r| r.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(0));
+            let id = app.runs.with_untracked(|r| next_run_id(r));
             let c = &classifier.prompts.config;
             let mut run = RunRecord::new(
                 id,
@@ -70,6 +68,7 @@ pub async fn import(app: AppState, file: PickedFile) {
                 ),
                 model.name.clone(),
             );
+            run.model_hash = Some(model.backbone.weights_hash.clone());
             run.status = RunStatus::Imported;
             run.summary = format!("classes: {}", classifier.classes.join(", "));
             run.result = Some(Rc::new(Trained {

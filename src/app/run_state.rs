@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::model_state::LoadedModel;
 use crate::model::Backbone;
 use crate::prompt::{Method, PromptConfig};
 use crate::train::{Classifier, TrainConfig};
@@ -173,6 +174,10 @@ pub struct RunRecord {
     pub label: String,
     pub color: &'static str,
     pub model: String,
+    /// The hash of the model's weights (`Backbone::weights_hash`): a restored run gets its
+    /// classifier back from a loaded model with these weights, whatever its name. None for runs
+    /// saved before it was kept (matched by name).
+    pub model_hash: Option<String>,
     pub status: RunStatus,
     pub step: usize,
     pub total_steps: usize,
@@ -184,6 +189,25 @@ pub struct RunRecord {
     /// Counts at the start: classes, training and held-out images.
     pub summary: String,
     pub result: Option<Rc<Trained>>,
+}
+
+/// The number for a new run: past every run's on the page (restored ids are below u32::MAX).
+pub fn next_run_id(runs: &[RunRecord]) -> u32 {
+    runs.iter()
+        .map(|r| r.id.saturating_add(1))
+        .max()
+        .unwrap_or(0)
+}
+
+impl RunRecord {
+    /// Whether this run was trained on (or imported for) `model`: by weights when the run knows
+    /// its model's hash, else by name.
+    pub fn belongs_to(&self, model: &LoadedModel) -> bool {
+        match &self.model_hash {
+            Some(hash) => *hash == model.backbone.weights_hash,
+            None => self.model == model.name,
+        }
+    }
 }
 
 /// Colours for the curves, distinct for the first eight runs (Okabe-Ito, colour-blind safe).
@@ -202,6 +226,7 @@ impl RunRecord {
             label,
             color: color_for(id),
             model,
+            model_hash: None,
             status: RunStatus::Preparing,
             step: 0,
             total_steps: 0,

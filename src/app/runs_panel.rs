@@ -82,6 +82,18 @@ fn settings_form(settings: RwSignal<RunSettings>) -> impl IntoView {
             {number_field("Image side (px)", "run-size", "1", settings, |s| s.size, |s, v| s.size = v)}
             {number_field("Seed", "run-seed", "1", settings, |s| s.seed, |s, v| s.seed = v)}
         </div>
+        <p class="note" data-testid="run-lr-note">{move || lr_note(settings.with(|s| s.method))}</p>
+    }
+}
+
+/// What the learning rate field sets: the prompts' rate, or the head's for head-only runs.
+fn lr_note(method: Method) -> String {
+    match crate::train::head_lr(method, None) {
+        None => "Head-only: the learning rate is the head's.".into(),
+        Some(head) => format!(
+            "The learning rate is the prompts'; the head trains at {head} (its own rate, so \
+             that a few pictures do not throw its first steps far off)."
+        ),
     }
 }
 

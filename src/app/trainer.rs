@@ -10,7 +10,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::model_state::LoadedModel;
-use super::run_state::{Control, RunRecord, RunSettings, RunStatus, Trained};
+use super::run_state::{Control, RunRecord, RunSettings, RunStatus, Trained, next_run_id};
 use super::state::AppState;
 use super::train_loop::{self, Job, Report};
 use super::worker_client::{self, OnCrash, OnEvent};
@@ -25,12 +25,11 @@ thread_local! {
 /// Starts a run with the current data and settings; errors before the start become a failed
 /// run with the message, so they show where the user looks.
 pub fn start(app: AppState, settings: RunSettings) {
-    let id = app
-        .runs
-        .with_untracked(|r| r.iter().map(|r| r.id + 1).max().unwrap_or(0));
+    let id = app.runs.with_untracked(|r| next_run_id(r));
     let model = app.model.with_untracked(|m| m.ready());
     let model_name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     let mut record = RunRecord::new(id, settings.label(), model_name);
+    record.model_hash = model.as_ref().map(|m| m.backbone.weights_hash.clone());
     let prepared = model
         .ok_or_else(|| "load a model first (Model panel)".to_string())
         .and_then(|m| {
