@@ -18,7 +18,8 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::Device;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::TrainError;
 use super::classifier::{Classifier, Head};
@@ -30,6 +31,45 @@ use crate::model::{Interpolation, Pool};
 use crate::prompt::{BInit, Factor, Method, PromptConfig, PromptParams, PromptSet};
 
 const KEY: &str = "bpt_lab";
+
+/// The `bpt_lab` metadata: what the classifier needs (read back by [`from_safetensors`]) and,
+/// flattened beside it, the run's provenance (`train`, `whitening`, `model`, `model_hash`, ...;
+/// see `train::run::metadata`), kept as it was written.
+#[derive(Serialize, Deserialize)]
+struct RunMeta {
+    format: u64,
+    method: String,
+    deep: bool,
+    num_prompts: usize,
+    rank: usize,
+    /// Class names in label order.
+    classes: Vec<String>,
+    size: usize,
+    mean: [f32; 3],
+    std: [f32; 3],
+    /// Files written before the crop was recorded used 0.875.
+    #[serde(default = "default_crop_pct")]
+    crop_pct: f64,
+    #[serde(default)]
+    interpolation: Option<String>,
+    pool: String,
+    /// Factor names that were trained.
+    #[serde(default)]
+    trainable: Vec<String>,
+    #[serde(flatten)]
+    provenance: Map<String, Value>,
+}
+
+fn default_crop_pct() -> f64 {
+    0.875
+}
+
+fn pool_name(pool: Pool) -> &'static str {
+    match pool {
+        Pool::Token => "token",
+        Pool::Avg => "avg",
+    }
+}
 
 /// Writes the classifier; `extra` fields are added to the metadata JSON.
 pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>, TrainError> {
@@ -44,7 +84,7 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
         for f in set.factors() {
             let name = format!("prompt.{k}.{}", f.name);
             if f.trainable {
-                trainable.push(Value::from(name.clone()));
+                trainable.push(name.clone());
             }
             tensors.insert(name, HostTensor::read(f.value.clone()).await.map_err(read)?);
         }
@@ -63,23 +103,29 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
 
     let c = &model.prompts.config;
     let t = &model.transform;
-    let mut meta = json!({
-        "format": 1,
-        "method": c.method.name(),
-        "deep": c.deep,
-        "num_prompts": c.num_prompts,
-        "rank": c.rank,
-        "classes": model.classes,
-        "size": t.size,
-        "mean": t.mean,
-        "std": t.std,
-        "crop_pct": t.crop_pct,
-        "interpolation": t.interpolation.name(),
-        "pool": match model.pool { Pool::Token => "token", Pool::Avg => "avg" },
-        "trainable": trainable,
-    });
-    if let (Some(meta), Value::Object(extra)) = (meta.as_object_mut(), extra) {
-        meta.extend(extra);
+    let mut meta = RunMeta {
+        format: 1,
+        method: c.method.name().into(),
+        deep: c.deep,
+        num_prompts: c.num_prompts,
+        rank: c.rank,
+        classes: model.classes.clone(),
+        size: t.size,
+        mean: t.mean,
+        std: t.std,
+        crop_pct: t.crop_pct,
+        interpolation: Some(t.interpolation.name().into()),
+        pool: pool_name(model.pool).into(),
+        trainable,
+        provenance: Map::new(),
+    };
+    // The classifier's own fields describe this file; `extra` adds what they do not hold.
+    if let Value::Object(extra) = extra {
+        let own = serde_json::to_value(&meta).map_err(|e| TrainError::Export(e.to_string()))?;
+        meta.provenance = extra
+            .into_iter()
+            .filter(|(k, _)| own.get(k).is_none())
+            .collect();
     }
     if let Some((name, _)) = tensors
         .iter()
@@ -89,7 +135,8 @@ pub async fn to_safetensors(model: &Classifier, extra: Value) -> Result<Vec<u8>,
             "{name} holds values that are not finite: nothing is written (try a smaller learning rate)"
         )));
     }
-    let metadata = BTreeMap::from([(KEY.to_string(), meta.to_string())]);
+    let meta = serde_json::to_string(&meta).map_err(|e| TrainError::Export(e.to_string()))?;
+    let metadata = BTreeMap::from([(KEY.to_string(), meta)]);
     to_safetensors_with_metadata(&tensors, metadata).map_err(|e| TrainError::Export(e.to_string()))
 }
 
@@ -137,84 +184,44 @@ pub fn from_safetensors(
 ) -> Result<Classifier, TrainError> {
     let bad = |m: String| TrainError::Export(m);
     let meta = read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let meta: Value = meta
+    let meta: RunMeta = meta
         .get(KEY)
         .ok_or_else(|| bad(format!("no {KEY:?} metadata: not a BPT Lab run file")))
-        .and_then(|s| {
-            serde_json::from_str(s).map_err(|e| bad(format!("metadata is not JSON: {e}")))
-        })?;
-    let field = |name: &str| {
-        meta.get(name)
-            .ok_or_else(|| bad(format!("metadata lacks {name:?}")))
-    };
-    let method_name = field("method")?.as_str().unwrap_or_default();
-    let method = Method::from_name(method_name)
-        .ok_or_else(|| bad(format!("unknown method {method_name:?}")))?;
-    let count = |name: &str| {
-        field(name).and_then(|v| {
-            v.as_u64()
-                .map(|n| n as usize)
-                .ok_or_else(|| bad(format!("{name:?} is not a count")))
-        })
-    };
-    let deep = field("deep")?.as_bool().unwrap_or(false);
-    let classes: Vec<String> = field("classes")?
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let floats3 = |name: &str| -> Result<[f32; 3], TrainError> {
-        let v: Vec<f32> = field(name)?
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_f64())
-                    .map(|x| x as f32)
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.try_into()
-            .map_err(|_| bad(format!("{name:?} needs three numbers")))
-    };
+        .and_then(|s| serde_json::from_str(s).map_err(|e| bad(format!("metadata: {e}"))))?;
+    let method = Method::from_name(&meta.method)
+        .ok_or_else(|| bad(format!("unknown method {:?}", meta.method)))?;
     let config = PromptConfig {
         method,
-        deep,
-        num_prompts: count("num_prompts")?,
-        rank: count("rank")?,
+        deep: meta.deep,
+        num_prompts: meta.num_prompts,
+        rank: meta.rank,
         b_init: BInit::Whiten,
         train_b_top: 0,
         dropout: 0.0,
     };
-    // Files written before the crop and filter were recorded used 0.875 and bicubic.
-    let crop_pct = match meta.get("crop_pct") {
-        None => 0.875,
-        Some(v) => v
-            .as_f64()
-            .filter(|c| *c > 0.0 && *c <= 1.0)
-            .ok_or_else(|| bad(format!("crop_pct {v} must be in (0, 1]")))?,
-    };
-    let interpolation = match meta.get("interpolation") {
+    if !(meta.crop_pct > 0.0 && meta.crop_pct <= 1.0) {
+        return Err(bad(format!("crop_pct {} must be in (0, 1]", meta.crop_pct)));
+    }
+    // Files written before the filter was recorded used bicubic.
+    let interpolation = match &meta.interpolation {
         None => Interpolation::Bicubic,
-        Some(v) => v
-            .as_str()
-            .and_then(Interpolation::from_name)
-            .ok_or_else(|| bad(format!("interpolation {v} is not bicubic or bilinear")))?,
+        Some(name) => Interpolation::from_name(name)
+            .ok_or_else(|| bad(format!("interpolation {name:?} is not bicubic or bilinear")))?,
     };
     let transform = Transform {
-        size: count("size")?,
-        mean: floats3("mean")?,
-        std: floats3("std")?,
-        crop_pct,
+        size: meta.size,
+        mean: meta.mean,
+        std: meta.std,
+        crop_pct: meta.crop_pct,
         interpolation,
         ..Transform::imagenet(0)
     };
-    let pool = match field("pool")?.as_str() {
-        Some("avg") => Pool::Avg,
-        _ => Pool::Token,
+    let pool = match meta.pool.as_str() {
+        "token" => Pool::Token,
+        "avg" => Pool::Avg,
+        other => return Err(bad(format!("pool {other:?} is not token or avg"))),
     };
+    let classes = meta.classes;
 
     let mut ck = Checkpoint::from_safetensors(bytes).map_err(|e| bad(e.to_string()))?;
     let mut sets = Vec::new();
@@ -267,4 +274,65 @@ pub fn from_safetensors(
         transform,
         pool,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRITTEN: &str = r#"{"format":1,"method":"vpt","deep":false,"num_prompts":4,"rank":0,
+        "classes":["a","b"],"size":56,"mean":[0.5,0.5,0.5],"std":[0.2,0.2,0.2],"crop_pct":0.9,
+        "interpolation":"bilinear","pool":"avg","trainable":["prompt.0.p"],
+        "model":"dinov2-small","model_hash":"00ff","train":{"lr":0.05}}"#;
+
+    #[test]
+    fn the_provenance_beside_the_classifier_fields_is_kept_as_written() {
+        let meta: RunMeta = serde_json::from_str(WRITTEN).unwrap();
+        assert_eq!((meta.num_prompts, meta.size, meta.crop_pct), (4, 56, 0.9));
+        assert_eq!(meta.provenance["model_hash"], "00ff");
+        assert_eq!(meta.provenance["train"]["lr"], 0.05);
+        assert_eq!(meta.provenance.len(), 3, "{:?}", meta.provenance);
+        let again: Value = serde_json::from_str(&serde_json::to_string(&meta).unwrap()).unwrap();
+        let written: Value = serde_json::from_str(WRITTEN).unwrap();
+        assert_eq!(again, written, "written back field for field");
+    }
+
+    #[test]
+    fn files_from_before_the_crop_and_filter_were_recorded_read_with_the_old_defaults() {
+        let mut v: Value = serde_json::from_str(WRITTEN).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("crop_pct");
+        o.remove("interpolation");
+        o.remove("trainable");
+        let meta: RunMeta = serde_json::from_value(v).unwrap();
+        assert_eq!((meta.crop_pct, meta.interpolation), (0.875, None));
+        assert!(meta.trainable.is_empty());
+    }
+
+    #[test]
+    fn a_classifier_field_of_the_wrong_type_is_refused_by_name() {
+        for (from, to, needle) in [
+            (r#""size":56"#, r#""size":-56"#, "-56"),
+            (r#""deep":false"#, r#""deep":"no""#, "expected a boolean"),
+            (r#""mean":[0.5,0.5,0.5]"#, r#""mean":[0.5,0.5]"#, "length 2"),
+            (
+                r#""classes":["a","b"]"#,
+                r#""classes":["a",2]"#,
+                "expected a string",
+            ),
+        ] {
+            let text = WRITTEN.replace(from, to);
+            assert_ne!(text, WRITTEN, "{from}");
+            let err = serde_json::from_str::<RunMeta>(&text)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(needle)),
+                "{to}: {err:?}"
+            );
+        }
+        let no_size = WRITTEN.replace(r#""size":56,"#, "");
+        let err = serde_json::from_str::<RunMeta>(&no_size).err().unwrap();
+        assert!(err.to_string().contains("missing field `size`"), "{err}");
+    }
 }
