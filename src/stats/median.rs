@@ -17,7 +17,7 @@
 //! The CPU path runs the same steps on the twin histograms, so both paths give the same median.
 
 use super::StatsError;
-use super::summary::Passes;
+use super::passes::Passes;
 use crate::gpu::histogram::{Histogram, HistogramSpec};
 use crate::gpu::moments::Moments;
 

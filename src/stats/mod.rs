@@ -10,6 +10,7 @@ pub mod correlation;
 mod error;
 pub mod fit;
 mod median;
+mod passes;
 pub mod sample;
 pub mod special;
 mod summary;

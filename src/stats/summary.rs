@@ -19,9 +19,11 @@ use serde_json::{Value, json};
 use super::StatsError;
 use super::fit::{Fits, GaussianFit, GenGaussianFit, LaplaceFit};
 use super::median::median;
-use crate::gpu::histogram::{Histogram, HistogramKernel, HistogramSpec, MAX_BINS, histogram_cpu};
-use crate::gpu::moments::{Moments, MomentsKernel, moments_cpu};
-use crate::gpu::tail::{MAX_THRESHOLDS, Tail, TailKernel, TailSpec, tail_cpu};
+pub use super::passes::StatsKernels;
+use super::passes::{Cpu, Gpu, Passes};
+use crate::gpu::histogram::{Histogram, HistogramSpec, MAX_BINS};
+use crate::gpu::moments::Moments;
+use crate::gpu::tail::{MAX_THRESHOLDS, TailSpec};
 use crate::gpu::{GpuContext, GpuValues};
 
 /// What to compute besides the fixed statistics.
@@ -72,70 +74,7 @@ pub struct Summary {
     pub fits: Fits,
 }
 
-/// The three passes every statistic is built from, run by the kernels or by the twins.
-pub(crate) trait Passes {
-    async fn moments(&self) -> Result<Moments, StatsError>;
-    async fn histogram(&self, spec: HistogramSpec) -> Result<Histogram, StatsError>;
-    async fn tail(&self, spec: &TailSpec) -> Result<Tail, StatsError>;
-}
-
-struct Cpu<'a>(&'a [f32]);
-
-impl Passes for Cpu<'_> {
-    async fn moments(&self) -> Result<Moments, StatsError> {
-        Ok(moments_cpu(self.0))
-    }
-
-    async fn histogram(&self, spec: HistogramSpec) -> Result<Histogram, StatsError> {
-        Ok(histogram_cpu(self.0, spec))
-    }
-
-    async fn tail(&self, spec: &TailSpec) -> Result<Tail, StatsError> {
-        Ok(tail_cpu(self.0, spec)?)
-    }
-}
-
-struct Gpu<'a> {
-    ctx: &'a GpuContext,
-    kernels: &'a StatsKernels,
-    values: &'a GpuValues,
-}
-
-impl Passes for Gpu<'_> {
-    async fn moments(&self) -> Result<Moments, StatsError> {
-        Ok(self.kernels.moments.run_on(self.ctx, self.values).await?)
-    }
-
-    async fn histogram(&self, spec: HistogramSpec) -> Result<Histogram, StatsError> {
-        let h = &self.kernels.histogram;
-        Ok(h.run_on(self.ctx, self.values, spec).await?)
-    }
-
-    async fn tail(&self, spec: &TailSpec) -> Result<Tail, StatsError> {
-        Ok(self
-            .kernels
-            .tail
-            .run_on(self.ctx, self.values, spec)
-            .await?)
-    }
-}
-
-/// The statistics kernels, compiled once per [`GpuContext`].
-pub struct StatsKernels {
-    moments: MomentsKernel,
-    histogram: HistogramKernel,
-    tail: TailKernel,
-}
-
 impl StatsKernels {
-    pub fn new(ctx: &GpuContext) -> Self {
-        Self {
-            moments: MomentsKernel::new(ctx),
-            histogram: HistogramKernel::new(ctx),
-            tail: TailKernel::new(ctx),
-        }
-    }
-
     /// Uploads `values` once and summarises them on the GPU.
     pub async fn summarize(
         &self,
