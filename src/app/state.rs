@@ -1,26 +1,32 @@
 //! The page's shared state: one set of signals, provided as context to every panel.
 //!
 //! Values hold GPU handles and burn tensors, so they live in local (single-threaded) storage.
-//! Each piece is a plain Rust type (`ModelState`, `DataSet`, `RunRecord`) so persistence
-//! (IndexedDB) or other model sources can be added beside the panels without touching them.
+//! Each piece is a feature's own state type (`GpuState`, `ModelState`, `ImageClasses`,
+//! `RunRecord`), defined in that feature's `state` module, which never imports this one.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use super::data_state::DataSet;
-use super::model_state::ModelState;
-use super::run_state::{Control, RunRecord};
+use crate::app::data::state::ImageClasses;
+use crate::app::gpu::state::{CheckState, GPU_NOT_READY, GpuState};
+use crate::app::model::state::{LoadedModel, ModelState};
+use crate::app::runs::state::{Control, RunRecord};
 use crate::gpu::GpuContext;
+
+/// What every action that needs a model says when none is loaded.
+pub const NO_MODEL: &str = "load a model first (Model panel)";
 
 #[derive(Clone, Copy)]
 pub struct AppState {
-    /// The GPU context the GPU panel acquired (None until then, or after a failure).
-    pub gpu: RwSignal<Option<Rc<GpuContext>>, LocalStorage>,
+    /// The GPU: probing, ready with its context, or why not.
+    pub gpu: RwSignal<GpuState, LocalStorage>,
+    /// The start-up self-check of the GPU kernels.
+    pub check: RwSignal<CheckState, LocalStorage>,
     pub model: RwSignal<ModelState, LocalStorage>,
     /// Incremented by every model load; a load whose number is no longer current is dropped.
     pub model_load: StoredValue<u64>,
-    pub data: RwSignal<DataSet, LocalStorage>,
+    pub data: RwSignal<ImageClasses, LocalStorage>,
     pub runs: RwSignal<Vec<RunRecord>, LocalStorage>,
     /// What the user asked of the run in progress.
     pub control: RwSignal<Control>,
@@ -33,10 +39,11 @@ pub struct AppState {
 impl AppState {
     pub fn new() -> Self {
         Self {
-            gpu: RwSignal::new_local(None),
+            gpu: RwSignal::new_local(GpuState::Probing),
+            check: RwSignal::new_local(CheckState::Waiting),
             model: RwSignal::new_local(ModelState::Idle),
             model_load: StoredValue::new(0),
-            data: RwSignal::new_local(DataSet::with_default_classes()),
+            data: RwSignal::new_local(ImageClasses::with_default_classes()),
             runs: RwSignal::new_local(Vec::new()),
             control: RwSignal::new(Control::Run),
             active_run: RwSignal::new(None),
@@ -50,6 +57,25 @@ impl AppState {
 
     pub fn get() -> Self {
         expect_context::<Self>()
+    }
+
+    /// The GPU's context for an action (not tracked), or the one message for "not ready".
+    pub fn gpu(&self) -> Result<Rc<GpuContext>, String> {
+        self.gpu
+            .with_untracked(GpuState::context)
+            .ok_or_else(|| GPU_NOT_READY.to_string())
+    }
+
+    /// Whether the GPU is ready (tracked: for what a view enables).
+    pub fn gpu_ready(&self) -> bool {
+        self.gpu.with(|g| g.context().is_some())
+    }
+
+    /// The model to train and predict with (not tracked), or the one message for "none".
+    pub fn ready_model(&self) -> Result<Rc<LoadedModel>, String> {
+        self.model
+            .with_untracked(ModelState::ready)
+            .ok_or_else(|| NO_MODEL.to_string())
     }
 
     /// Changes one run in place.

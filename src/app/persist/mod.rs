@@ -22,9 +22,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use super::js;
-use super::run_state::{RunRecord, Trained};
-use super::state::AppState;
+use crate::app::browser::js;
+use crate::app::runs::state::{RunRecord, Trained};
+use crate::app::state::AppState;
 use crate::saved::{INDEX_KEY, Saved, SavedClass, SavedEval, SavedImage, SavedRun, run_key};
 use crate::train::export;
 use store::Store;
@@ -350,7 +350,7 @@ impl Persist {
 /// A run as the index keeps it.
 fn saved_run(run: &RunRecord, file: Option<u64>) -> SavedRun {
     let message = match &run.status {
-        super::run_state::RunStatus::Failed(m) => Some(m.clone()),
+        crate::app::runs::state::RunStatus::Failed(m) => Some(m.clone()),
         _ => None,
     };
     SavedRun {

@@ -11,11 +11,11 @@ use leptos::prelude::*;
 use web_sys::Blob;
 
 use super::{Persist, RunFile, SaveStatus, store::Store};
-use crate::app::data_state::{DataImage, DataSet, Rejected};
-use crate::app::decode;
-use crate::app::js::{self, PickedFile};
-use crate::app::model_state::LoadedModel;
-use crate::app::run_state::{EvalPoint, RunRecord, RunStatus, Trained, next_run_id};
+use crate::app::browser::js::{self, PickedFile};
+use crate::app::data::decode;
+use crate::app::data::state::{DataImage, ImageClasses, Rejected};
+use crate::app::model::state::LoadedModel;
+use crate::app::runs::state::{EvalPoint, RunRecord, RunStatus, Trained, next_run_id};
 use crate::app::state::AppState;
 use crate::saved::{INDEX_KEY, Saved, SavedRun, image_key, orphans, run_key};
 use crate::train::export;
@@ -67,13 +67,13 @@ pub async fn restore(app: AppState, p: Persist) {
         }
     });
     p.schedule(app);
-    if let Some(model) = app.model.with_untracked(|m| m.ready()) {
+    if let Ok(model) = app.ready_model() {
         rebuild_runs(app, p, model).await;
     }
 }
 
 async fn restore_data(app: AppState, p: Persist, store: &Store, saved: &Saved) {
-    let mut data = DataSet::default();
+    let mut data = ImageClasses::default();
     data.holdout = saved.holdout.clamp(0.0, 0.9);
     for class in &saved.classes {
         let id = data.add_named_class(class.name.clone());
@@ -194,7 +194,7 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
 
 /// Gives restored runs trained on `model` their classifier back, from their run files.
 pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
-    let Some(gpu) = app.gpu.get_untracked() else {
+    let Ok(gpu) = app.gpu() else {
         return;
     };
     // Runs of this model without a classifier: restored ones (their file read at start) and

@@ -9,7 +9,7 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::app::js;
+use crate::app::browser::js;
 
 #[wasm_bindgen(inline_js = r#"
 const STORE = 'records';

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{Persist, SaveStatus};
-use crate::app::js;
+use crate::app::browser::js;
 use crate::app::state::AppState;
 
 fn describe(status: &SaveStatus) -> (&'static str, String) {

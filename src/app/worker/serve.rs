@@ -1,0 +1,157 @@
+//! The training worker: the same WebAssembly module as the page, started in a dedicated worker
+//! (see `client`), where `start` lands here instead of mounting the page.
+//!
+//! It acquires its own WebGPU device, answers `Ready` (or `Unavailable`), and trains one run at a
+//! time with `train_loop`. Kernel compilation, the whitening estimate and every step then block
+//! this worker's thread, never the page's. The last model stays loaded for the next run.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::Uint8Array;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::spawn_local;
+
+use crate::app::browser::js;
+use crate::app::model::state::model_config;
+use crate::app::runs::state::Control;
+use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode, encode};
+use crate::app::worker::train_loop::{self, Job, Report};
+use crate::gpu::GpuContext;
+use crate::model::Backbone;
+use crate::train::pack;
+
+thread_local! {
+    /// The run being trained and what the page asked of it.
+    static CONTROL: Cell<(u32, Control)> = const { Cell::new((u32::MAX, Control::Run)) };
+    /// The model of the last run: its key and the backbone on this worker's device.
+    static MODEL: RefCell<Option<(u64, Arc<Backbone>)>> = const { RefCell::new(None) };
+}
+
+/// Posts an event to the page, transferring the run file's buffer.
+fn post(event: &Event, file: Option<Vec<u8>>) {
+    let file = file.map(|f| Uint8Array::from(&f[..]));
+    let named: Vec<(&str, &Uint8Array)> = file.iter().map(|f| ("file", f)).collect();
+    match encode(event, &named, &["file"]) {
+        Ok((msg, transfer)) => {
+            let scope = js_sys::global();
+            if let Err(e) = js::call(&scope, "postMessage", &[msg.into(), transfer.into()]) {
+                gloo::console::error!(format!("BPT Lab worker: postMessage failed: {e}"));
+            }
+        }
+        Err(e) => gloo::console::error!(format!("BPT Lab worker: {e}")),
+    }
+}
+
+/// Reports for one run; a run that is no longer the worker's current one is told to stop (the
+/// page moved on, for example after its GPU was lost, and sent a new run).
+struct ToPage {
+    run: u32,
+}
+
+impl Report for ToPage {
+    fn control(&self) -> Control {
+        match CONTROL.get() {
+            (run, control) if run == self.run => control,
+            _ => Control::Stop,
+        }
+    }
+
+    fn emit(&self, event: Event, file: Option<Vec<u8>>) {
+        post(&event, file);
+    }
+}
+
+/// Entry point in a worker: acquires the GPU, then listens.
+pub fn serve() {
+    spawn_local(async {
+        let gpu = match GpuContext::new().await {
+            Ok(gpu) => Rc::new(gpu),
+            Err(e) => {
+                let message = format!("no GPU in the training worker: {e}");
+                return post(&Event::Unavailable { message }, None);
+            }
+        };
+        let adapter = gpu.adapter().name.clone();
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            on_message(gpu.clone(), js::get(&ev, "data"));
+        });
+        let scope = js_sys::global();
+        let _ = js_sys::Reflect::set(
+            &scope,
+            &"onmessage".into(),
+            handler.as_ref().unchecked_ref(),
+        );
+        handler.forget();
+        post(&Event::Ready { adapter }, None);
+    });
+}
+
+fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
+    let request = match decode::<Request>(&data) {
+        Ok(r) => r,
+        Err(e) => return gloo::console::error!(format!("BPT Lab worker: {e}")),
+    };
+    match request {
+        Request::Control { run, control } => {
+            if CONTROL.get().0 == run {
+                CONTROL.set((run, control));
+            }
+        }
+        Request::Train {
+            run,
+            settings,
+            model,
+            data: index,
+        } => {
+            CONTROL.set((run, Control::Run));
+            let weights = bytes(&data, "weights");
+            let pixels = bytes(&data, "pixels").unwrap_or_default();
+            spawn_local(async move {
+                let prepared = backbone(&gpu, &model, weights).and_then(|backbone| {
+                    let data = pack::unpack(&index, &pixels).map_err(|e| e.to_string())?;
+                    Ok((backbone, data))
+                });
+                drop(pixels);
+                match prepared {
+                    Ok((backbone, data)) => {
+                        let job = Job {
+                            run,
+                            settings,
+                            backbone,
+                            model_name: model.name,
+                            data,
+                        };
+                        train_loop::run(job, gpu.burn_device(), &ToPage { run }).await;
+                    }
+                    Err(message) => post(&Event::Failed { run, message }, None),
+                }
+            });
+        }
+    }
+}
+
+/// The backbone for `model`: the one held when the key matches, else built from `weights`.
+fn backbone(
+    gpu: &GpuContext,
+    model: &ModelRef,
+    weights: Option<Vec<u8>>,
+) -> Result<Arc<Backbone>, String> {
+    if let Some(held) =
+        MODEL.with_borrow(|m| m.as_ref().filter(|m| m.0 == model.key).map(|m| m.1.clone()))
+    {
+        return Ok(held);
+    }
+    let weights = weights.ok_or("the training worker does not have this model's weights")?;
+    // Free the previous model's GPU memory before placing the new one.
+    MODEL.set(None);
+    let config = model_config(&model.config, model.preprocessor.as_deref())?;
+    let backbone = Arc::new(
+        Backbone::from_safetensors(&weights, config, gpu.burn_device())
+            .map_err(|e| e.to_string())?,
+    );
+    MODEL.set(Some((model.key, backbone.clone())));
+    Ok(backbone)
+}
