@@ -7,6 +7,7 @@ pub mod analysis;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod compare;
+pub mod error;
 pub mod gpu;
 pub mod heatmap;
 pub mod hub;

@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn exit(result: Result<(), String>) -> std::process::ExitCode {
+fn exit(result: Result<(), bpt_lab::error::Error>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

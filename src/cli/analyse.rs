@@ -2,6 +2,7 @@
 //! (in-sample and on held-out images) for a block, for X as the block's input and as its norm1
 //! output, and of the prompt tokens of exported runs, as JSON.
 
+use crate::error::Error;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -47,7 +48,7 @@ pub struct AnalyseArgs {
     backend: Backend,
 }
 
-pub fn run(args: AnalyseArgs) -> Result<(), String> {
+pub fn run(args: AnalyseArgs) -> Result<(), Error> {
     let config = args.files.config()?;
     let folder = read_folder(&args.data, None)?;
     let samples: Vec<_> = folder
@@ -57,8 +58,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
         .collect();
     let (device, gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;
-    let views = pollster::block_on(gather(&backbone, &samples, args.block, args.size, &device))
-        .map_err(|e| e.to_string())?;
+    let views = pollster::block_on(gather(&backbone, &samples, args.block, args.size, &device))?;
     let by = match &gpu {
         Some(ctx) => Summarizer::Gpu(ctx, StatsKernels::new(ctx)),
         None => Summarizer::Cpu,
@@ -67,16 +67,14 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
         bins: args.bins,
         ..SummaryOptions::default()
     };
-    let mut out =
-        pollster::block_on(summarize_views(&views, &by, &options)).map_err(|e| e.to_string())?;
+    let mut out = pollster::block_on(summarize_views(&views, &by, &options))?;
     out["model"] = json!(args.files.name());
     out["size"] = json!(args.size);
 
     let mut prompts = serde_json::Map::new();
     for path in &args.runs {
         let bytes = read(path)?;
-        let ck =
-            Checkpoint::from_safetensors(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ck = Checkpoint::from_safetensors(&bytes).map_err(|e| Error::at(path, e))?;
         let mut tokens = Vec::new();
         for name in ck
             .names()
@@ -91,12 +89,12 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
                     "{}: a head-only run has no prompt tokens to analyse",
                     path.display()
                 )
+                .into()
             } else {
-                format!("{}: no prompt.*.tokens: not a run file", path.display())
+                format!("{}: no prompt.*.tokens: not a run file", path.display()).into()
             });
         }
-        let summary =
-            pollster::block_on(by.summarize(&tokens, &options)).map_err(|e| e.to_string())?;
+        let summary = pollster::block_on(by.summarize(&tokens, &options))?;
         prompts.insert(
             path.display().to_string(),
             json!({ "method": method, "tokens": summary.to_json() }),
@@ -112,10 +110,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), String> {
                     tensors.insert(format!("{prefix}{key}"), t.clone());
                 }
             }
-            Some((
-                path.clone(),
-                to_safetensors(&tensors).map_err(|e| e.to_string())?,
-            ))
+            Some((path.clone(), to_safetensors(&tensors)?))
         }
         None => None,
     };

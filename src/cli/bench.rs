@@ -12,6 +12,8 @@ pub mod random;
 pub mod stats;
 pub mod train_step;
 
+use crate::error::Error;
+
 pub use crate::timing::Summary;
 
 /// The subcommands of `bpt-lab bench`.
@@ -25,7 +27,7 @@ pub enum BenchCommand {
     Stats(stats::StatsArgs),
 }
 
-pub fn run(command: BenchCommand) -> Result<(), String> {
+pub fn run(command: BenchCommand) -> Result<(), Error> {
     match command {
         BenchCommand::Forward(args) => forward::run(args),
         BenchCommand::TrainStep(args) => train_step::run(args),

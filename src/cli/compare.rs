@@ -4,6 +4,7 @@
 //! learning rate of each method is chosen on validation only (`compare::SELECTION`). Writes
 //! `compare.json` (settings, every cell's history, the summary), `compare.md` and `compare.svg`.
 
+use crate::error::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -79,7 +80,7 @@ struct MethodSpec {
     run: RunArgs,
 }
 
-fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, String> {
+fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
     let mut specs: Vec<MethodSpec> = Vec::new();
     for label in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let mut parts = label.split(':');
@@ -108,12 +109,12 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, String> 
                 _ => {
                     return Err(format!(
                         "{label}: unknown option {key:?} (b-init, rank, prompts, deep, source, views, epsilon)"
-                    ));
+                    ).into());
                 }
             }
         }
         if specs.iter().any(|s| s.label == label) {
-            return Err(format!("{label} is listed twice"));
+            return Err(format!("{label} is listed twice").into());
         }
         specs.push(MethodSpec {
             label: label.to_string(),
@@ -127,7 +128,7 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, String> 
     Ok(specs)
 }
 
-fn parse_list<T: std::str::FromStr>(flag: &str, list: &str) -> Result<Vec<T>, String>
+fn parse_list<T: std::str::FromStr>(flag: &str, list: &str) -> Result<Vec<T>, Error>
 where
     T::Err: std::fmt::Display,
 {
@@ -138,7 +139,7 @@ where
         .map(|s| s.parse().map_err(|e| format!("{flag} {s:?}: {e}")))
         .collect::<Result<_, _>>()?;
     if values.is_empty() {
-        return Err(format!("{flag} lists nothing"));
+        return Err(format!("{flag} lists nothing").into());
     }
     Ok(values)
 }
@@ -185,9 +186,9 @@ fn replot(
     from: &std::path::Path,
     out: &std::path::Path,
     baseline: Option<&str>,
-) -> Result<(), String> {
-    let mut report: serde_json::Value = serde_json::from_slice(&super::read(from)?)
-        .map_err(|e| format!("{}: {e}", from.display()))?;
+) -> Result<(), Error> {
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&super::read(from)?).map_err(|e| Error::at(from, e))?;
     let cells: Vec<Cell> = serde_json::from_value(report["cells"].take())
         .map_err(|e| format!("{}: cells: {e}", from.display()))?;
     let summary = compare::summarise_against(&cells, baseline);
@@ -203,9 +204,9 @@ fn write_outputs(
     report: &serde_json::Value,
     summary: &compare::Summary,
     title: &str,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let markdown = summary.markdown();
-    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(report)?;
     let svg = svg::plot(summary, title);
     write_folder(
         out,
@@ -219,7 +220,7 @@ fn write_outputs(
     Ok(())
 }
 
-pub fn run(args: CompareArgs) -> Result<(), String> {
+pub fn run(args: CompareArgs) -> Result<(), Error> {
     if let Some(from) = &args.replot {
         return replot(from, &args.out, args.baseline.as_deref());
     }
@@ -239,7 +240,8 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
             "--validation {}: choosing among {} rates needs a validation share in (0, 1)",
             args.validation,
             lrs.len()
-        ));
+        )
+        .into());
     }
     // Every setting is checked before anything trains.
     for spec in &specs {
@@ -311,7 +313,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
                         eprintln!("{label}: diverged at step {step}; 0% accuracy from then on");
                         (diverged(tracker.points, total_steps, per_epoch), Some(step))
                     }
-                    Err(e) => return Err(format!("{label}: {e}")),
+                    Err(e) => return Err(format!("{label}: {e}").into()),
                 };
                 let last = points.last().map_or(0.0, |p| p.test_accuracy);
                 eprintln!(

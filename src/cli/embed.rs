@@ -1,6 +1,7 @@
 //! `bpt-lab embed`: final-norm tokens (and logits, where the checkpoint has a head) of a batch of
 //! already-normalised images, from safetensors to safetensors.
 
+use crate::error::Error;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -24,10 +25,10 @@ pub struct EmbedArgs {
     backend: Backend,
 }
 
-pub fn run(args: EmbedArgs) -> Result<(), String> {
+pub fn run(args: EmbedArgs) -> Result<(), Error> {
     let config = args.files.config()?;
-    let input = Checkpoint::from_safetensors(&read(&args.input)?)
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    let input =
+        Checkpoint::from_safetensors(&read(&args.input)?).map_err(|e| Error::at(&args.input, e))?;
     let pixels = input
         .get("pixel_values")
         .ok_or_else(|| format!("{}: no tensor named pixel_values", args.input.display()))?;
@@ -43,20 +44,18 @@ pub fn run(args: EmbedArgs) -> Result<(), String> {
     let backbone = args.files.load(config, &device)?;
     let images =
         Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), &device);
-    let tokens = backbone
-        .forward(images, &Prompts::None, None)
-        .map_err(|e| e.to_string())?;
+    let tokens = backbone.forward(images, &Prompts::None, None)?;
     let logits = backbone
         .vit
         .logits(tokens.clone(), backbone.config.global_pool);
 
     let mut out = BTreeMap::new();
-    let tokens = pollster::block_on(HostTensor::read(tokens)).map_err(|e| e.to_string())?;
+    let tokens = pollster::block_on(HostTensor::read(tokens))?;
     out.insert("tokens".to_string(), tokens);
     if let Some(logits) = logits {
-        let logits = pollster::block_on(HostTensor::read(logits)).map_err(|e| e.to_string())?;
+        let logits = pollster::block_on(HostTensor::read(logits))?;
         out.insert("logits".to_string(), logits);
     }
-    let bytes = to_safetensors(&out).map_err(|e| e.to_string())?;
+    let bytes = to_safetensors(&out)?;
     write_atomically(&args.out, &bytes)
 }

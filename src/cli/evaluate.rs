@@ -1,6 +1,7 @@
 //! `bpt-lab evaluate`: a run file on a folder with one sub-folder per class (names matched to
 //! the run's classes): accuracy, per-class accuracy, the confusion matrix and the loss.
 
+use crate::error::Error;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -31,9 +32,9 @@ pub struct EvaluateArgs {
 fn mismatched(
     data: &std::path::Path,
     classes: &[String],
-) -> Result<(Vec<String>, Vec<String>), String> {
+) -> Result<(Vec<String>, Vec<String>), Error> {
     let folders: Vec<String> = std::fs::read_dir(data)
-        .map_err(|e| format!("{}: {e}", data.display()))?
+        .map_err(|e| Error::at(data, e))?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -52,7 +53,7 @@ fn mismatched(
     Ok((unknown, missing))
 }
 
-pub fn run(args: EvaluateArgs) -> Result<(), String> {
+pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     let config = args.files.config()?;
     let (device, _gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;
@@ -78,11 +79,12 @@ pub fn run(args: EvaluateArgs) -> Result<(), String> {
             args.data.display(),
             classes.join(", "),
             why.join("; ")
-        ));
+        )
+        .into());
     }
     let folder = read_folder(&args.data, Some(classes))?;
     if folder.samples.is_empty() {
-        return Err(format!("{}: no images", args.data.display()));
+        return Err(format!("{}: no images", args.data.display()).into());
     }
     let probs = pollster::block_on(probabilities(
         &classifier,

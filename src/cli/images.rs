@@ -1,5 +1,6 @@
 //! Image folders for the command line: one sub-folder per class, decoded with the `image` crate.
 
+use crate::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,16 +18,14 @@ const MAX_DECODED_BYTES: u64 = 512 << 20;
 /// Decodes any supported format to 8-bit RGB (grey and alpha are converted, alpha dropped),
 /// within the bounds above, and shrinks it to at most `MAX_SIDE` px on its longer side as the
 /// page does.
-pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+pub fn decode(bytes: &[u8]) -> Result<RgbImage, Error> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_DECODED_SIDE);
     limits.max_image_height = Some(MAX_DECODED_SIDE);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| e.to_string())?;
+    let img = reader.decode()?;
     let (width, height) = (img.width() as usize, img.height() as usize);
     if width == 0 || height == 0 {
         return Err("the image is empty".into());
@@ -56,8 +55,8 @@ pub struct Folder {
 
 /// Reads `dir/<class>/<image>`. With `classes`, those names in that order must all exist
 /// (a test folder must match the training one); every unreadable image is named in the error.
-pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::at(dir, e))?;
     let mut found: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
@@ -67,10 +66,7 @@ pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Str
     let classes = match classes {
         Some(want) => {
             if let Some(missing) = want.iter().find(|c| !found.contains(c)) {
-                return Err(format!(
-                    "{}: no folder for class {missing:?}",
-                    dir.display()
-                ));
+                return Err(format!("{}: no folder for class {missing:?}", dir.display()).into());
             }
             want.to_vec()
         }
@@ -80,7 +76,8 @@ pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Str
         return Err(format!(
             "{}: no class folders (expected one sub-folder per class)",
             dir.display()
-        ));
+        )
+        .into());
     }
     let mut samples = Vec::new();
     let mut skipped = 0;
@@ -88,7 +85,7 @@ pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Str
     for (label, class) in classes.iter().enumerate() {
         let sub = dir.join(class);
         let mut files: Vec<_> = std::fs::read_dir(&sub)
-            .map_err(|e| format!("{}: {e}", sub.display()))?
+            .map_err(|e| Error::at(sub, e))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.is_file())
@@ -101,7 +98,7 @@ pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Str
                 continue;
             }
             let decoded = std::fs::read(&path)
-                .map_err(|e| e.to_string())
+                .map_err(Error::from)
                 .and_then(|b| decode(&b));
             match decoded {
                 Ok(image) => samples.push(Sample {
@@ -118,7 +115,8 @@ pub fn read_folder(dir: &Path, classes: Option<&[String]>) -> Result<Folder, Str
             "{} unreadable image(s):\n  {}",
             errors.len(),
             errors.join("\n  ")
-        ));
+        )
+        .into());
     }
     Ok(Folder {
         classes,

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod run_args;
 pub mod train;
 
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 pub use output::{write_atomically, write_files, write_folder};
@@ -34,7 +35,7 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// The architecture, with the normalisation and crop of a Hugging Face
     /// `preprocessor_config.json` beside the config file when there is one.
-    pub fn config(&self) -> Result<VitConfig, String> {
+    pub fn config(&self) -> Result<VitConfig, Error> {
         let config = read_config(&self.config)?;
         let beside = self.config.with_file_name("preprocessor_config.json");
         if !beside.is_file() {
@@ -43,7 +44,7 @@ impl ModelFiles {
         let text = String::from_utf8_lossy(&read(&beside)?).into_owned();
         config
             .with_hf_preprocessor(&text)
-            .map_err(|e| format!("{}: {e}", beside.display()))
+            .map_err(|e| Error::at(beside, e))
     }
 
     /// The model's name for run files: its folder and file name, never the whole path (a run
@@ -64,15 +65,14 @@ impl ModelFiles {
         &self,
         config: VitConfig,
         device: &burn::tensor::Device,
-    ) -> Result<Backbone, String> {
+    ) -> Result<Backbone, Error> {
         load_backbone(&self.model, config, device)
     }
 }
 
 /// A timm-style or HF config JSON; errors name the file.
-pub fn read_config(path: &Path) -> Result<VitConfig, String> {
-    VitConfig::from_json(&String::from_utf8_lossy(&read(path)?))
-        .map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_config(path: &Path) -> Result<VitConfig, Error> {
+    VitConfig::from_json(&String::from_utf8_lossy(&read(path)?)).map_err(|e| Error::at(path, e))
 }
 
 /// A safetensors checkpoint for `config` on `device`; errors name the file.
@@ -80,9 +80,8 @@ pub fn load_backbone(
     path: &Path,
     config: VitConfig,
     device: &burn::tensor::Device,
-) -> Result<Backbone, String> {
-    Backbone::from_safetensors(&read(path)?, config, device)
-        .map_err(|e| format!("{}: {e}", path.display()))
+) -> Result<Backbone, Error> {
+    Backbone::from_safetensors(&read(path)?, config, device).map_err(|e| Error::at(path, e))
 }
 
 /// Where tensors run.
@@ -96,17 +95,17 @@ pub enum Backend {
 
 impl Backend {
     /// The burn device, and the GPU context that must stay alive while it is used.
-    pub fn device(self) -> Result<(burn::tensor::Device, Option<GpuContext>), String> {
+    pub fn device(self) -> Result<(burn::tensor::Device, Option<GpuContext>), Error> {
         match self {
             Backend::Cpu => Ok((burn::tensor::Device::flex(), None)),
             Backend::Wgpu => {
-                let ctx = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+                let ctx = pollster::block_on(GpuContext::new())?;
                 Ok((ctx.burn_device().clone(), Some(ctx)))
             }
         }
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::at(path, e))
 }

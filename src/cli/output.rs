@@ -2,29 +2,30 @@
 //! and only when all are written do they replace their targets; a failure at any point puts the
 //! targets back as they were and removes every temporary.
 
+use crate::error::Error;
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// [`write_files`] for one file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_files(&[(path.to_path_buf(), bytes)])
 }
 
 /// Writes every file of one result whole or not at all. A directory in the way is refused
 /// before anything is written; a file a failed call would have replaced keeps its old contents.
-pub fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), String> {
+pub fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), Error> {
     write_files_with(files, |from, to| std::fs::rename(from, to))
 }
 
 /// [`write_files`] into the folder `dir`, made when missing; a failure removes the folders this
 /// call made, so a failed command leaves no empty result folder behind.
-pub fn write_folder(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), String> {
+pub fn write_folder(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), Error> {
     let made: Vec<&Path> = dir
         .ancestors()
         .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
         .collect();
     let result = std::fs::create_dir_all(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))
+        .map_err(|e| Error::from(format!("{}: {e}", dir.display())))
         .and_then(|()| {
             let files: Vec<(PathBuf, &[u8])> = files
                 .iter()
@@ -60,14 +61,11 @@ fn remove_all(paths: &[PathBuf]) {
 fn write_files_with(
     files: &[(PathBuf, &[u8])],
     rename: impl Fn(&Path, &Path) -> io::Result<()>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if let Some((path, _)) = files.iter().find(|(p, _)| p.is_dir()) {
-        return Err(format!(
-            "{}: is a directory; give a file name",
-            path.display()
-        ));
+        return Err(format!("{}: is a directory; give a file name", path.display()).into());
     }
-    let failed = |path: &Path, e: io::Error| format!("{}: {e}", path.display());
+    let failed = |path: &Path, e: io::Error| Error::from(format!("{}: {e}", path.display()));
     let mut temporaries = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         let tmp = sibling(path, "part");
@@ -183,7 +181,8 @@ mod tests {
                 &[(a.clone(), b"new metrics"), (b.clone(), b"new run")],
                 rename,
             )
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
             assert!(err.contains("the rename was refused"), "{err}");
             assert_eq!(
                 std::fs::read_to_string(&a).unwrap(),
@@ -224,7 +223,9 @@ mod tests {
         let dir = Dir::new("out-folder");
         let out = dir.0.join("new").join("run");
         // A name the file system refuses: the folder is made, then the write fails.
-        let err = write_folder(&out, &[("ok.txt", b"1"), ("bad\0name", b"2")]).unwrap_err();
+        let err = write_folder(&out, &[("ok.txt", b"1"), ("bad\0name", b"2")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad"), "{err}");
         assert!(dir.entries().is_empty(), "{:?}", dir.entries());
         std::fs::create_dir(dir.0.join("kept")).unwrap();
@@ -240,7 +241,9 @@ mod tests {
         let a = dir.0.join("a.txt");
         // The second file's folder does not exist, so its temporary cannot be written.
         let b = dir.0.join("missing").join("b.txt");
-        let err = write_files(&[(a, b"1"), (b, b"2")]).unwrap_err();
+        let err = write_files(&[(a, b"1"), (b, b"2")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing"), "{err}");
         assert!(dir.entries().is_empty(), "{:?}", dir.entries());
     }

@@ -1,6 +1,7 @@
 //! `bpt-lab predict`: class probabilities of images from a run file on its model, with the
 //! run's normalisation and evaluation crop. Also the run loading `evaluate` shares.
 
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
@@ -33,7 +34,7 @@ pub struct PredictArgs {
 }
 
 /// The run file at `path` on `backbone`, refused with the reason when it does not fit.
-pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Classifier, String> {
+pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Classifier, Error> {
     let bytes = read(path)?;
     let trained_on =
         export::recorded_text(&bytes, "model").unwrap_or_else(|| "an unnamed model".into());
@@ -52,7 +53,8 @@ pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Cla
             return Err(refuse(format!(
                 "its weights hash {hash} is not this model's {}",
                 backbone.weights_hash
-            )));
+            ))
+            .into());
         }
         Some(_) => {}
         None => eprintln!(
@@ -76,32 +78,29 @@ pub async fn probabilities(
     backbone: &Backbone,
     samples: &[Sample],
     device: &Device,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, Error> {
     let mut out = Vec::with_capacity(samples.len() * classifier.classes.len());
     for chunk in samples.chunks(16) {
         let chosen: Vec<&Sample> = chunk.iter().collect();
         let (images, _) = batch(&chosen, &classifier.transform, None, device);
-        let probs = classifier
-            .probabilities(backbone, images)
-            .await
-            .map_err(|e| e.to_string())?;
+        let probs = classifier.probabilities(backbone, images).await?;
         out.extend(probs.data);
     }
     Ok(out)
 }
 
-pub fn run(args: PredictArgs) -> Result<(), String> {
+pub fn run(args: PredictArgs) -> Result<(), Error> {
     let config = args.files.config()?;
     let mut samples = Vec::with_capacity(args.images.len());
     let mut errors = Vec::new();
     for path in &args.images {
-        match read(path).and_then(|b| decode(&b).map_err(|e| format!("{}: {e}", path.display()))) {
+        match read(path).and_then(|b| decode(&b).map_err(|e| Error::at(path, e))) {
             Ok(image) => samples.push(Sample {
                 image: std::sync::Arc::new(image),
                 label: 0,
                 name: path.display().to_string(),
             }),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     if !errors.is_empty() {
@@ -109,7 +108,8 @@ pub fn run(args: PredictArgs) -> Result<(), String> {
             "{} unreadable image(s):\n  {}",
             errors.len(),
             errors.join("\n  ")
-        ));
+        )
+        .into());
     }
     let (device, _gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;

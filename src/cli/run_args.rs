@@ -3,6 +3,7 @@
 //! Every value resolves in one order: the flag when given, else the `--recipe` preset's value,
 //! else the default shown in `--help`.
 
+use crate::error::Error;
 use crate::model::Pool;
 use crate::prompt::{BInit, Method, PromptConfig};
 use crate::train::TrainConfig;
@@ -131,7 +132,7 @@ impl RunArgs {
     }
 
     /// The training settings for `seed`; an explicit warm-up of at least the epochs is refused.
-    pub fn train_config(&self, method: Method, seed: u64) -> Result<TrainConfig, String> {
+    pub fn train_config(&self, method: Method, seed: u64) -> Result<TrainConfig, Error> {
         let d = TrainConfig::default();
         let r = self.recipe;
         let warmup = match self.warmup {
@@ -139,7 +140,8 @@ impl RunArgs {
                 return Err(format!(
                     "--warmup {w} must be below --epochs {}: the warm-up would take the whole run",
                     self.epochs
-                ));
+                )
+                .into());
             }
             Some(w) => w,
             None => self.epochs / 10,
@@ -174,7 +176,7 @@ impl RunArgs {
                 None => r.map(|r| r.pool),
             },
         };
-        config.validate().map_err(|e| e.to_string())?;
+        config.validate()?;
         Ok(config)
     }
 

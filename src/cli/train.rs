@@ -1,6 +1,7 @@
 //! `bpt-lab train`: prompt tuning on a folder of images, with per-epoch metrics as JSON lines
 //! and the run exported as safetensors (names in `train::export`).
 
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,7 +50,7 @@ pub fn load_data(
     test: Option<&Path>,
     holdout: f64,
     seed: u64,
-) -> Result<Dataset, String> {
+) -> Result<Dataset, Error> {
     let train = read_folder(dir, None)?;
     let mut skipped = train.skipped;
     let data = match test {
@@ -61,11 +62,10 @@ pub fn load_data(
                 train: train.samples,
                 test: test.samples,
             };
-            data.validate().map_err(|e| e.to_string())?;
+            data.validate()?;
             data
         }
-        None => Dataset::split(train.classes, train.samples, holdout, seed)
-            .map_err(|e| e.to_string())?,
+        None => Dataset::split(train.classes, train.samples, holdout, seed)?,
     };
     eprintln!(
         "data: {} classes, {} training and {} held-out images{}",
@@ -143,13 +143,11 @@ fn finite_or_null(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
 
-pub fn run(args: TrainArgs) -> Result<(), String> {
+pub fn run(args: TrainArgs) -> Result<(), Error> {
     let config = args.files.config()?;
     let prompt = args.run.prompt_config(args.method);
     let train = args.run.train_config(args.method, args.seed)?;
-    prompt
-        .validate(config.embed_dim)
-        .map_err(|e| e.to_string())?;
+    prompt.validate(config.embed_dim)?;
     let data = load_data(&args.data, args.test.as_deref(), args.holdout, args.seed)?;
     let (device, _gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;
@@ -166,8 +164,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         args.run.whiten_config(),
         &data,
         &device,
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     eprintln!(
         "{} trainable prompt values; {} steps of {} images",
         session.model.prompts.trainable_count(),
@@ -184,11 +181,10 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     if let Some(p) = &printer.progress {
         p.clear();
     }
-    let outcome = outcome.map_err(|e| e.to_string())?;
+    let outcome = outcome?;
     let model_name = args.files.name();
     let extra = run::metadata(&outcome.session, &model_name);
-    let bytes = pollster::block_on(export::to_safetensors(&outcome.session.model, extra))
-        .map_err(|e| e.to_string())?;
+    let bytes = pollster::block_on(export::to_safetensors(&outcome.session.model, extra))?;
     let metrics = printer.lines.join("\n") + "\n";
     write_folder(
         &args.out,

@@ -6,6 +6,7 @@
 //! outside the clock; the upload is inside it, as it is for a user. `--profile` instead times
 //! the stages of one forward pass separately (see `profile.rs`).
 
+use crate::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -119,7 +120,7 @@ impl CaseResult {
     }
 }
 
-pub fn run(args: ForwardArgs) -> Result<(), String> {
+pub fn run(args: ForwardArgs) -> Result<(), Error> {
     if args.iters == 0 || args.batch.contains(&0) {
         return Err("--iters and every --batch must be at least 1".into());
     }
@@ -136,13 +137,11 @@ pub fn run(args: ForwardArgs) -> Result<(), String> {
             check_size(&backbone.config, args.size, name)?;
             for &batch in &args.batch {
                 if args.profile {
-                    let stages = profile::run(&backbone, batch, args.size, args.seed, &device)
-                        .map_err(|e| e.to_string())?;
+                    let stages = profile::run(&backbone, batch, args.size, args.seed, &device)?;
                     profile::print(name.label(), &backend_name, batch, &stages);
                     continue;
                 }
-                let times =
-                    time_case(&backbone, batch, &args, &device).map_err(|e| e.to_string())?;
+                let times = time_case(&backbone, batch, &args, &device)?;
                 let result = CaseResult {
                     model: name.label(),
                     backend: backend_name.clone(),
@@ -165,21 +164,18 @@ pub fn run(args: ForwardArgs) -> Result<(), String> {
             "adapters": adapters,
             "results": results.iter().map(|r| r.to_json(args.size, args.warmup)).collect::<Vec<_>>(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(())
 }
 
-fn build(name: ModelName, args: &ForwardArgs, device: &Device) -> Result<Backbone, String> {
-    let from_files = |config: &PathBuf, weights: &PathBuf| -> Result<Backbone, String> {
+fn build(name: ModelName, args: &ForwardArgs, device: &Device) -> Result<Backbone, Error> {
+    let from_files = |config: &PathBuf, weights: &PathBuf| -> Result<Backbone, Error> {
         load_backbone(weights, read_config(config)?, device)
     };
-    let random = |config: VitConfig| -> Result<Backbone, String> {
+    let random = |config: VitConfig| -> Result<Backbone, Error> {
         let mut ck: Checkpoint = random::timm_checkpoint(&config, args.seed);
-        let loaded = load_vit(&mut ck, &config, device).map_err(|e| e.to_string())?;
+        let loaded = load_vit(&mut ck, &config, device)?;
         Ok(Backbone::from_loaded(loaded, config))
     };
     match name {
@@ -211,13 +207,14 @@ pub fn tiny() -> VitConfig {
     }
 }
 
-fn check_size(c: &VitConfig, size: usize, name: ModelName) -> Result<(), String> {
+fn check_size(c: &VitConfig, size: usize, name: ModelName) -> Result<(), Error> {
     if size == 0 || !size.is_multiple_of(c.patch_size) {
         return Err(format!(
             "--size {size} is not a positive multiple of {}'s patch size {}",
             name.label(),
             c.patch_size
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! host's streaming read rate (a sum over 400 MB), which is the device memory of a software
 //! GPU like lavapipe; on a discrete GPU use its specification instead.
 
+use crate::error::Error;
 use std::time::Instant;
 
 use serde_json::json;
@@ -47,8 +48,8 @@ fn host_read_bandwidth() -> f64 {
     (values.len() * 4) as f64 / best
 }
 
-pub fn run(args: StatsArgs) -> Result<(), String> {
-    let ctx = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+pub fn run(args: StatsArgs) -> Result<(), Error> {
+    let ctx = pollster::block_on(GpuContext::new())?;
     let moments = MomentsKernel::new(&ctx);
     let histogram = HistogramKernel::new(&ctx);
     let bandwidth = host_read_bandwidth();
@@ -58,22 +59,19 @@ pub fn run(args: StatsArgs) -> Result<(), String> {
     for &n in &args.len {
         let mut rng = Rng::new(n as u64);
         let values: Vec<f32> = (0..n).map(|_| rng.laplace(1.0) as f32).collect();
-        let spec = HistogramSpec::new(-8.0, 8.0, args.bins).map_err(|e| e.to_string())?;
+        let spec = HistogramSpec::new(-8.0, 8.0, args.bins)?;
         let on_gpu = GpuValues::upload_in_slices(&ctx, &values, slice);
         let mut gpu = Vec::new();
         let mut cpu = Vec::new();
         for i in 0..args.iters + 1 {
             let start = Instant::now();
-            let m = pollster::block_on(moments.run_on(&ctx, &on_gpu)).map_err(|e| e.to_string())?;
-            let h = pollster::block_on(histogram.run_on(&ctx, &on_gpu, spec))
-                .map_err(|e| e.to_string())?;
+            let m = pollster::block_on(moments.run_on(&ctx, &on_gpu))?;
+            let h = pollster::block_on(histogram.run_on(&ctx, &on_gpu, spec))?;
             let t = start.elapsed().as_secs_f64();
             if m.count != n as u64 || h.total() != n as u64 {
-                return Err(format!(
-                    "kernel counts {} and {} for {n} values",
-                    m.count,
-                    h.total()
-                ));
+                return Err(
+                    format!("kernel counts {} and {} for {n} values", m.count, h.total()).into(),
+                );
             }
             if i > 0 {
                 gpu.push(t); // the first run includes pipeline warm-up

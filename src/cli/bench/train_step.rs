@@ -7,6 +7,7 @@
 //! `scripts/bench/train_step_torch.py`. BPT-bilinear's B starts from Xavier here, so no
 //! whitening pass is needed before timing; the step costs the same either way.
 
+use crate::error::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -56,7 +57,7 @@ pub struct TrainStepArgs {
     json: bool,
 }
 
-pub fn run(args: TrainStepArgs) -> Result<(), String> {
+pub fn run(args: TrainStepArgs) -> Result<(), Error> {
     let config_path = args.model_dir.join("config.json");
     let config = read_config(&config_path)?;
     let (device, _gpu) = args.backend.device()?;
@@ -78,7 +79,7 @@ pub fn run(args: TrainStepArgs) -> Result<(), String> {
         })
         .collect();
     let classes = (0..args.classes.max(2)).map(|c| format!("c{c}")).collect();
-    let data = Dataset::split(classes, samples, 0.0, 0).map_err(|e| e.to_string())?;
+    let data = Dataset::split(classes, samples, 0.0, 0)?;
     let method = match args.method {
         MethodArg::Vpt => Method::Vpt,
         MethodArg::BptBilinear => Method::BptBilinear,
@@ -102,8 +103,7 @@ pub fn run(args: TrainStepArgs) -> Result<(), String> {
         WhitenConfig::default(),
         &data,
         &device,
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
 
     let (b, s) = (args.batch, args.size);
     let mut rng = Rng::new(7);
@@ -113,14 +113,14 @@ pub fn run(args: TrainStepArgs) -> Result<(), String> {
         let labels: Vec<usize> = (0..b).map(|_| rng.below(args.classes.max(2))).collect();
         let start = Instant::now();
         let images = Tensor::<4>::from_data(TensorData::new(pixels, [b, channels, s, s]), &device);
-        let stats =
-            pollster::block_on(session.step_on(images, &labels)).map_err(|e| e.to_string())?;
+        let stats = pollster::block_on(session.step_on(images, &labels))?;
         let elapsed = start.elapsed().as_secs_f64();
         if !stats.loss.is_finite() {
             return Err(format!(
                 "the loss is {}: the step is broken on this backend",
                 stats.loss
-            ));
+            )
+            .into());
         }
         if i >= args.warmup {
             times.push(elapsed);
