@@ -216,3 +216,36 @@ fn a_warm_up_as_long_as_the_run_is_refused_and_a_recipe_gives_way_to_flags() {
     assert_eq!(meta["train"]["optimizer"], "sgd");
     assert_eq!(meta["train"]["lr"], 0.01);
 }
+
+#[test]
+fn method_and_b_init_flags_list_the_engine_names_and_refuse_others_with_them() {
+    let bpt_lab = || Command::new(env!("CARGO_BIN_EXE_bpt-lab"));
+    let help = bpt_lab().args(["train", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("[possible values: head, vpt, bpt-fwhiten, bpt-twhiten, bpt-bilinear]"),
+        "{help}"
+    );
+    assert!(help.contains("[possible values: whiten, xavier]"), "{help}");
+    for (flag, value, message) in [
+        (
+            "--method",
+            "VPT",
+            "invalid value 'VPT' for '--method <METHOD>': unknown method \"VPT\" (one of head, \
+             vpt, bpt-fwhiten, bpt-twhiten, bpt-bilinear)",
+        ),
+        (
+            "--b-init",
+            "zeros",
+            "invalid value 'zeros' for '--b-init <B_INIT>': unknown B init \"zeros\" (whiten or \
+             xavier)",
+        ),
+    ] {
+        let o = bpt_lab()
+            .args(["train", flag, value, "--model", "m", "--data", "d"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "clap's usage error");
+        assert!(stderr(&o).contains(message), "{}", stderr(&o));
+    }
+}

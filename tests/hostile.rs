@@ -98,7 +98,7 @@ fn bad_flags_and_files_are_refused_with_their_limits_and_leave_nothing() {
     }
 
     // A config whose image is smaller than a patch (HF image_size 0), and values of the wrong
-    // type or sign.
+    // type or sign (timm and HF).
     for (text, needle) in [
         (
             r#"{"model_type":"vit","hidden_size":16,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"patch_size":8,"image_size":0}"#,
@@ -107,6 +107,14 @@ fn bad_flags_and_files_are_refused_with_their_limits_and_leave_nothing() {
         (
             r#"{"img_size":32,"patch_size":8,"embed_dim":16,"depth":"2","num_heads":2}"#,
             "depth \"2\" must be a whole number",
+        ),
+        (
+            r#"{"model_type":"vit","hidden_size":16,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"patch_size":8,"image_size":32,"qkv_bias":"yes"}"#,
+            "qkv_bias \"yes\" must be true or false",
+        ),
+        (
+            r#"{"model_type":"dinov2","hidden_size":16,"num_hidden_layers":2,"num_attention_heads":2,"patch_size":8,"image_size":32,"num_channels":-3}"#,
+            "num_channels -3 must be a whole number from 1 to 16",
         ),
     ] {
         let bad = f.dir.join("bad-config.json");

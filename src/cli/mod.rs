@@ -2,6 +2,7 @@
 
 pub mod analyse;
 pub mod bench;
+pub mod by_name;
 pub mod check;
 pub mod compare;
 pub mod embed;

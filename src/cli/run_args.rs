@@ -3,6 +3,7 @@
 //! Every value resolves in one order: the flag when given, else the `--recipe` preset's value,
 //! else the default shown in `--help`.
 
+use super::by_name::by_name;
 use crate::error::Error;
 use crate::model::Pool;
 use crate::prompt::{BInit, Method, PromptConfig};
@@ -58,7 +59,7 @@ pub struct RunArgs {
     pub rank: Option<usize>,
     /// BPT-bilinear's B: whiten (columns of the whitening matrix) or xavier [default: the
     /// recipe's, else whiten].
-    #[arg(long)]
+    #[arg(long, value_parser = by_name(&BInit::ALL, BInit::name))]
     pub b_init: Option<BInit>,
     /// Prompt dropout [default: 0.1 for deep VPT, else 0].
     #[arg(long)]

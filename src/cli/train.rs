@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::by_name::by_name;
 use super::images::read_folder;
 use super::progress::Progress;
 use super::run_args::RunArgs;
@@ -29,8 +30,8 @@ pub struct TrainArgs {
     /// Share of each class held out when there is no --test folder, in [0, 1).
     #[arg(long, default_value_t = 0.2)]
     holdout: f64,
-    /// head (no prompts: the baseline), vpt, bpt-fwhiten, bpt-twhiten or bpt-bilinear.
-    #[arg(long, default_value = "bpt-bilinear")]
+    /// The prompt method; head trains no prompts, only the head (the baseline).
+    #[arg(long, value_parser = by_name(&Method::ALL, Method::name), default_value = "bpt-bilinear")]
     method: Method,
     #[command(flatten)]
     run: RunArgs,

@@ -4,7 +4,8 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::checkpoint::{Checkpoint, HostTensor};
-use super::load::{Loaded, Naming, load_vit};
+use super::layout::Naming;
+use super::load::{Loaded, load_vit};
 use super::pos_embed::resample_grid;
 use super::vit::{Prompts, Trace, Vit};
 use super::{ModelError, VitConfig};
@@ -48,7 +49,7 @@ impl Backbone {
         Self {
             config,
             vit: loaded.vit,
-            naming: loaded.naming,
+            naming: loaded.layout.naming(),
             weights_hash: String::new(),
             pos_table: loaded.pos_table,
         }

@@ -91,10 +91,6 @@ impl VitConfig {
         (self.embed_dim as f64 * self.mlp_ratio).round() as usize
     }
 
-    pub fn head_dim(&self) -> usize {
-        self.embed_dim / self.num_heads
-    }
-
     /// Reads either format: an HF config has `hidden_size`, a timm one `embed_dim`.
     pub fn from_json(text: &str) -> Result<Self, ModelError> {
         let json: Value = serde_json::from_str(text)
@@ -113,61 +109,52 @@ impl VitConfig {
     }
 
     fn from_hf(json: &Value) -> Result<Self, ModelError> {
-        let model_type = json
-            .get("model_type")
-            .and_then(Value::as_str)
-            .unwrap_or("vit");
+        let model_type = text_field(json, "model_type")?.unwrap_or("vit");
         let dinov2 = model_type == "dinov2";
         if !dinov2 && model_type != "vit" {
             return Err(ModelError::Config(format!(
                 "HF model_type {model_type:?} is not supported (vit or dinov2)"
             )));
         }
-        let act = json
-            .get("hidden_act")
-            .and_then(Value::as_str)
-            .unwrap_or("gelu");
+        let act = text_field(json, "hidden_act")?.unwrap_or("gelu");
         if act != "gelu" {
             return Err(ModelError::Config(format!(
                 "activation {act:?}: only exact gelu is supported"
             )));
         }
-        if json.get("use_swiglu_ffn").and_then(Value::as_bool) == Some(true) {
+        if bool_field(json, "use_swiglu_ffn")? == Some(true) {
             return Err(ModelError::Config(
                 "SwiGLU MLPs (DINOv2 giant) are not supported".into(),
             ));
         }
         let embed_dim = usize_field(json, "hidden_size")?;
         let mlp_ratio = if dinov2 {
-            json.get("mlp_ratio").and_then(Value::as_f64).unwrap_or(4.0)
+            positive_field(json, "mlp_ratio")?.unwrap_or(4.0)
         } else {
             usize_field(json, "intermediate_size")? as f64 / embed_dim as f64
         };
-        let num_labels = json
-            .get("id2label")
-            .and_then(Value::as_object)
-            .map(|m| m.len())
-            .unwrap_or(0);
+        let num_labels = match json.get("id2label") {
+            None => 0,
+            Some(v) => v
+                .as_object()
+                .ok_or_else(|| ModelError::Config(format!("id2label {v} must be an object")))?
+                .len(),
+        };
         Ok(Self {
             img_size: usize_field(json, "image_size")?,
             patch_size: usize_field(json, "patch_size")?,
-            in_chans: json
-                .get("num_channels")
-                .and_then(Value::as_u64)
-                .unwrap_or(3) as usize,
+            in_chans: count_field(json, "num_channels", 1..=MAX_CHANNELS)?.unwrap_or(3),
             embed_dim,
             depth: usize_field(json, "num_hidden_layers")?,
             num_heads: usize_field(json, "num_attention_heads")?,
             mlp_ratio,
-            layer_norm_eps: json
-                .get("layer_norm_eps")
-                .and_then(Value::as_f64)
-                .unwrap_or(if dinov2 { 1e-6 } else { 1e-12 }),
+            layer_norm_eps: positive_field(json, "layer_norm_eps")?.unwrap_or(if dinov2 {
+                1e-6
+            } else {
+                1e-12
+            }),
             layer_scale: dinov2,
-            qkv_bias: json
-                .get("qkv_bias")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            qkv_bias: bool_field(json, "qkv_bias")?.unwrap_or(true),
             class_token: true,
             global_pool: Pool::Token,
             num_classes: if dinov2 { 0 } else { num_labels },
@@ -178,27 +165,32 @@ impl VitConfig {
 
     fn from_timm(json: &Value) -> Result<Self, ModelError> {
         // A timm pretrained_cfg-style file may nest the arguments under "model_args".
-        let args = json.get("model_args").unwrap_or(json);
-        let preset = json
-            .get("architecture")
-            .and_then(Value::as_str)
+        let args = match json.get("model_args") {
+            None => json,
+            Some(v) if v.is_object() => v,
+            Some(v) => {
+                return Err(ModelError::Config(format!(
+                    "model_args {v} must be an object"
+                )));
+            }
+        };
+        let preset = text_field(json, "architecture")?
             .and_then(|name| Self::preset(name.split('.').next().unwrap_or(name)));
         let mut c = preset.unwrap_or_else(|| Self::base(224, 16, 768, 12, 12));
         c.preprocess = Preprocess::from_timm(json)?;
-        let get = |key: &str| args.get(key).or_else(|| json.get(key));
-        if let Some(v) = get("img_size") {
+        // Each key from model_args, else from the top; a value of the wrong type or range is an
+        // error naming the key, never a silent default.
+        let from = |key: &str| if args.get(key).is_some() { args } else { json };
+        if let Some(v) = from("img_size").get("img_size") {
             c.img_size = v
                 .as_u64()
                 .or_else(|| v.as_array().and_then(|a| a.first()).and_then(Value::as_u64))
-                .ok_or_else(|| ModelError::Config("img_size must be a number".into()))?
-                as usize;
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| ModelError::Config("img_size must be a number".into()))?;
         }
-        // A value of the wrong type or sign is an error naming the key, never a silent default.
         let count = |key: &str, slot: &mut usize| -> Result<(), ModelError> {
-            if let Some(v) = get(key) {
-                *slot = v.as_u64().map(|n| n as usize).ok_or_else(|| {
-                    ModelError::Config(format!("{key} {v} must be a whole number (0 or more)"))
-                })?;
+            if let Some(n) = count_field(from(key), key, 0..=usize::MAX)? {
+                *slot = n;
             }
             Ok(())
         };
@@ -208,24 +200,26 @@ impl VitConfig {
         count("depth", &mut c.depth)?;
         count("num_heads", &mut c.num_heads)?;
         count("num_classes", &mut c.num_classes)?;
-        if let Some(v) = get("mlp_ratio") {
-            c.mlp_ratio = v
-                .as_f64()
-                .filter(|r| r.is_finite() && *r > 0.0)
-                .ok_or_else(|| {
-                    ModelError::Config(format!("mlp_ratio {v} must be a positive number"))
+        if let Some(r) = positive_field(from("mlp_ratio"), "mlp_ratio")? {
+            c.mlp_ratio = r;
+        }
+        // timm: LayerScale when init_values is truthy (None, the default, is JSON null).
+        match from("init_values").get("init_values") {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                let init = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    ModelError::Config(format!("init_values {v} must be a number or null"))
                 })?;
+                c.layer_scale = init != 0.0;
+            }
         }
-        if let Some(init) = get("init_values") {
-            c.layer_scale = init.as_f64().is_some_and(|v| v > 0.0);
-        }
-        if let Some(b) = get("qkv_bias").and_then(Value::as_bool) {
+        if let Some(b) = bool_field(from("qkv_bias"), "qkv_bias")? {
             c.qkv_bias = b;
         }
-        if let Some(b) = get("class_token").and_then(Value::as_bool) {
+        if let Some(b) = bool_field(from("class_token"), "class_token")? {
             c.class_token = b;
         }
-        if let Some(pool) = get("global_pool").and_then(Value::as_str) {
+        if let Some(pool) = text_field(from("global_pool"), "global_pool")? {
             c.global_pool = match pool {
                 "token" => Pool::Token,
                 "avg" => Pool::Avg,
@@ -252,9 +246,9 @@ impl VitConfig {
         if self.patch_size == 0 || self.embed_dim == 0 || self.depth == 0 || self.num_heads == 0 {
             return bad(format!("zero-sized architecture: {self:?}"));
         }
-        if self.in_chans == 0 || self.in_chans > 16 {
+        if !(1..=MAX_CHANNELS).contains(&self.in_chans) {
             return bad(format!(
-                "in_chans {} must be between 1 and 16",
+                "in_chans {} must be between 1 and {MAX_CHANNELS}",
                 self.in_chans
             ));
         }
@@ -271,6 +265,14 @@ impl VitConfig {
             return bad(format!(
                 "layer_norm_eps {} must be a positive number",
                 self.layer_norm_eps
+            ));
+        }
+        let hidden = self.embed_dim as f64 * self.mlp_ratio;
+        if (hidden - hidden.round()).abs() > 1e-6 * hidden {
+            return bad(format!(
+                "mlp_ratio {} gives an MLP width of {hidden:.2} for embed_dim {}, not a whole \
+                 number",
+                self.mlp_ratio, self.embed_dim
             ));
         }
         if !self.embed_dim.is_multiple_of(self.num_heads) {
@@ -295,13 +297,63 @@ impl VitConfig {
     }
 }
 
+/// Most input channels an image may have.
+const MAX_CHANNELS: usize = 16;
+
+/// A required whole number.
 fn usize_field(json: &Value, key: &str) -> Result<usize, ModelError> {
     json.get(key)
         .and_then(Value::as_u64)
-        .map(|v| v as usize)
+        .and_then(|v| usize::try_from(v).ok())
         .ok_or_else(|| {
             ModelError::Config(format!("config field {key:?} is missing or not a number"))
         })
+}
+
+/// An optional field: `None` when absent, else what `read` makes of it, or an error naming the
+/// key, its value and what was `expected` when `read` makes nothing of it.
+fn field<'a, T>(
+    json: &'a Value,
+    key: &str,
+    expected: &str,
+    read: impl FnOnce(&'a Value) -> Option<T>,
+) -> Result<Option<T>, ModelError> {
+    json.get(key)
+        .map(|v| read(v).ok_or_else(|| ModelError::Config(format!("{key} {v} must be {expected}"))))
+        .transpose()
+}
+
+/// An optional whole number within `range`.
+fn count_field(
+    json: &Value,
+    key: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<Option<usize>, ModelError> {
+    let expected = match (*range.start(), *range.end()) {
+        (0, usize::MAX) => "a whole number (0 or more)".to_string(),
+        (low, usize::MAX) => format!("a whole number ({low} or more)"),
+        (low, high) => format!("a whole number from {low} to {high}"),
+    };
+    field(json, key, &expected, |v| {
+        v.as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| range.contains(n))
+    })
+}
+
+/// An optional finite number above 0.
+fn positive_field(json: &Value, key: &str) -> Result<Option<f64>, ModelError> {
+    field(json, key, "a positive number", |v| {
+        v.as_f64().filter(|x| x.is_finite() && *x > 0.0)
+    })
+}
+
+fn bool_field(json: &Value, key: &str) -> Result<Option<bool>, ModelError> {
+    field(json, key, "true or false", Value::as_bool)
+}
+
+fn text_field<'a>(json: &'a Value, key: &str) -> Result<Option<&'a str>, ModelError> {
+    field(json, key, "a string", Value::as_str)
 }
 
 #[cfg(test)]
@@ -353,6 +405,156 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("smaller than one patch"), "{err}");
+    }
+
+    /// The error of reading `{base, extra}`, or a panic when it reads.
+    fn error_of(base: &str, extra: &str) -> String {
+        let text = format!("{{{base},{extra}}}");
+        match VitConfig::from_json(&text) {
+            Ok(c) => panic!("{extra} was read as {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const HF_VIT: &str = r#""hidden_size":48,"num_hidden_layers":2,"num_attention_heads":3,
+        "intermediate_size":96,"patch_size":8,"image_size":32"#;
+    const HF_DINOV2: &str = r#""model_type":"dinov2","hidden_size":48,"num_hidden_layers":2,
+        "num_attention_heads":3,"patch_size":8,"image_size":32"#;
+    const TIMM: &str = r#""img_size":32,"patch_size":8,"embed_dim":48,"depth":2,"num_heads":3"#;
+
+    #[test]
+    fn hf_optional_fields_take_their_defaults_only_when_absent() {
+        let vit = VitConfig::from_json(&format!("{{{HF_VIT}}}")).unwrap();
+        assert_eq!(
+            (vit.in_chans, vit.layer_norm_eps, vit.qkv_bias),
+            (3, 1e-12, true)
+        );
+        let dinov2 = VitConfig::from_json(&format!("{{{HF_DINOV2}}}")).unwrap();
+        assert_eq!((dinov2.mlp_ratio, dinov2.layer_norm_eps), (4.0, 1e-6));
+        let given = VitConfig::from_json(&format!(
+            r#"{{{HF_DINOV2},"num_channels":1,"layer_norm_eps":1e-5,"qkv_bias":false,
+                "mlp_ratio":2}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                given.in_chans,
+                given.layer_norm_eps,
+                given.qkv_bias,
+                given.mlp_hidden()
+            ),
+            (1, 1e-5, false, 96)
+        );
+    }
+
+    #[test]
+    fn hf_qkv_bias_must_be_a_bool() {
+        let err = error_of(HF_VIT, r#""qkv_bias":"yes""#);
+        assert!(
+            err.contains(r#"qkv_bias "yes" must be true or false"#),
+            "{err}"
+        );
+        let err = error_of(HF_VIT, r#""qkv_bias":1"#);
+        assert!(err.contains("qkv_bias 1 must be true or false"), "{err}");
+    }
+
+    #[test]
+    fn hf_num_channels_must_be_a_whole_number_from_1_to_16() {
+        for value in ["-3", "0", "17", "3.5", r#""3""#] {
+            let err = error_of(HF_VIT, &format!(r#""num_channels":{value}"#));
+            assert!(
+                err.contains(&format!(
+                    "num_channels {value} must be a whole number from 1 to 16"
+                )),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn hf_layer_norm_eps_must_be_a_positive_number() {
+        for value in [r#""1e-6""#, "0", "-1e-6", "null"] {
+            let err = error_of(HF_VIT, &format!(r#""layer_norm_eps":{value}"#));
+            assert!(
+                err.contains(&format!("layer_norm_eps {value} must be a positive number")),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn dinov2_mlp_ratio_must_be_a_positive_number_giving_a_whole_width() {
+        for value in [r#""4""#, "0", "-4"] {
+            let err = error_of(HF_DINOV2, &format!(r#""mlp_ratio":{value}"#));
+            assert!(
+                err.contains(&format!("mlp_ratio {value} must be a positive number")),
+                "{value}: {err}"
+            );
+        }
+        let err = error_of(HF_DINOV2, r#""mlp_ratio":2.01"#);
+        assert!(
+            err.contains("mlp_ratio 2.01 gives an MLP width of 96.48 for embed_dim 48"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_other_hf_and_timm_fields_are_checked_by_type_too() {
+        for (base, extra, message) in [
+            (HF_VIT, r#""model_type":7"#, "model_type 7 must be a string"),
+            (
+                HF_VIT,
+                r#""hidden_act":null"#,
+                "hidden_act null must be a string",
+            ),
+            (
+                HF_DINOV2,
+                r#""use_swiglu_ffn":"no""#,
+                r#"use_swiglu_ffn "no" must be true or false"#,
+            ),
+            (
+                HF_VIT,
+                r#""id2label":["a"]"#,
+                r#"id2label ["a"] must be an object"#,
+            ),
+            (
+                TIMM,
+                r#""qkv_bias":"yes""#,
+                r#"qkv_bias "yes" must be true or false"#,
+            ),
+            (
+                TIMM,
+                r#""class_token":0"#,
+                "class_token 0 must be true or false",
+            ),
+            (TIMM, r#""global_pool":1"#, "global_pool 1 must be a string"),
+            (
+                TIMM,
+                r#""init_values":"1e-5""#,
+                r#"init_values "1e-5" must be a number or null"#,
+            ),
+            (
+                TIMM,
+                r#""mlp_ratio":"4""#,
+                r#"mlp_ratio "4" must be a positive number"#,
+            ),
+            (
+                TIMM,
+                r#""architecture":3"#,
+                "architecture 3 must be a string",
+            ),
+            (
+                TIMM,
+                r#""model_args":"x""#,
+                r#"model_args "x" must be an object"#,
+            ),
+        ] {
+            let err = error_of(base, extra);
+            assert!(err.contains(message), "{extra}: {err}");
+        }
+        // timm's default init_values is None: no LayerScale.
+        let c = VitConfig::from_json(&format!(r#"{{{TIMM},"init_values":null}}"#)).unwrap();
+        assert!(!c.layer_scale);
     }
 
     #[test]

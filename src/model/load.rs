@@ -1,9 +1,10 @@
 //! Building the backbone from a checkpoint in timm, HF ViTModel or HF Dinov2Model naming, with
 //! or without a prefix (`vit.`, `backbone.`, `dinov2.`, ...).
 //!
-//! One adapter per naming scheme maps our module tree (timm's names) to the checkpoint's keys;
-//! HF's separate query/key/value are stacked into our fused qkv. PyTorch stores linear weights as
-//! [out, in] and burn as [in, out], so they are transposed here, on the host, once.
+//! Every key comes from one table (`layout`) that maps our module tree (timm's names) to each
+//! layout's keys; the layout is detected once per checkpoint. HF's separate query/key/value are
+//! stacked into our fused qkv. PyTorch stores linear weights as [out, in] and burn as [in, out],
+//! so they are transposed here, on the host, once.
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -11,37 +12,23 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::checkpoint::{Checkpoint, HostTensor};
+use super::layout::{Layout, Part};
 use super::vit::{Attention, Block, LayerScale, Mlp, PatchEmbed, Vit};
 use super::{ModelError, VitConfig};
 
-/// The key layouts we read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Naming {
-    Timm,
-    HfVit,
-    HfDinov2,
-}
-
-impl Naming {
-    /// Whether position embeddings are resampled with antialiasing (timm) or without (HF).
-    pub fn antialias(self) -> bool {
-        self == Naming::Timm
-    }
-}
-
-/// Finds the naming scheme and the key prefix from the class token's key.
-pub fn detect(ck: &Checkpoint) -> Result<(Naming, String), ModelError> {
+/// Finds the key layout and the key prefix: an HF layout from the class token's key, timm's from
+/// the patch embedding's.
+pub fn detect(ck: &Checkpoint) -> Result<(Layout, String), ModelError> {
+    let hf_marker = Layout::HfVit4
+        .name(Part::ClsToken, 0)
+        .expect("HF has a class token");
+    let timm_marker = format!("{}.weight", Layout::Timm.name(Part::PatchEmbed, 0).unwrap());
     for name in ck.names() {
-        if let Some(prefix) = name.strip_suffix("embeddings.cls_token") {
-            let naming = if ck.contains(&format!("{prefix}encoder.layer.0.norm1.weight")) {
-                Naming::HfDinov2
-            } else {
-                Naming::HfVit
-            };
-            return Ok((naming, prefix.to_string()));
+        if let Some(prefix) = name.strip_suffix(&hf_marker) {
+            return Ok((hf_layout(ck, prefix), prefix.to_string()));
         }
-        if let Some(prefix) = name.strip_suffix("patch_embed.proj.weight") {
-            return Ok((Naming::Timm, prefix.to_string()));
+        if let Some(prefix) = name.strip_suffix(&timm_marker) {
+            return Ok((Layout::Timm, prefix.to_string()));
         }
     }
     Err(ModelError::Checkpoint(
@@ -51,44 +38,51 @@ pub fn detect(ck: &Checkpoint) -> Result<(Naming, String), ModelError> {
     ))
 }
 
+/// The HF layout whose first block's norm and query projection the checkpoint has; failing
+/// that, the first whose norm it has (the loader then names what is missing), else ViTModel's.
+fn hf_layout(ck: &Checkpoint, prefix: &str) -> Layout {
+    let has = |layout: Layout, part: Part| {
+        layout
+            .name(part, 0)
+            .is_some_and(|name| ck.contains(&format!("{prefix}{name}.weight")))
+    };
+    let hf = Layout::ALL.into_iter().filter(|l| *l != Layout::Timm);
+    hf.clone()
+        .find(|l| has(*l, Part::Norm1) && has(*l, Part::Query))
+        .or_else(|| hf.clone().find(|l| has(*l, Part::Norm1)))
+        .unwrap_or(Layout::HfVit4)
+}
+
 /// What the loader returns besides the module: the position table kept on the host for
-/// resampling, and how to resample it.
+/// resampling, and the layout it was read in (which decides how to resample).
 pub struct Loaded {
     pub vit: Vit,
     /// [prefix + grid * grid, D], the prefix row first.
     pub pos_table: HostTensor,
-    pub naming: Naming,
+    pub layout: Layout,
 }
 
+/// The checkpoint's keys: its layout's names behind its prefix.
 struct Keys<'a> {
-    naming: Naming,
+    layout: Layout,
     prefix: &'a str,
-    /// transformers 5 moved ViTModel's blocks to `layers.N` and its MLP to `mlp.fc1/fc2`.
-    vit_v5: bool,
 }
 
 impl Keys<'_> {
-    fn top(&self, timm: &str, hf: &str) -> String {
-        let name = if self.naming == Naming::Timm {
-            timm
-        } else {
-            hf
-        };
-        format!("{}{}", self.prefix, name)
+    /// The key of `part` (of block `block`), if the layout has one.
+    fn get(&self, part: Part, block: usize) -> Option<String> {
+        let name = self.layout.name(part, block)?;
+        Some(format!("{}{name}", self.prefix))
     }
 
-    fn block(&self, i: usize, timm: &str, vit: &str, dinov2: &str) -> String {
-        match self.naming {
-            Naming::Timm => format!("{}blocks.{i}.{timm}", self.prefix),
-            Naming::HfVit if self.vit_v5 => {
-                let vit = vit
-                    .replace("intermediate.dense", "mlp.fc1")
-                    .replace("output.dense", "mlp.fc2");
-                format!("{}layers.{i}.{vit}", self.prefix)
-            }
-            Naming::HfVit => format!("{}encoder.layer.{i}.{vit}", self.prefix),
-            Naming::HfDinov2 => format!("{}encoder.layer.{i}.{dinov2}", self.prefix),
-        }
+    /// The key of a part the config needs.
+    fn of(&self, part: Part, block: usize) -> Result<String, ModelError> {
+        self.get(part, block).ok_or_else(|| {
+            ModelError::Checkpoint(format!(
+                "the config needs {part:?} tensors, which {:?} checkpoints do not have",
+                self.layout
+            ))
+        })
     }
 }
 
@@ -119,15 +113,6 @@ fn named_linear(
     let weight = ck.take(&format!("{name}.weight"), &[out, inp])?;
     let bias = ck.take(&format!("{name}.bias"), &[out])?;
     Ok(linear(weight, Some(bias), device))
-}
-
-/// `renamed` where the checkpoint has `{renamed}.weight` (transformers 5), else `legacy`.
-fn renamed_or(ck: &Checkpoint, renamed: String, legacy: String) -> String {
-    if ck.contains(&format!("{renamed}.weight")) {
-        renamed
-    } else {
-        legacy
-    }
 }
 
 fn layer_norm(
@@ -167,32 +152,20 @@ fn attention(
     device: &Device,
 ) -> Result<Attention, ModelError> {
     let d = c.embed_dim;
-    let (qkv_w, qkv_b) = if keys.naming == Naming::Timm {
-        let w = ck.take(&keys.block(i, "attn.qkv.weight", "", ""), &[3 * d, d])?;
+    let (qkv_w, qkv_b) = if let Some(qkv) = keys.get(Part::Qkv, i) {
+        let w = ck.take(&format!("{qkv}.weight"), &[3 * d, d])?;
         let b = if c.qkv_bias {
-            Some(ck.take(&keys.block(i, "attn.qkv.bias", "", ""), &[3 * d])?)
+            Some(ck.take(&format!("{qkv}.bias"), &[3 * d])?)
         } else {
             None
         };
         (w, b)
     } else {
-        // HF: separate projections; transformers 5 renamed them to q_proj/k_proj/v_proj.
+        // HF: separate projections, stacked here in timm's order.
         let mut w = Vec::with_capacity(3 * d * d);
         let mut b = Vec::with_capacity(3 * d);
-        for (old, new) in [("query", "q_proj"), ("key", "k_proj"), ("value", "v_proj")] {
-            let legacy = keys.block(
-                i,
-                "",
-                &format!("attention.attention.{old}"),
-                &format!("attention.attention.{old}"),
-            );
-            let renamed = keys.block(
-                i,
-                "",
-                &format!("attention.{new}"),
-                &format!("attention.{new}"),
-            );
-            let base = renamed_or(ck, renamed, legacy);
+        for part in [Part::Query, Part::Key, Part::Value] {
+            let base = keys.of(part, i)?;
             w.extend(ck.take(&format!("{base}.weight"), &[d, d])?.data);
             if c.qkv_bias {
                 b.extend(ck.take(&format!("{base}.bias"), &[d])?.data);
@@ -201,19 +174,9 @@ fn attention(
         let bias = c.qkv_bias.then(|| HostTensor::new(vec![3 * d], b));
         (HostTensor::new(vec![3 * d, d], w), bias)
     };
-    let out = {
-        let legacy = keys.block(
-            i,
-            "attn.proj",
-            "attention.output.dense",
-            "attention.output.dense",
-        );
-        let renamed = keys.block(i, "attn.proj", "attention.o_proj", "attention.o_proj");
-        renamed_or(ck, renamed, legacy)
-    };
     Ok(Attention {
         qkv: linear(qkv_w, qkv_b, device),
-        proj: named_linear(ck, &out, [d, d], device)?,
+        proj: named_linear(ck, &keys.of(Part::AttnProj, i)?, [d, d], device)?,
         num_heads: c.num_heads,
     })
 }
@@ -227,37 +190,23 @@ fn block(
 ) -> Result<Block, ModelError> {
     let (d, h) = (c.embed_dim, c.mlp_hidden());
     let eps = c.layer_norm_eps;
-    let norm1 = layer_norm(
-        ck,
-        &keys.block(i, "norm1", "layernorm_before", "norm1"),
-        d,
-        eps,
-        device,
-    )?;
-    let norm2 = layer_norm(
-        ck,
-        &keys.block(i, "norm2", "layernorm_after", "norm2"),
-        d,
-        eps,
-        device,
-    )?;
-    let fc1 = keys.block(i, "mlp.fc1", "intermediate.dense", "mlp.fc1");
-    let fc2 = keys.block(i, "mlp.fc2", "output.dense", "mlp.fc2");
+    let norm1 = layer_norm(ck, &keys.of(Part::Norm1, i)?, d, eps, device)?;
+    let norm2 = layer_norm(ck, &keys.of(Part::Norm2, i)?, d, eps, device)?;
     let mlp = Mlp {
-        fc1: named_linear(ck, &fc1, [h, d], device)?,
-        fc2: named_linear(ck, &fc2, [d, h], device)?,
+        fc1: named_linear(ck, &keys.of(Part::Fc1, i)?, [h, d], device)?,
+        fc2: named_linear(ck, &keys.of(Part::Fc2, i)?, [d, h], device)?,
     };
-    let mut scale = |timm: &str, dinov2: &str| -> Result<Option<LayerScale>, ModelError> {
+    let mut scale = |part: Part| -> Result<Option<LayerScale>, ModelError> {
         if !c.layer_scale {
             return Ok(None);
         }
-        let gamma = ck.take(&keys.block(i, timm, dinov2, dinov2), &[d])?;
+        let gamma = ck.take(&keys.of(part, i)?, &[d])?;
         Ok(Some(LayerScale {
             gamma: param(gamma, device),
         }))
     };
-    let ls1 = scale("ls1.gamma", "layer_scale1.lambda1")?;
-    let ls2 = scale("ls2.gamma", "layer_scale2.lambda1")?;
+    let ls1 = scale(Part::Ls1)?;
+    let ls2 = scale(Part::Ls2)?;
     Ok(Block {
         norm1,
         attn: attention(ck, keys, i, c, device)?,
@@ -276,20 +225,17 @@ pub fn load_vit(
     device: &Device,
 ) -> Result<Loaded, ModelError> {
     config.validate()?;
-    let (naming, prefix) = detect(ck)?;
-    let vit_v5 = naming == Naming::HfVit
-        && ck.contains(&format!("{prefix}layers.0.layernorm_before.weight"));
+    let (layout, prefix) = detect(ck)?;
     let keys = Keys {
-        naming,
+        layout,
         prefix: &prefix,
-        vit_v5,
     };
     let (d, p) = (config.embed_dim, config.patch_size);
     let grid = config.grid(config.img_size);
     let prefix_tokens = usize::from(config.class_token);
     let mut missing = Missing(Vec::new());
 
-    let patch = keys.top("patch_embed.proj", "embeddings.patch_embeddings.projection");
+    let patch = keys.of(Part::PatchEmbed, 0)?;
     let mut proj: Conv2d = Conv2dConfig::new([config.in_chans, d], [p, p])
         .with_stride([p, p])
         .init(device);
@@ -303,17 +249,18 @@ pub fn load_vit(
         .map(|b| param(b, device));
 
     let cls_token = if config.class_token {
-        let cls =
-            missing.note(ck.take(&keys.top("cls_token", "embeddings.cls_token"), &[1, 1, d]))?;
+        let cls = missing.note(ck.take(&keys.of(Part::ClsToken, 0)?, &[1, 1, d]))?;
         cls.map(|t| param(t, device))
     } else {
         None
     };
     let pos = missing.note(ck.take(
-        &keys.top("pos_embed", "embeddings.position_embeddings"),
+        &keys.of(Part::PosEmbed, 0)?,
         &[1, prefix_tokens + grid * grid, d],
     ))?;
-    ck.ignore(&format!("{prefix}embeddings.mask_token"));
+    if let Some(mask) = keys.get(Part::MaskToken, 0) {
+        ck.ignore(&mask);
+    }
 
     let mut blocks = Vec::with_capacity(config.depth);
     for i in 0..config.depth {
@@ -322,13 +269,13 @@ pub fn load_vit(
         }
     }
     // timm's mean-pooled checkpoints carry `fc_norm` (applied after pooling) and no `norm`.
-    let fc_name = keys.top("fc_norm", "fc_norm");
-    let fc_norm = if naming == Naming::Timm && ck.contains(&format!("{fc_name}.weight")) {
-        missing.note(layer_norm(ck, &fc_name, d, config.layer_norm_eps, device))?
-    } else {
-        None
+    let fc_norm = match keys.get(Part::FcNorm, 0) {
+        Some(name) if ck.contains(&format!("{name}.weight")) => {
+            missing.note(layer_norm(ck, &name, d, config.layer_norm_eps, device))?
+        }
+        _ => None,
     };
-    let norm_name = keys.top("norm", "layernorm");
+    let norm_name = keys.of(Part::Norm, 0)?;
     let norm = if fc_norm.is_some() && !ck.contains(&format!("{norm_name}.weight")) {
         None
     } else {
@@ -336,10 +283,11 @@ pub fn load_vit(
     };
     let head = if config.num_classes > 0 {
         // HF keeps the classifier beside the backbone (`classifier`, not `vit.classifier`).
-        let name = if naming != Naming::Timm && ck.contains("classifier.weight") {
-            "classifier".to_string()
+        let bare = layout.name(Part::Head, 0).expect("every layout has a head");
+        let name = if layout != Layout::Timm && ck.contains(&format!("{bare}.weight")) {
+            bare
         } else {
-            keys.top("head", "classifier")
+            keys.of(Part::Head, 0)?
         };
         missing.note(named_linear(ck, &name, [config.num_classes, d], device))?
     } else {
@@ -364,7 +312,7 @@ pub fn load_vit(
             head,
         },
         pos_table: HostTensor::new(vec![prefix_tokens + grid * grid, d], pos.data),
-        naming,
+        layout,
     })
 }
 
@@ -397,56 +345,53 @@ mod tests {
         random_timm_tensors(c, 1, 0.3)
     }
 
-    /// The same tensors renamed (and qkv split) the way HF Dinov2Model stores them.
-    fn as_dinov2(
+    /// timm-named tensors under `layout`'s keys behind `prefix`: the fused qkv split into query,
+    /// key and value where the layout keeps them apart, and HF's unused mask token added.
+    fn in_layout(
         timm: &BTreeMap<String, HostTensor>,
+        layout: Layout,
         prefix: &str,
+        depth: usize,
     ) -> BTreeMap<String, HostTensor> {
         let mut out = BTreeMap::new();
-        for (name, t) in timm {
-            let renamed = name
-                .replace("cls_token", "embeddings.cls_token")
-                .replace("pos_embed", "embeddings.position_embeddings")
-                .replace("patch_embed.proj", "embeddings.patch_embeddings.projection")
-                .replace("blocks.", "encoder.layer.")
-                .replace("attn.proj", "attention.output.dense")
-                .replace("ls1.gamma", "layer_scale1.lambda1")
-                .replace("ls2.gamma", "layer_scale2.lambda1");
-            let renamed = if renamed.starts_with("norm.") {
-                renamed.replace("norm.", "layernorm.")
-            } else {
-                renamed
-            };
-            if let Some(stem) = renamed
-                .strip_suffix(".attn.qkv.weight")
-                .or(renamed.strip_suffix(".attn.qkv.bias"))
-            {
-                let kind = if renamed.ends_with("weight") {
-                    "weight"
-                } else {
-                    "bias"
+        let mut renamed = 0;
+        for part in Part::ALL {
+            let blocks = if part.in_block() { depth } else { 1 };
+            for i in 0..blocks {
+                let Some(from) = Layout::Timm.name(part, i) else {
+                    continue;
                 };
-                let third = t.data.len() / 3;
-                for (k, part) in ["query", "key", "value"].iter().enumerate() {
-                    let shape = if kind == "weight" {
+                for suffix in ["", ".weight", ".bias"] {
+                    let Some(t) = timm.get(&format!("{from}{suffix}")) else {
+                        continue;
+                    };
+                    renamed += 1;
+                    if let Some(to) = layout.name(part, i) {
+                        out.insert(format!("{prefix}{to}{suffix}"), t.clone());
+                        continue;
+                    }
+                    assert_eq!(part, Part::Qkv, "{layout:?} has no {part:?}");
+                    let third = t.data.len() / 3;
+                    let shape = if suffix == ".weight" {
                         vec![t.shape[1], t.shape[1]]
                     } else {
-                        vec![t.shape[0] / 3]
+                        vec![third]
                     };
-                    let data = t.data[k * third..(k + 1) * third].to_vec();
-                    out.insert(
-                        format!("{prefix}{stem}.attention.attention.{part}.{kind}"),
-                        HostTensor::new(shape, data),
-                    );
+                    for (k, part) in [Part::Query, Part::Key, Part::Value].iter().enumerate() {
+                        let to = layout.name(*part, i).unwrap();
+                        let data = t.data[k * third..(k + 1) * third].to_vec();
+                        out.insert(
+                            format!("{prefix}{to}{suffix}"),
+                            HostTensor::new(shape.clone(), data),
+                        );
+                    }
                 }
-            } else {
-                out.insert(format!("{prefix}{renamed}"), t.clone());
             }
         }
-        out.insert(
-            format!("{prefix}embeddings.mask_token"),
-            random(&[1, 12], 99),
-        );
+        assert_eq!(renamed, timm.len(), "every timm tensor has a part");
+        if let Some(mask) = layout.name(Part::MaskToken, 0) {
+            out.insert(format!("{prefix}{mask}"), random(&[1, 12], 99));
+        }
         out
     }
 
@@ -474,28 +419,50 @@ mod tests {
     }
 
     #[test]
-    fn timm_and_hf_dinov2_namings_give_the_same_model() {
-        let c = tiny();
-        let timm = timm_tensors(&c);
-        let loaded = build(as_dinov2(&timm, "backbone."), &c).unwrap();
-        assert_eq!(loaded.naming, Naming::HfDinov2);
-        // timm resamples antialiased, HF not: compare at the trained grid, where neither resamples.
+    fn timm_and_every_hf_layout_give_the_same_model() {
         let device = Device::flex();
-        let b_backbone = Backbone::from_loaded(loaded, c.clone());
-        let a_backbone = Backbone::from_loaded(build(timm, &c).unwrap(), c.clone());
-        let images = Tensor::<4>::from_data(
-            TensorData::new(selfcheck_values(3 * 16 * 16, 3), [1, 3, 16, 16]),
-            &device,
-        );
-        let fa = a_backbone
-            .forward(images.clone(), &Prompts::None, None)
-            .unwrap();
-        let fb = b_backbone.forward(images, &Prompts::None, None).unwrap();
-        let diff = pollster::block_on((fa - fb).abs().max().into_data_async())
-            .unwrap()
-            .try_into_vec::<f32>()
-            .unwrap()[0];
-        assert!(diff < 1e-5, "max difference {diff}");
+        for layout in Layout::ALL {
+            // HF ViTModel has no LayerScale.
+            let c = if layout.name(Part::Ls1, 0).is_some() {
+                tiny()
+            } else {
+                VitConfig::from_json(
+                    r#"{"img_size":16,"patch_size":8,"embed_dim":12,"depth":2,"num_heads":3}"#,
+                )
+                .unwrap()
+            };
+            let timm = timm_tensors(&c);
+            let loaded = build(in_layout(&timm, layout, "backbone.", c.depth), &c).unwrap();
+            assert_eq!(loaded.layout, layout);
+            // timm resamples antialiased, HF not: compare at the trained grid, where neither
+            // resamples.
+            let b_backbone = Backbone::from_loaded(loaded, c.clone());
+            let a_backbone = Backbone::from_loaded(build(timm, &c).unwrap(), c.clone());
+            let images = Tensor::<4>::from_data(
+                TensorData::new(selfcheck_values(3 * 16 * 16, 3), [1, 3, 16, 16]),
+                &device,
+            );
+            let fa = a_backbone
+                .forward(images.clone(), &Prompts::None, None)
+                .unwrap();
+            let fb = b_backbone.forward(images, &Prompts::None, None).unwrap();
+            let diff = pollster::block_on((fa - fb).abs().max().into_data_async())
+                .unwrap()
+                .try_into_vec::<f32>()
+                .unwrap()[0];
+            assert!(diff < 1e-5, "{layout:?}: max difference {diff}");
+        }
+    }
+
+    #[test]
+    fn a_layer_scale_config_on_hf_vit_weights_is_refused_by_name() {
+        let plain = VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":12,"depth":2,"num_heads":3}"#,
+        )
+        .unwrap();
+        let tensors = in_layout(&timm_tensors(&plain), Layout::HfVit5, "", plain.depth);
+        let err = build(tensors, &tiny()).err().unwrap().to_string();
+        assert!(err.contains("Ls1") && err.contains("HfVit5"), "{err}");
     }
 
     #[test]

