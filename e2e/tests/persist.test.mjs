@@ -18,12 +18,10 @@ import { png } from '../lib/png.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SAMPLES = join(ROOT, 'static', 'samples');
 
-const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
-
 async function classes(page) {
-  const names = await byTestId(page, 'class-name').evaluateAll((inputs) => inputs.map((i) => i.value));
-  const counts = await byTestId(page, 'class-count').evaluateAll((ps) => ps.map((p) => Number(p.dataset.count)));
-  const thumbs = await byTestId(page, 'thumbs').evaluateAll((uls) => uls.map((ul) => ul.querySelectorAll('img').length));
+  const names = await page.getByTestId('class-name').evaluateAll((inputs) => inputs.map((i) => i.value));
+  const counts = await page.getByTestId('class-count').evaluateAll((ps) => ps.map((p) => Number(p.dataset.count)));
+  const thumbs = await page.getByTestId('thumbs').evaluateAll((uls) => uls.map((ul) => ul.querySelectorAll('img').length));
   return { names, counts, thumbs };
 }
 
@@ -31,7 +29,7 @@ async function waitSaved(page, pattern) {
   // data-saving: no save scheduled or under way, so the store holds what the page shows.
   const status = page.locator('[data-testid="save-status"][data-state="saved"][data-saving="false"]', { hasText: pattern });
   await status.waitFor({ timeout: 30_000 }).catch(async () => {
-    assert.fail(`not saved as expected (${pattern}): ${await byTestId(page, 'save-status').innerText()}`);
+    assert.fail(`not saved as expected (${pattern}): ${await page.getByTestId('save-status').innerText()}`);
   });
 }
 
@@ -65,36 +63,36 @@ test('sample images, class edits, the held-out share and a run survive a reload'
     await waitSaved(page, /0 images and 0 runs/);
 
     // The samples fill the classes, thumbnails included.
-    await byTestId(page, 'samples-load').click();
+    await page.getByTestId('samples-load').click();
     await page.locator('[data-testid="samples-status"][data-state="done"], [data-testid="samples-status"][data-state="failed"]').waitFor({ timeout: 60_000 });
-    assert.equal(await byTestId(page, 'samples-status').getAttribute('data-state'), 'done', await byTestId(page, 'samples-status').innerText());
-    assert.match(await byTestId(page, 'samples-status').innerText(), /Fashion-MNIST \(MIT/);
+    assert.equal(await page.getByTestId('samples-status').getAttribute('data-state'), 'done', await page.getByTestId('samples-status').innerText());
+    assert.match(await page.getByTestId('samples-status').innerText(), /Fashion-MNIST \(MIT/);
     let now = await classes(page);
     assert.deepEqual(now.names, sampleNames);
     assert.deepEqual(now.counts, perClass);
     assert.deepEqual(now.thumbs, perClass);
 
     // Edits: a rename and a held-out share of 50%.
-    await byTestId(page, 'class-name').nth(0).fill('tee');
-    await byTestId(page, 'holdout').fill('50');
-    await byTestId(page, 'holdout').dispatchEvent('change');
+    await page.getByTestId('class-name').nth(0).fill('tee');
+    await page.getByTestId('holdout').fill('50');
+    await page.getByTestId('holdout').dispatchEvent('change');
     await page.locator('[data-testid="class-count"]', { hasText: `${perClass[0] / 2} to train on, ${perClass[0] / 2} held out` }).first().waitFor();
 
     // A short run on the tiny model: 18 training images, batch 16, one epoch = 2 steps.
     await loadTinyModel(page);
     const settings = { 'run-m': '4', 'run-p': '4', 'run-epochs': '1', 'run-batch': '16', 'run-size': '32', 'run-lr': '0.01' };
     for (const [id, value] of Object.entries(settings)) {
-      await byTestId(page, id).fill(value);
-      await byTestId(page, id).dispatchEvent('change');
+      await page.getByTestId(id).fill(value);
+      await page.getByTestId(id).dispatchEvent('change');
     }
-    await byTestId(page, 'run-method').selectOption('bpt-bilinear');
-    await byTestId(page, 'run-start').click({ timeout: 180_000 });
+    await page.getByTestId('run-method').selectOption('bpt-bilinear');
+    await page.getByTestId('run-start').click({ timeout: 180_000 });
     await page.locator('[data-testid="run-status"][data-state="finished"], [data-testid="run-status"][data-state="failed"]').waitFor({ timeout: 400_000 });
-    assert.equal(await byTestId(page, 'run-status').getAttribute('data-state'), 'finished');
+    assert.equal(await page.getByTestId('run-status').getAttribute('data-state'), 'finished');
 
     // A class added after the run, left empty, and renamed.
-    await byTestId(page, 'add-class').click();
-    await byTestId(page, 'class-name').nth(3).fill('empty one');
+    await page.getByTestId('add-class').click();
+    await page.getByTestId('class-name').nth(3).fill('empty one');
     const total = perClass.reduce((a, b) => a + b, 0);
     await waitSaved(page, new RegExp(`${total} images and 1 run\\b`));
     const before = await classes(page);
@@ -106,24 +104,24 @@ test('sample images, class edits, the held-out share and a run survive a reload'
     now = await classes(page);
     assert.deepEqual(now, before, 'the same classes, names, counts and thumbnails');
     assert.deepEqual(now.names, ['tee', ...sampleNames.slice(1), 'empty one']);
-    assert.equal(await byTestId(page, 'holdout').inputValue(), '50');
+    assert.equal(await page.getByTestId('holdout').inputValue(), '50');
     // The run settings form is back as it was left (localStorage).
-    for (const [id, value] of Object.entries(settings)) assert.equal(await byTestId(page, id).inputValue(), value, id);
-    assert.equal(await byTestId(page, 'run-method').inputValue(), 'bpt-bilinear');
-    assert.match(await byTestId(page, 'class-count').nth(1).innerText(), new RegExp(`${perClass[1] / 2} to train on, ${perClass[1] / 2} held out`));
-    assert.match(await byTestId(page, 'data-totals').innerText(), new RegExp(`4 classes . ${total / 2} to train on . ${total / 2} held out`));
+    for (const [id, value] of Object.entries(settings)) assert.equal(await page.getByTestId(id).inputValue(), value, id);
+    assert.equal(await page.getByTestId('run-method').inputValue(), 'bpt-bilinear');
+    assert.match(await page.getByTestId('class-count').nth(1).innerText(), new RegExp(`${perClass[1] / 2} to train on, ${perClass[1] / 2} held out`));
+    assert.match(await page.getByTestId('data-totals').innerText(), new RegExp(`4 classes . ${total / 2} to train on . ${total / 2} held out`));
 
     // The run is back with its curve; it predicts once its model is loaded again, found by its
     // weights' hash: the same weights under another file name (so another model name).
-    assert.equal(await byTestId(page, 'run-row').count(), 1);
-    assert.equal(await byTestId(page, 'run-row').getAttribute('data-state'), 'finished');
+    assert.equal(await page.getByTestId('run-row').count(), 1);
+    assert.equal(await page.getByTestId('run-row').getAttribute('data-state'), 'finished');
     const lossAfter = await page.$$eval('[data-testid="loss-chart"] polyline', (ls) => ls.map((l) => l.getAttribute('points')));
     assert.deepEqual(lossAfter, lossBefore, 'the same loss curve');
     await page.locator('[data-testid="gpu-status"][data-state="ready"]').waitFor({ timeout: 60_000 });
     await loadTinyModel(page, { as: 'same-weights-renamed' });
     await page.locator('[data-testid="run-export"]:not([disabled])').waitFor({ timeout: 30_000 });
     const query = await readFile(join(SAMPLES, manifest.classes[2].files[0]));
-    await byTestId(page, 'predict-file').setInputFiles({ name: 'query.png', mimeType: 'image/png', buffer: query });
+    await page.getByTestId('predict-file').setInputFiles({ name: 'query.png', mimeType: 'image/png', buffer: query });
     await page.locator('[data-testid="predict-result"], [data-testid="predict-error"]').first().waitFor({ timeout: 60_000 });
     const probs = await page.$$eval('[data-testid="predict-class"]', (rows) => rows.map((r) => Number(r.dataset.p)));
     assert.equal(probs.length, 3, 'a probability per class');
@@ -131,21 +129,21 @@ test('sample images, class edits, the held-out share and a run survive a reload'
 
     // A corrupt file is still refused by name, and nothing else changes.
     const broken = { name: 'broken-photo.png', mimeType: 'image/png', buffer: Buffer.from('this is not a picture') };
-    await byTestId(page, 'class-files').nth(3).setInputFiles(broken);
-    await byTestId(page, 'data-errors').waitFor({ timeout: 30_000 });
-    assert.match(await byTestId(page, 'data-errors').innerText(), /broken-photo\.png/);
+    await page.getByTestId('class-files').nth(3).setInputFiles(broken);
+    await page.getByTestId('data-errors').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId('data-errors').innerText(), /broken-photo\.png/);
     assert.deepEqual((await classes(page)).counts, [...perClass, 0]);
     await screenshot(page, 'persist-2-after-reload');
 
     // Clearing empties the page and the store.
     page.once('dialog', (d) => d.accept());
-    await byTestId(page, 'save-clear').click();
+    await page.getByTestId('save-clear').click();
     await waitSaved(page, /0 images and 0 runs/);
     await page.reload();
     await waitSaved(page, /0 images and 0 runs/);
     now = await classes(page);
     assert.deepEqual(now.counts, [0, 0]);
-    assert.equal(await byTestId(page, 'run-row').count(), 0);
+    assert.equal(await page.getByTestId('run-row').count(), 0);
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();
@@ -166,11 +164,11 @@ test('without IndexedDB the page says so and keeps working in memory', { timeout
     const status = page.locator('[data-testid="save-status"][data-state="off"]');
     await status.waitFor({ timeout: 30_000 });
     assert.match(await status.innerText(), /Not saved.*switched off in this test.*reload starts empty/s);
-    assert.equal(await byTestId(page, 'save-status').count(), 1, 'one message');
-    assert.ok(await byTestId(page, 'save-clear').isDisabled());
+    assert.equal(await page.getByTestId('save-status').count(), 1, 'one message');
+    assert.ok(await page.getByTestId('save-clear').isDisabled());
 
     const picture = (seed) => png(30, 30, (x, y) => [(x * seed) % 256, (y * 7) % 256, 90]);
-    await byTestId(page, 'class-files').nth(0).setInputFiles([
+    await page.getByTestId('class-files').nth(0).setInputFiles([
       { name: 'a.png', mimeType: 'image/png', buffer: picture(3) },
       { name: 'b.png', mimeType: 'image/png', buffer: picture(5) },
     ]);
@@ -178,22 +176,22 @@ test('without IndexedDB the page says so and keeps working in memory', { timeout
 
     // A page served without the samples says what to run, and keeps the classes.
     await page.route('**/samples/manifest.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
-    await byTestId(page, 'samples-load').click();
+    await page.getByTestId('samples-load').click();
     await page.locator('[data-testid="samples-status"][data-state="failed"]').waitFor({ timeout: 30_000 });
-    assert.match(await byTestId(page, 'samples-status').innerText(), /not on this server.*404.*serve\.sh/s);
+    assert.match(await page.getByTestId('samples-status').innerText(), /not on this server.*404.*serve\.sh/s);
     assert.deepEqual((await classes(page)).counts, [2, 0]);
     await page.unroute('**/samples/manifest.json');
 
     // The samples replace classes that hold pictures only after a confirmation.
     page.once('dialog', (d) => d.dismiss());
-    await byTestId(page, 'samples-load').click();
+    await page.getByTestId('samples-load').click();
     await page.waitForTimeout(500);
     assert.deepEqual((await classes(page)).counts, [2, 0], 'declining keeps the classes');
     page.once('dialog', (d) => d.accept());
-    await byTestId(page, 'samples-load').click();
+    await page.getByTestId('samples-load').click();
     await page.locator('[data-testid="samples-status"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.equal((await classes(page)).names.length, 3);
-    assert.equal(await byTestId(page, 'save-status').getAttribute('data-state'), 'off');
+    assert.equal(await page.getByTestId('save-status').getAttribute('data-state'), 'off');
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();
@@ -216,7 +214,7 @@ test('a full store and unreadable saved data each give one message; the page goe
     const { page } = app;
     await waitSaved(page, /0 images and 0 runs/);
     const picture = (seed) => png(30, 30, (x, y) => [(x * seed) % 256, (y * 11) % 256, 40]);
-    await byTestId(page, 'class-files').nth(1).setInputFiles([
+    await page.getByTestId('class-files').nth(1).setInputFiles([
       { name: 'c.png', mimeType: 'image/png', buffer: picture(3) },
       { name: 'd.png', mimeType: 'image/png', buffer: picture(7) },
     ]);
@@ -227,7 +225,7 @@ test('a full store and unreadable saved data each give one message; the page goe
 
     // With room again, the next change saves everything, and a reload finds it.
     await page.evaluate(() => { window.__roomy = true; });
-    await byTestId(page, 'class-name').nth(1).fill('dots');
+    await page.getByTestId('class-name').nth(1).fill('dots');
     await waitSaved(page, /2 images and 0 runs/);
     // A file an interrupted save would leave behind is removed at the next start.
     await store(page, 'put', 'image/999', 'left over');
@@ -255,7 +253,7 @@ test('a full store and unreadable saved data each give one message; the page goe
     await unreadable.waitFor({ timeout: 30_000 });
     assert.match(await unreadable.innerText(), /format 99/);
     page.once('dialog', (d) => d.accept());
-    await byTestId(page, 'save-clear').click();
+    await page.getByTestId('save-clear').click();
     await waitSaved(page, /0 images and 0 runs/);
     assert.deepEqual(app.errors, []);
   } finally {
