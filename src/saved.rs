@@ -44,7 +44,13 @@ pub struct SavedClass {
 /// One held-out evaluation of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedEval {
+    /// Steps taken when it was made (0 in indexes saved before steps were kept).
+    #[serde(default)]
+    pub step: usize,
     pub epoch: usize,
+    /// At an epoch's end (every evaluation of indexes saved before this was kept).
+    #[serde(default = "yes")]
+    pub epoch_end: bool,
     pub accuracy: f64,
     /// Not finite: written as null, read back as NaN.
     #[serde(with = "nan_as_null")]
@@ -86,6 +92,19 @@ pub struct SavedRun {
     /// The number of its `run/{n}` record; None for a run without a classifier.
     #[serde(default, deserialize_with = "optional_record_number")]
     pub file: Option<u64>,
+    /// Its place in a comparison of methods over seeds, for a run one started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Member>,
+}
+
+/// A run's place in a comparison: which comparison, and the method, rate and seed it trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub comparison: u32,
+    /// The method's name (`Method::name`).
+    pub method: String,
+    pub lr: f64,
+    pub seed: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -274,6 +293,10 @@ mod nan_as_null {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn null_as_zero<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(0.0))
 }
@@ -339,13 +362,21 @@ mod tests {
                     summary: "2 classes".into(),
                     losses: vec![(1, 0.69), (2, 0.5)],
                     evals: vec![SavedEval {
+                        step: 4,
                         epoch: 1,
+                        epoch_end: true,
                         accuracy: 0.5,
                         loss: 0.7,
                         correct: 1,
                         total: 2,
                     }],
                     file: Some(7),
+                    member: Some(Member {
+                        comparison: 1,
+                        method: "bpt-bilinear".into(),
+                        lr: 0.01,
+                        seed: 2,
+                    }),
                 },
                 SavedRun {
                     id: 3,
@@ -361,6 +392,7 @@ mod tests {
                     losses: Vec::new(),
                     evals: Vec::new(),
                     file: None,
+                    member: None,
                 },
             ],
             skipped: Vec::new(),
@@ -424,7 +456,9 @@ mod tests {
         let mut expected = example();
         expected.runs[0].losses.push((3, f32::NAN));
         expected.runs[1].evals.push(SavedEval {
+            step: 0,
             epoch: 1,
+            epoch_end: true,
             accuracy: 0.0,
             loss: f64::NAN,
             correct: 0,
@@ -438,6 +472,13 @@ mod tests {
         assert_eq!(back.runs[1].evals[0].total, 3);
         assert!(back.runs[1].evals[0].loss.is_nan());
         assert_eq!(run.model_hash, None, "the first format kept no hash");
+        assert_eq!(run.member, None, "nor comparisons");
+        let eval = run.evals[0];
+        assert_eq!(
+            (eval.step, eval.epoch_end),
+            (0, true),
+            "nor steps: an epoch's end"
+        );
         assert_eq!(
             (run.id, run.file, &run.label),
             (old.id, old.file, &old.label)
