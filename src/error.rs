@@ -54,6 +54,13 @@ impl From<&str> for Error {
     }
 }
 
+/// For the places that keep a message as text (the page's signals, the worker's events).
+impl From<Error> for String {
+    fn from(e: Error) -> Self {
+        e.to_string()
+    }
+}
+
 impl Error {
     /// A failure that concerns a file: its path, then the message.
     pub fn at(path: impl AsRef<std::path::Path>, e: impl std::fmt::Display) -> Self {

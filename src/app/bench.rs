@@ -57,7 +57,7 @@ pub fn BenchPage() -> impl IntoView {
             .unwrap_or_default();
         let doc = match run(&query, |s| status.set(s)).await {
             Ok(doc) => doc,
-            Err(e) => json!({ "error": e }),
+            Err(e) => json!({ "error": e.to_string() }),
         };
         let text = doc.to_string();
         if let Some(window) = web_sys::window() {
@@ -75,20 +75,19 @@ pub fn BenchPage() -> impl IntoView {
     }
 }
 
-async fn run(query: &str, status: impl Fn(String)) -> Result<Value, String> {
+async fn run(query: &str, status: impl Fn(String)) -> crate::error::Result<Value> {
     let plan = PagePlan::from_query(query)?;
     status("acquiring the GPU".into());
-    let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
+    let ctx = GpuContext::new().await?;
     let device = ctx.burn_device().clone();
     status("loading the default model".into());
     let config = fetch::text(&format!("{DEFAULT_DIR}/config.json")).await?;
-    let config = VitConfig::from_json(&config).map_err(|e| e.to_string())?;
+    let config = VitConfig::from_json(&config)?;
     let weights = fetch::bytes(&format!("{DEFAULT_DIR}/model.safetensors"), |_| {}).await?;
-    let backbone =
-        Backbone::from_safetensors(&weights, config, &device).map_err(|e| e.to_string())?;
+    let backbone = Backbone::from_safetensors(&weights, config, &device)?;
     drop(weights);
     if plan.size % backbone.config.patch_size != 0 {
-        return Err(format!("size {} is not a multiple of the patch", plan.size));
+        return Err(format!("size {} is not a multiple of the patch", plan.size).into());
     }
     if plan.profile {
         let mut profiles = Vec::new();
@@ -109,7 +108,7 @@ async fn run(query: &str, status: impl Fn(String)) -> Result<Value, String> {
         Some(
             time_train_step(Arc::new(backbone), &plan, &device)
                 .await
-                .unwrap_or_else(|e| json!({ "batch": plan.train_batch, "error": e })),
+                .unwrap_or_else(|e| json!({ "batch": plan.train_batch, "error": e.to_string() })),
         )
     } else {
         None
@@ -130,7 +129,7 @@ fn images(batch: usize, size: usize, i: usize, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(pixels, [batch, 3, size, size]), device)
 }
 
-async fn read_scalar(t: Tensor<1>) -> Result<f64, String> {
+async fn read_scalar(t: Tensor<1>) -> crate::error::Result<f64> {
     let data = t.into_data_async().await.map_err(|e| format!("{e:?}"))?;
     let values = data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(f64::from(values[0]))
@@ -154,18 +153,16 @@ async fn time_forward(
     batch: usize,
     plan: &PagePlan,
     device: &Device,
-) -> Result<Value, String> {
+) -> crate::error::Result<Value> {
     let mut times = Vec::new();
     let mut first_sum = None;
     for i in 0..plan.warmup + plan.iters {
         let start = js::now_ms();
-        let tokens = backbone
-            .forward(images(batch, plan.size, i, device), &Prompts::None, None)
-            .map_err(|e| e.to_string())?;
+        let tokens = backbone.forward(images(batch, plan.size, i, device), &Prompts::None, None)?;
         let sum = read_scalar(tokens.sum()).await?;
         let elapsed = js::now_ms() - start;
         if !sum.is_finite() {
-            return Err(format!("the output tokens sum to {sum}"));
+            return Err(format!("the output tokens sum to {sum}").into());
         }
         first_sum.get_or_insert(sum);
         if i >= plan.warmup {
@@ -205,16 +202,14 @@ async fn profile(
     batch: usize,
     plan: &PagePlan,
     device: &Device,
-) -> Result<Value, String> {
+) -> crate::error::Result<Value> {
     let mut passes: Vec<Vec<f64>> = Vec::new();
     for i in 0..plan.warmup + plan.iters {
         let mut laps = WebLaps {
             last: js::now_ms(),
             totals: vec![0.0; STAGES.len()],
         };
-        forward_in_stages(backbone, images(batch, plan.size, i, device), &mut laps)
-            .await
-            .map_err(|e| e.to_string())?;
+        forward_in_stages(backbone, images(batch, plan.size, i, device), &mut laps).await?;
         if i >= plan.warmup {
             passes.push(laps.totals);
         }
@@ -238,7 +233,7 @@ async fn time_train_step(
     backbone: Arc<Backbone>,
     plan: &PagePlan,
     device: &Device,
-) -> Result<Value, String> {
+) -> crate::error::Result<Value> {
     let b = plan.train_batch;
     let image = Arc::new(RgbImage {
         width: 8,
@@ -253,7 +248,7 @@ async fn time_train_step(
         })
         .collect();
     let classes = (0..CLASSES).map(|c| format!("c{c}")).collect();
-    let data = Dataset::split(classes, samples, 0.0, 0).map_err(|e| e.to_string())?;
+    let data = Dataset::split(classes, samples, 0.0, 0)?;
     let prompt = PromptConfig {
         num_prompts: PROMPTS,
         b_init: BInit::Xavier,
@@ -273,8 +268,7 @@ async fn time_train_step(
         &data,
         device,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let mut rng = crate::rng::Rng::new(7);
     let mut times = Vec::new();
     for i in 0..plan.warmup + plan.iters {
@@ -282,11 +276,10 @@ async fn time_train_step(
         let start = js::now_ms();
         let stats = session
             .step_on(images(b, plan.size, i, device), &labels)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let elapsed = js::now_ms() - start;
         if !stats.loss.is_finite() {
-            return Err(format!("the loss is {}", stats.loss));
+            return Err(format!("the loss is {}", stats.loss).into());
         }
         if i >= plan.warmup {
             times.push(elapsed);

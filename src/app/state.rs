@@ -11,7 +11,9 @@ use leptos::prelude::*;
 use crate::app::data::state::ImageClasses;
 use crate::app::gpu::state::{CheckState, GPU_NOT_READY, GpuState};
 use crate::app::model::state::{LoadedModel, ModelState};
-use crate::app::runs::state::{Control, RunRecord};
+use crate::app::persist::state::Persist;
+use crate::app::runs::state::{Control, Queued, RunRecord};
+use crate::app::worker::client::WorkerSlot;
 use crate::gpu::GpuContext;
 
 /// What every action that needs a model says when none is loaded.
@@ -28,12 +30,18 @@ pub struct AppState {
     pub model_load: StoredValue<u64>,
     pub data: RwSignal<ImageClasses, LocalStorage>,
     pub runs: RwSignal<Vec<RunRecord>, LocalStorage>,
+    /// Runs of a comparison waiting for the one in progress to end.
+    pub queue: RwSignal<Vec<Queued>, LocalStorage>,
     /// What the user asked of the run in progress.
     pub control: RwSignal<Control>,
     /// The id of the run being trained, if any (one at a time: they share the GPU).
     pub active_run: RwSignal<Option<u32>>,
     /// The last failure of exporting or importing a run file.
     pub io_error: RwSignal<Option<String>>,
+    /// Saving to the browser's store, and where it stands.
+    pub persist: Persist,
+    /// The training worker, once a run has started it.
+    pub worker: WorkerSlot,
 }
 
 impl AppState {
@@ -45,9 +53,12 @@ impl AppState {
             model_load: StoredValue::new(0),
             data: RwSignal::new_local(ImageClasses::with_default_classes()),
             runs: RwSignal::new_local(Vec::new()),
+            queue: RwSignal::new_local(Vec::new()),
             control: RwSignal::new(Control::Run),
             active_run: RwSignal::new(None),
             io_error: RwSignal::new(None),
+            persist: Persist::new(),
+            worker: WorkerSlot::new(),
         }
     }
 

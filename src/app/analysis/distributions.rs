@@ -73,14 +73,12 @@ async fn analyse(app: AppState, block: usize, norm1: bool, out: RwSignal<DistSta
                 .collect()
         });
         if samples.is_empty() {
-            return Err("add some pictures first".to_string());
+            return Err("add some pictures first".into());
         }
         let c = &model.backbone.config;
         // The trained size when small, else 112 px: the statistics barely change with size.
         let size = (c.img_size.min(112) / c.patch_size).max(1) * c.patch_size;
-        let views = gather(&model.backbone, &samples, block, size, ctx.burn_device())
-            .await
-            .map_err(|e| e.to_string())?;
+        let views = gather(&model.backbone, &samples, block, size, ctx.burn_device()).await?;
         let kernels = StatsKernels::new(&ctx);
         let options = SummaryOptions {
             bins: 96,
@@ -103,10 +101,7 @@ async fn analyse(app: AppState, block: usize, norm1: bool, out: RwSignal<DistSta
             // One picture: nothing is held out.
             let Some(t) = t else { continue };
             let label = if norm1 { norm1_label } else { input_label };
-            let s = kernels
-                .summarize(&ctx, &t.data, &options)
-                .await
-                .map_err(|e| e.to_string())?;
+            let s = kernels.summarize(&ctx, &t.data, &options).await?;
             done.push((*key, *label, s));
         }
         Ok(DistState::Done {
@@ -120,7 +115,7 @@ async fn analyse(app: AppState, block: usize, norm1: bool, out: RwSignal<DistSta
         })
     }
     .await;
-    out.set(result.unwrap_or_else(DistState::Failed));
+    out.set(result.unwrap_or_else(|e: crate::error::Error| DistState::Failed(e.to_string())));
 }
 
 #[component]

@@ -83,16 +83,11 @@ async fn describe(
         let deep = prompts.sets.len() > 1;
         let shown = block.min(prompts.sets.len() - 1);
         let card = async {
-            let picture = PromptPicture::of(&prompts.sets[shown])
-                .await
-                .map_err(|e| e.to_string())?;
-            let summary = kernels
-                .summarize(&ctx, &picture.values, &options)
-                .await
-                .map_err(|e| e.to_string())?;
+            let picture = PromptPicture::of(&prompts.sets[shown]).await?;
+            let summary = kernels.summarize(&ctx, &picture.values, &options).await?;
             let limit = abs_max(&picture.values);
             let (m, d) = (picture.tokens, picture.width);
-            Ok::<_, String>(PromptCard {
+            Ok::<_, crate::error::Error>(PromptCard {
                 run,
                 label: label.clone(),
                 color,

@@ -92,7 +92,7 @@ async fn place(
     let fail = |message: String| fail(app, &load, what.clone(), message);
     let config = match model_config(&config_text, preprocessor.as_deref()) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     let gpu = match app.gpu() {
         Ok(gpu) => gpu,

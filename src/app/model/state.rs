@@ -82,12 +82,12 @@ impl ModelState {
 }
 
 /// The architecture from a config's text, with an HF image processor's settings when given.
-pub fn model_config(config: &str, preprocessor: Option<&str>) -> Result<VitConfig, String> {
-    let c = VitConfig::from_json(config).map_err(|e| e.to_string())?;
+pub fn model_config(config: &str, preprocessor: Option<&str>) -> crate::error::Result<VitConfig> {
+    let c = VitConfig::from_json(config)?;
     match preprocessor {
         Some(p) => c
             .with_hf_preprocessor(p)
-            .map_err(|e| format!("{PREPROCESSOR_FILE}: {e}")),
+            .map_err(|e| format!("{PREPROCESSOR_FILE}: {e}").into()),
         None => Ok(c),
     }
 }

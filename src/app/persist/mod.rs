@@ -10,11 +10,10 @@
 //! store) sets one message and the page goes on in memory.
 
 mod restore;
+pub mod state;
 mod store;
 mod view;
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
@@ -27,7 +26,7 @@ use crate::app::runs::state::{RunRecord, Trained};
 use crate::app::state::AppState;
 use crate::saved::{INDEX_KEY, Saved, SavedClass, SavedEval, SavedImage, SavedRun, run_key};
 use crate::train::export;
-use store::Store;
+use state::{Persist, RunFile, SaveStatus};
 pub use view::SaveStatusLine;
 
 /// The IndexedDB database of the page.
@@ -35,67 +34,9 @@ const DB_NAME: &str = "bpt-lab";
 /// How long a save waits for more changes (typing a class name).
 const DEBOUNCE_MS: i32 = 300;
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum SaveStatus {
-    /// Reading what an earlier visit saved.
-    Restoring,
-    /// Everything on the page is saved.
-    Saved { images: usize, runs: usize },
-    /// Restored, but these saved records could not be read and were left out.
-    Partial {
-        images: usize,
-        runs: usize,
-        left_out: Vec<String>,
-    },
-    /// No IndexedDB here: the page works in memory only.
-    Off(String),
-    /// The last save failed; the next change tries again.
-    Failed(String),
-    /// Saved data this page cannot read; left alone until the user clears it.
-    Unreadable(String),
-}
-
-/// A run file in the store, and the classifier it was written from (None until a restored run
-/// is rebuilt on its model).
-struct RunFile {
-    id: u32,
-    trained: Option<Rc<Trained>>,
-    file: u64,
-    /// A restored run's file, kept until its model is loaded.
-    pending: Option<Vec<u8>>,
-}
-
-#[derive(Default)]
-struct Inner {
-    store: Option<Store>,
-    /// Saving is on (after the restore, unless the store is off or unreadable).
-    live: bool,
-    /// File records known to be in the store.
-    saved_keys: BTreeSet<String>,
-    runs: Vec<RunFile>,
-    next_run_file: u64,
-    last_index: String,
-    busy: bool,
-    dirty: bool,
-    generation: u64,
-}
-
-#[derive(Clone, Copy)]
-pub struct Persist {
-    pub status: RwSignal<SaveStatus>,
-    /// A save is scheduled or under way.
-    pub saving: RwSignal<bool>,
-    inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
-}
-
 /// Starts persistence: restores the saved state, then saves every change.
 pub fn start(app: AppState) {
-    let p = Persist {
-        status: RwSignal::new(SaveStatus::Restoring),
-        saving: RwSignal::new(false),
-        inner: StoredValue::new_local(Rc::default()),
-    };
-    provide_context(p);
+    let p = app.persist;
     Effect::new(move |_| {
         app.data.track();
         app.runs.track();
@@ -118,14 +59,6 @@ fn same(a: &Option<Rc<Trained>>, b: &Option<Rc<Trained>>) -> bool {
 }
 
 impl Persist {
-    pub fn get() -> Option<Self> {
-        use_context::<Self>()
-    }
-
-    fn inner(&self) -> Rc<RefCell<Inner>> {
-        self.inner.get_value()
-    }
-
     /// Saves a moment after the last of a burst of changes.
     fn schedule(self, app: AppState) {
         let generation = {
@@ -369,7 +302,9 @@ fn saved_run(run: &RunRecord, file: Option<u64>) -> SavedRun {
             .evals
             .iter()
             .map(|e| SavedEval {
+                step: e.step,
                 epoch: e.epoch,
+                epoch_end: e.epoch_end,
                 accuracy: e.accuracy,
                 loss: e.loss,
                 correct: e.correct,
@@ -377,5 +312,6 @@ fn saved_run(run: &RunRecord, file: Option<u64>) -> SavedRun {
             })
             .collect(),
         file,
+        member: run.member.clone(),
     }
 }

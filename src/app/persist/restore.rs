@@ -10,7 +10,8 @@ use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use web_sys::Blob;
 
-use super::{Persist, RunFile, SaveStatus, store::Store};
+use super::state::{Persist, RunFile, SaveStatus};
+use super::store::Store;
 use crate::app::browser::js::{self, PickedFile};
 use crate::app::data::decode;
 use crate::app::data::state::{DataImage, ImageClasses, Rejected};
@@ -144,6 +145,7 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
         };
         let mut run = RunRecord::new(id, s.label.clone(), s.model.clone());
         run.model_hash = s.model_hash.clone();
+        run.member = s.member.clone();
         run.status = status(s);
         run.step = s.step;
         run.total_steps = s.total_steps;
@@ -154,7 +156,9 @@ async fn restore_runs(app: AppState, p: Persist, store: &Store, saved: &Saved) {
             .evals
             .iter()
             .map(|e| EvalPoint {
+                step: e.step,
                 epoch: e.epoch,
+                epoch_end: e.epoch_end,
                 accuracy: e.accuracy,
                 loss: e.loss,
                 correct: e.correct,

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{Persist, SaveStatus};
+use super::state::SaveStatus;
 use crate::app::browser::js;
 use crate::app::state::AppState;
 
@@ -66,9 +66,7 @@ fn describe(status: &SaveStatus) -> (&'static str, String) {
 #[component]
 pub fn SaveStatusLine() -> impl IntoView {
     let app = AppState::get();
-    let Some(p) = Persist::get() else {
-        return ().into_any();
-    };
+    let p = app.persist;
     let clear = move |_| {
         let ok =
             web_sys::window()

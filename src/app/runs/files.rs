@@ -24,11 +24,9 @@ pub fn file_name(label: &str) -> String {
 }
 
 /// Writes the run's classifier and offers it as a download.
-pub async fn export(trained: &Trained, label: &str) -> Result<(), String> {
-    let bytes = export::to_safetensors(&trained.classifier, trained.extra.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    js::download(&bytes, &file_name(label))
+pub async fn export(trained: &Trained, label: &str) -> crate::error::Result<()> {
+    let bytes = export::to_safetensors(&trained.classifier, trained.extra.clone()).await?;
+    Ok(js::download(&bytes, &file_name(label))?)
 }
 
 /// Reads a run file for the loaded model and adds it to the runs as an imported run.
@@ -40,11 +38,10 @@ pub async fn import(app: AppState, file: PickedFile) {
             .map_err(|_| "load the model the run was trained on first")?;
         let gpu = app.gpu()?;
         let bytes = file.bytes().await?;
-        let classifier = export::read_for(&bytes, &model.backbone, gpu.burn_device())
-            .map_err(|e| e.to_string())?;
+        let classifier = export::read_for(&bytes, &model.backbone, gpu.burn_device())?;
         let other_weights =
             export::recorded_model_hash(&bytes).is_some_and(|h| h != model.backbone.weights_hash);
-        Ok::<_, String>((model, classifier, other_weights))
+        Ok::<_, crate::error::Error>((model, classifier, other_weights))
     }
     .await;
     match result {

@@ -1,6 +1,8 @@
 //! Runs: their records and settings, starting and stopping them (through the worker), run
-//! files, and the runs panel with its curves.
+//! files, comparisons of methods over seeds, and the runs panel with its curves.
 
+pub mod compare_panel;
+pub mod comparison;
 pub mod files;
 pub mod panel;
 pub mod settings_store;

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use web_sys::HtmlInputElement;
 
 use crate::app::browser::js;
+use crate::app::runs::compare_panel::ComparePanel;
 use crate::app::runs::files;
 use crate::app::runs::settings_store;
 use crate::app::runs::state::{Control, RunRecord, RunSettings, RunStatus, duration, method_label};
@@ -161,7 +162,7 @@ fn run_row(run: &RunRecord) -> impl IntoView + use<> {
             spawn_local(async move {
                 if let Err(e) = files::export(&trained, &label).await {
                     gloo::console::error!(format!("BPT Lab: export failed: {e}"));
-                    app.io_error.set(Some(e));
+                    app.io_error.set(Some(e.to_string()));
                 }
             });
         }
@@ -184,6 +185,38 @@ fn run_row(run: &RunRecord) -> impl IntoView + use<> {
             </td>
         </tr>
     }
+}
+
+/// The run rows, newest first; a comparison's runs together under one heading row, where its
+/// newest run is.
+fn grouped_rows(runs: &[RunRecord]) -> impl IntoView + use<> {
+    let mut shown: Vec<u32> = Vec::new();
+    let mut rows = Vec::new();
+    for run in runs.iter().rev() {
+        match run.member.as_ref().map(|m| m.comparison) {
+            None => rows.push(run_row(run).into_any()),
+            Some(c) if !shown.contains(&c) => {
+                shown.push(c);
+                let members: Vec<&RunRecord> = runs
+                    .iter()
+                    .rev()
+                    .filter(|r| r.member.as_ref().is_some_and(|m| m.comparison == c))
+                    .collect();
+                let heading = format!("Comparison {c} \u{00b7} {} runs", members.len());
+                rows.push(
+                    view! {
+                        <tr class="group-row" data-testid="comparison-row" data-comparison=c>
+                            <th scope="rowgroup" colspan="6">{heading}</th>
+                        </tr>
+                    }
+                    .into_any(),
+                );
+                rows.extend(members.into_iter().map(|r| run_row(r).into_any()));
+            }
+            Some(_) => {}
+        }
+    }
+    rows.into_iter().collect_view()
 }
 
 #[component]
@@ -232,6 +265,7 @@ pub fn RunsPanel() -> impl IntoView {
                         .iter()
                         .map(|&(s, l)| (s as f64, f64::from(l)))
                         .collect(),
+                    band: Vec::new(),
                 })
                 .collect()
         })
@@ -246,8 +280,10 @@ pub fn RunsPanel() -> impl IntoView {
                     points: r
                         .evals
                         .iter()
+                        .filter(|e| e.epoch_end)
                         .map(|e| (e.epoch as f64, e.accuracy))
                         .collect(),
+                    band: Vec::new(),
                 })
                 .collect()
         })
@@ -257,7 +293,7 @@ pub fn RunsPanel() -> impl IntoView {
             if runs.is_empty() {
                 view! { <tr><td class="muted" colspan="6">"No runs yet."</td></tr> }.into_any()
             } else {
-                runs.iter().rev().map(run_row).collect_view().into_any()
+                grouped_rows(runs).into_any()
             }
         })
     };
@@ -282,6 +318,7 @@ pub fn RunsPanel() -> impl IntoView {
                 </button>
                 <span class="note">{move || (!app.model.with(|m| m.ready().is_some())).then_some("Load a model to start.")}</span>
             </div>
+            <ComparePanel settings />
             {move || current().map(|run| progress(&run))}
             <div class="charts">
                 <LineChart title="Training loss" x_label="step" y_label="cross-entropy"

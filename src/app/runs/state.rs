@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::model::state::LoadedModel;
 use crate::model::Backbone;
 use crate::prompt::{Method, PromptConfig};
+pub use crate::saved::Member;
 use crate::train::{Classifier, TrainConfig};
 
 /// The settings form. Defaults a browser GPU can run in minutes. Saved as JSON (`settings_store`);
@@ -28,6 +29,9 @@ pub struct RunSettings {
     /// Input side in pixels; rounded to a multiple of the patch when a run starts.
     pub size: usize,
     pub seed: u64,
+    /// Also evaluate after 20% of the steps (`compare::early_step`): comparison runs do, so that
+    /// "how fast" is measured as `bpt-lab compare` measures it.
+    pub early_eval: bool,
 }
 
 impl Default for RunSettings {
@@ -42,6 +46,7 @@ impl Default for RunSettings {
             batch: 8,
             size: 112,
             seed: 0,
+            early_eval: false,
         }
     }
 }
@@ -158,10 +163,21 @@ pub struct Trained {
     pub extra: serde_json::Value,
 }
 
+/// A run waiting in a comparison's queue.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub settings: RunSettings,
+    pub member: Member,
+}
+
 /// One held-out evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalPoint {
+    /// Steps taken when it was made.
+    pub step: usize,
     pub epoch: usize,
+    /// At an epoch's end (else the early evaluation of a comparison run).
+    pub epoch_end: bool,
     pub accuracy: f64,
     pub loss: f64,
     pub correct: usize,
@@ -192,6 +208,8 @@ pub struct RunRecord {
     /// Counts at the start: classes, training and held-out images.
     pub summary: String,
     pub result: Option<Rc<Trained>>,
+    /// Its place in a comparison, for a run one started.
+    pub member: Option<Member>,
 }
 
 /// The number for a new run: past every run's on the page (restored ids are below u32::MAX).
@@ -240,6 +258,7 @@ impl RunRecord {
             evals: Vec::new(),
             summary: String::new(),
             result: None,
+            member: None,
         }
     }
 

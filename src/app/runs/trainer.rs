@@ -7,9 +7,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::app::runs::state::{Control, RunRecord, RunSettings, RunStatus, Trained, next_run_id};
+use crate::app::runs::state::{
+    Control, Member, Queued, RunRecord, RunSettings, RunStatus, Trained, next_run_id,
+};
 use crate::app::state::AppState;
-use crate::app::worker::client::{self, OnCrash, OnEvent};
+use crate::app::worker::client::{OnCrash, OnEvent};
 use crate::app::worker::protocol::{Event, Phase};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::train::export;
@@ -17,25 +19,53 @@ use crate::train::export;
 /// Starts a run with the current data and settings; errors before the start become a failed
 /// run with the message, so they show where the user looks.
 pub fn start(app: AppState, settings: RunSettings) {
+    app.queue.set(Vec::new());
+    start_run(app, settings, None);
+}
+
+/// Runs `queue` one after the other on the same data (a comparison); a stop, a failure before a
+/// run could start or a lost GPU drops the runs not started yet.
+pub fn start_queue(app: AppState, queue: Vec<Queued>) {
+    app.queue.set(queue);
+    next(app);
+}
+
+/// Starts the next queued run when none is training.
+fn next(app: AppState) {
+    if app.active_run.get_untracked().is_some() {
+        return;
+    }
+    let Some(first) = app
+        .queue
+        .try_update(|q| (!q.is_empty()).then(|| q.remove(0)))
+        .flatten()
+    else {
+        return;
+    };
+    if !start_run(app, first.settings, Some(first.member)) {
+        app.queue.set(Vec::new());
+    }
+}
+
+/// Starts one run; false when it failed before it could start.
+fn start_run(app: AppState, settings: RunSettings, member: Option<Member>) -> bool {
     let id = app.runs.with_untracked(|r| next_run_id(r));
     let model = app.ready_model();
     let model_name = model.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     let mut record = RunRecord::new(id, settings.label(), model_name);
     record.model_hash = model.as_ref().ok().map(|m| m.backbone.weights_hash.clone());
     record.training_on = model.as_ref().ok().cloned();
+    record.member = member;
     let prepared = model.and_then(|m| {
-        let data = app
-            .data
-            .with_untracked(|d| d.dataset(settings.seed))
-            .map_err(|e| e.to_string())?;
-        Ok((m, data))
+        let data = app.data.with_untracked(|d| d.dataset(settings.seed));
+        Ok((m, data.map_err(crate::error::Error::from)?))
     });
     let (model, data) = match prepared {
         Ok(v) => v,
         Err(message) => {
             record.status = RunStatus::Failed(message);
             app.runs.update(|r| r.push(record));
-            return;
+            return false;
         }
     };
     record.summary = format!(
@@ -50,7 +80,7 @@ pub fn start(app: AppState, settings: RunSettings) {
     leptos::task::spawn_local(async move {
         let on_event: OnEvent = Rc::new(move |event, file| apply(app, event, file));
         let on_crash: OnCrash = Rc::new(move |message| crashed(app, message));
-        match client::acquire(on_event, on_crash).await {
+        match app.worker.acquire(on_event, on_crash).await {
             Ok(worker) => {
                 if let Err(message) = worker.train(id, settings, &model, &data) {
                     apply(app, Event::Failed { run: id, message }, None);
@@ -76,13 +106,17 @@ pub fn start(app: AppState, settings: RunSettings) {
             }
         }
     });
+    true
 }
 
 /// Passes the user's pause, resume and stop to the run in progress.
 pub fn control(app: AppState, control: Control) {
     app.control.set(control);
+    if control == Control::Stop {
+        app.queue.set(Vec::new());
+    }
     if let Some(run) = app.active_run.get_untracked() {
-        client::control(run, control);
+        app.worker.control(run, control);
     }
 }
 
@@ -102,7 +136,7 @@ impl Report for OnPage {
 /// The worker stopped (a panic, or the browser ended it): the run in progress fails, and the
 /// next run starts a new worker.
 fn crashed(app: AppState, message: String) {
-    client::discard();
+    app.worker.discard();
     if let Some(run) = app.active_run.get_untracked() {
         let message = format!("the training worker stopped: {message}");
         apply(app, Event::Failed { run, message }, None);
@@ -132,6 +166,7 @@ pub fn apply(app: AppState, event: Event, file: Option<Vec<u8>>) {
         app.update_run(run, |r| r.training_on = None);
         if app.active_run.get_untracked() == Some(run) {
             app.active_run.set(None);
+            next(app);
         }
     }
 }
@@ -180,7 +215,7 @@ fn update(app: AppState, run: u32, event: Event, file: Option<Vec<u8>>) {
             });
         }
         Event::Failed { message, .. } => {
-            if let Some(worker) = client::current() {
+            if let Some(worker) = app.worker.current() {
                 worker.forget_model();
             }
             app.update_run(run, |r| r.status = RunStatus::Failed(message));

@@ -1,5 +1,6 @@
 //! Line charts as hand-written SVG: axes with rounded ticks, labels, one polyline (and point
-//! markers when there are few points) per series, and an HTML legend beside them.
+//! markers when there are few points) per series, a shaded band around it when the series has
+//! one (a 95% interval), and an HTML legend beside them.
 
 use leptos::prelude::*;
 
@@ -9,6 +10,8 @@ pub struct Series {
     pub label: String,
     pub color: &'static str,
     pub points: Vec<(f64, f64)>,
+    /// (x, low, high) around the curve, drawn as a shaded band; empty for none.
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 const W: f64 = 560.0;
@@ -140,6 +143,27 @@ pub fn LineChart(
                     .map(|&(x, y)| format!("{:.2},{:.2}", sx(x), sy(y)))
                     .collect::<Vec<_>>()
                     .join(" ");
+                let band: Vec<(f64, f64, f64)> = s
+                    .band
+                    .iter()
+                    .copied()
+                    .filter(|b| b.0.is_finite() && b.1.is_finite() && b.2.is_finite())
+                    .collect();
+                // Along the upper edge, then back along the lower one.
+                let band = (!band.is_empty()).then(|| {
+                    // An interval wider than the axis (few seeds) is cut at its ends.
+                    let edge = band
+                        .iter()
+                        .map(|&(x, _, hi)| (x, hi.clamp(y0, y1)))
+                        .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo.clamp(y0, y1))))
+                        .map(|(x, y)| format!("{:.2},{:.2}", sx(x), sy(y)))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    view! {
+                        <polygon class="chart-band" points=edge fill=s.color fill-opacity="0.16"
+                            stroke="none" />
+                    }
+                });
                 let markers = (finite.len() <= 40).then(|| {
                     finite
                         .iter()
@@ -150,6 +174,7 @@ pub fn LineChart(
                 });
                 view! {
                     <g class="chart-series" data-label=s.label.clone()>
+                        {band}
                         <polyline
                             points=points
                             fill="none"

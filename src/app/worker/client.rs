@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use leptos::prelude::*;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -30,48 +31,69 @@ pub struct TrainingWorker {
     _handlers: [Closure<dyn FnMut(JsValue)>; 2],
 }
 
-enum Slot {
+pub enum Slot {
     Empty,
     Ready(Rc<TrainingWorker>),
     /// The worker could not start here; runs train on the page's thread.
     Unavailable(String),
 }
 
-thread_local! {
-    static SLOT: RefCell<Slot> = const { RefCell::new(Slot::Empty) };
-}
+/// The training worker of the page (in `AppState`): none until the first run starts it.
+#[derive(Clone, Copy)]
+pub struct WorkerSlot(StoredValue<Slot, LocalStorage>);
 
-/// The running worker, started on first use; Err(reason) where workers cannot train.
-pub async fn acquire(on_event: OnEvent, on_crash: OnCrash) -> Result<Rc<TrainingWorker>, String> {
-    let known = SLOT.with_borrow(|s| match s {
-        Slot::Ready(w) => Some(Ok(w.clone())),
-        Slot::Unavailable(m) => Some(Err(m.clone())),
-        Slot::Empty => None,
-    });
-    if let Some(known) = known {
-        return known;
+impl WorkerSlot {
+    pub fn new() -> Self {
+        Self(StoredValue::new_local(Slot::Empty))
     }
-    let started = TrainingWorker::start(on_event, on_crash).await;
-    SLOT.set(match &started {
-        Ok(w) => Slot::Ready(w.clone()),
-        Err(m) => Slot::Unavailable(m.clone()),
-    });
-    started
-}
 
-/// Forgets a worker that stopped, so the next run starts a fresh one.
-pub fn discard() {
-    if let Slot::Ready(w) = SLOT.replace(Slot::Empty) {
-        let _ = js::call(&w.worker, "terminate", &[]);
+    /// The running worker, started on first use; Err(reason) where workers cannot train.
+    pub async fn acquire(
+        self,
+        on_event: OnEvent,
+        on_crash: OnCrash,
+    ) -> Result<Rc<TrainingWorker>, String> {
+        let known = self.0.with_value(|s| match s {
+            Slot::Ready(w) => Some(Ok(w.clone())),
+            Slot::Unavailable(m) => Some(Err(m.clone())),
+            Slot::Empty => None,
+        });
+        if let Some(known) = known {
+            return known;
+        }
+        let started = TrainingWorker::start(on_event, on_crash).await;
+        self.0.set_value(match &started {
+            Ok(w) => Slot::Ready(w.clone()),
+            Err(m) => Slot::Unavailable(m.clone()),
+        });
+        started
     }
-}
 
-/// Sends a control to the worker, if one is running.
-pub fn control(run: u32, control: Control) {
-    if let Some(w) = current()
-        && let Err(e) = w.send(&Request::Control { run, control }, &[], &[])
-    {
-        gloo::console::error!(format!("BPT Lab: a control did not reach the worker: {e}"));
+    /// Forgets a worker that stopped, so the next run starts a fresh one.
+    pub fn discard(self) {
+        let old = self
+            .0
+            .try_update_value(|s| std::mem::replace(s, Slot::Empty));
+        if let Some(Slot::Ready(w)) = old {
+            let _ = js::call(&w.worker, "terminate", &[]);
+        }
+    }
+
+    /// Sends a control to the worker, if one is running.
+    pub fn control(self, run: u32, control: Control) {
+        if let Some(w) = self.current()
+            && let Err(e) = w.send(&Request::Control { run, control }, &[], &[])
+        {
+            gloo::console::error!(format!("BPT Lab: a control did not reach the worker: {e}"));
+        }
+    }
+
+    /// The worker, when one is running.
+    pub fn current(self) -> Option<Rc<TrainingWorker>> {
+        self.0.with_value(|s| match s {
+            Slot::Ready(w) => Some(w.clone()),
+            _ => None,
+        })
     }
 }
 
@@ -227,12 +249,4 @@ impl TrainingWorker {
     pub fn forget_model(&self) {
         *self.model_key.borrow_mut() = None;
     }
-}
-
-/// The worker that is running, if any.
-pub fn current() -> Option<Rc<TrainingWorker>> {
-    SLOT.with_borrow(|s| match s {
-        Slot::Ready(w) => Some(w.clone()),
-        _ => None,
-    })
 }

@@ -102,8 +102,8 @@ pub fn encode<T: Serialize>(
     body: &T,
     bytes: &[(&str, &Uint8Array)],
     transfer: &[&str],
-) -> Result<(Object, Array), String> {
-    let msg = serde_json::to_string(body).map_err(|e| e.to_string())?;
+) -> crate::error::Result<(Object, Array)> {
+    let msg = serde_json::to_string(body)?;
     let obj = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&obj, &k.into(), v).map(|_| ());
     set("msg", &msg.into()).map_err(|e| crate::app::browser::js::message(&e))?;
@@ -118,11 +118,11 @@ pub fn encode<T: Serialize>(
 }
 
 /// The JSON body of a message event's data.
-pub fn decode<T: DeserializeOwned>(data: &JsValue) -> Result<T, String> {
+pub fn decode<T: DeserializeOwned>(data: &JsValue) -> crate::error::Result<T> {
     let msg = crate::app::browser::js::get(data, "msg")
         .as_string()
         .ok_or("a message without a body")?;
-    serde_json::from_str(&msg).map_err(|e| format!("an unreadable message ({e}): {msg}"))
+    serde_json::from_str(&msg).map_err(|e| format!("an unreadable message ({e}): {msg}").into())
 }
 
 /// The bytes named `name` beside a message body, if any.

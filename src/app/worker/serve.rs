@@ -111,7 +111,7 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
             let pixels = bytes(&data, "pixels").unwrap_or_default();
             spawn_local(async move {
                 let prepared = backbone(&gpu, &model, weights).and_then(|backbone| {
-                    let data = pack::unpack(&index, &pixels).map_err(|e| e.to_string())?;
+                    let data = pack::unpack(&index, &pixels)?;
                     Ok((backbone, data))
                 });
                 drop(pixels);
@@ -126,7 +126,13 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
                         };
                         train_loop::run(job, gpu.burn_device(), &ToPage { run }).await;
                     }
-                    Err(message) => post(&Event::Failed { run, message }, None),
+                    Err(e) => post(
+                        &Event::Failed {
+                            run,
+                            message: e.to_string(),
+                        },
+                        None,
+                    ),
                 }
             });
         }
@@ -138,7 +144,7 @@ fn backbone(
     gpu: &GpuContext,
     model: &ModelRef,
     weights: Option<Vec<u8>>,
-) -> Result<Arc<Backbone>, String> {
+) -> crate::error::Result<Arc<Backbone>> {
     if let Some(held) =
         MODEL.with_borrow(|m| m.as_ref().filter(|m| m.0 == model.key).map(|m| m.1.clone()))
     {
@@ -148,10 +154,11 @@ fn backbone(
     // Free the previous model's GPU memory before placing the new one.
     MODEL.set(None);
     let config = model_config(&model.config, model.preprocessor.as_deref())?;
-    let backbone = Arc::new(
-        Backbone::from_safetensors(&weights, config, gpu.burn_device())
-            .map_err(|e| e.to_string())?,
-    );
+    let backbone = Arc::new(Backbone::from_safetensors(
+        &weights,
+        config,
+        gpu.burn_device(),
+    )?);
     MODEL.set(Some((model.key, backbone.clone())));
     Ok(backbone)
 }

@@ -41,7 +41,8 @@ pub trait Report {
 /// Trains `job` on `device`; every outcome, failures included, is reported as an event.
 pub async fn run(job: Job, device: &Device, report: &dyn Report) {
     let run = job.run;
-    if let Err(message) = train(job, device, report).await {
+    if let Err(e) = train(job, device, report).await {
+        let message = e.to_string();
         report.emit(Event::Failed { run, message }, None);
     }
 }
@@ -92,7 +93,9 @@ impl Observer for PageObserver<'_> {
     fn evaluated(&mut self, point: &run::EvalPoint) {
         if let Some(eval) = point.test {
             let point = EvalPoint {
+                step: point.step,
                 epoch: point.epoch,
+                epoch_end: point.epoch_end,
                 accuracy: eval.accuracy(),
                 loss: eval.loss,
                 correct: eval.correct,
@@ -136,7 +139,7 @@ impl Observer for PageObserver<'_> {
     }
 }
 
-async fn train(job: Job, device: &Device, report: &dyn Report) -> Result<(), String> {
+async fn train(job: Job, device: &Device, report: &dyn Report) -> crate::error::Result<()> {
     let Job {
         run,
         settings,
@@ -158,8 +161,7 @@ async fn train(job: Job, device: &Device, report: &dyn Report) -> Result<(), Str
         &data,
         device,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     report.emit(
         Event::Started {
             run,
@@ -174,13 +176,17 @@ async fn train(job: Job, device: &Device, report: &dyn Report) -> Result<(), Str
         started: js::now_ms(),
         paused_ms: 0.0,
     };
-    let outcome = run::run(session, &data, &Plan::default(), &mut observer)
-        .await
-        .map_err(|e| e.to_string())?;
+    let plan = Plan {
+        extra_evals: if settings.early_eval {
+            vec![crate::compare::early_step(session.total_steps())]
+        } else {
+            Vec::new()
+        },
+        ..Plan::default()
+    };
+    let outcome = run::run(session, &data, &plan, &mut observer).await?;
     let extra = run::metadata(&outcome.session, &model_name);
-    let file = export::to_safetensors(&outcome.session.model, extra.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let file = export::to_safetensors(&outcome.session.model, extra.clone()).await?;
     report.emit(
         Event::Finished {
             run,
