@@ -1,11 +1,13 @@
 //! The Vision Transformer backbone: its architecture (`config`), the burn modules (`vit`),
 //! reading checkpoints in timm or HF naming (`checkpoint`, the key table `layout`, `load`),
-//! resampling position embeddings to other input sizes (`pos_embed`), the pixels a checkpoint
+//! whether a checkpoint fits a device (`fit`, from its header alone), resampling position
+//! embeddings to other input sizes (`pos_embed`), the pixels a checkpoint
 //! expects (`preprocess`), and the frozen `Backbone` built from them.
 
 pub mod backbone;
 pub mod checkpoint;
 pub mod config;
+pub mod fit;
 pub mod gelu;
 pub mod layout;
 pub mod load;

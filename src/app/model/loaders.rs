@@ -13,28 +13,12 @@ use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache::ModelCache;
 use crate::app::state::AppState;
 use crate::hub::{self, CONFIG_FILE, HubModel, PREPROCESSOR_FILE, WEIGHTS_FILE};
+use crate::model::fit::{Room, check_fits};
 use crate::model::{Backbone, VitConfig};
 
-/// The number of values in a safetensors file, from its header.
-fn count_parameters(bytes: &[u8]) -> usize {
-    let Some(len) = bytes
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
-    else {
-        return 0;
-    };
-    let header = bytes
-        .get(8..8 + len as usize)
-        .and_then(|h| serde_json::from_slice::<serde_json::Value>(h).ok());
-    let Some(serde_json::Value::Object(map)) = header else {
-        return 0;
-    };
-    map.iter()
-        .filter(|(k, _)| *k != "__metadata__")
-        .filter_map(|(_, v)| v.get("shape")?.as_array().cloned())
-        .map(|shape| shape.iter().filter_map(|d| d.as_u64()).product::<u64>() as usize)
-        .sum()
-}
+/// The WebAssembly memory a model may take while it loads (the file and its values as f32):
+/// wasm32 addresses 4 GiB, and the pictures, the runs and the rest of the page need the remainder.
+const PAGE_MEMORY: u64 = 3 << 30;
 
 /// One load: its number (a load whose number is no longer current is dropped) and the model
 /// that was ready when it began, kept in use if it fails.
@@ -98,6 +82,15 @@ async fn place(
         Ok(gpu) => gpu,
         Err(message) => return fail(message),
     };
+    // Refused from the header alone, before anything is read into tensors or allocated.
+    let room = Room {
+        binding_values: gpu.max_f32_per_binding() as u64,
+        memory_bytes: Some(PAGE_MEMORY),
+    };
+    let parameters = match check_fits(&weights, room) {
+        Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        Err(e) => return fail(e.to_string()),
+    };
     if !current(app, &load) {
         return;
     }
@@ -116,7 +109,7 @@ async fn place(
                 },
                 source,
                 name,
-                parameters: count_parameters(&weights),
+                parameters,
                 bytes: weights.len(),
             })))
         }
