@@ -110,6 +110,13 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     });
     await step('BPT-bilinear and VPT train and draw their curves', async () => {
       // Train BPT-bilinear, then VPT, at 32 px: 6 training images, batch 4, 2 epochs = 4 steps each.
+      // SwiftShader is a software adapter: the settings say so and offer a size that finishes.
+      await page.getByTestId('fallback-note').waitFor({ timeout: 30_000 });
+      assert.match(await page.getByTestId('fallback-note').innerText(), /software adapter/);
+      await page.getByTestId('fallback-apply').click();
+      assert.equal(await page.getByTestId('run-size').inputValue(), '56');
+      assert.equal(await page.getByTestId('run-epochs').inputValue(), '3');
+      assert.equal(await page.getByTestId('fallback-apply').count(), 0, 'nothing left to propose');
       const settings = { 'run-m': '4', 'run-p': '4', 'run-epochs': '2', 'run-batch': '4', 'run-size': '32', 'run-lr': '0.01' };
       for (const [id, value] of Object.entries(settings)) {
         await page.getByTestId(id).fill(value);

@@ -3,6 +3,7 @@
 
 pub mod compare_panel;
 pub mod comparison;
+pub mod fallback;
 pub mod files;
 pub mod panel;
 pub mod settings_store;

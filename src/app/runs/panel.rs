@@ -8,6 +8,7 @@ use web_sys::HtmlInputElement;
 
 use crate::app::browser::js;
 use crate::app::runs::compare_panel::ComparePanel;
+use crate::app::runs::fallback::FallbackNote;
 use crate::app::runs::files;
 use crate::app::runs::settings_store;
 use crate::app::runs::state::{Control, RunRecord, RunSettings, RunStatus, duration, method_label};
@@ -306,6 +307,7 @@ pub fn RunsPanel() -> impl IntoView {
                  other on the same data: their curves are overlaid below."
             </p>
             {settings_form(settings)}
+            <FallbackNote settings />
             <div class="actions">
                 <button type="button" data-testid="run-start" disabled=move || !can_start() on:click=start>
                     "Start a run"
