@@ -143,7 +143,7 @@ pub fn LivePredict(
                 aria-pressed=move || active.get().to_string()
                 disabled=move || run.get().is_none() && !active.get()
                 on:click=move |_| active.update(|a| *a = !*a)>
-                {move || if active.get() { "Stop the camera" } else { "\u{1f4f7} Live from the camera" }}
+                {move || if active.get() { "Stop the camera" } else { "Live from the camera" }}
             </button>
             {move || error.get().map(|e| view! {
                 <p class="run-error camera-error" role="alert" data-testid="live-error">{e}</p>

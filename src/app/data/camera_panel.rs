@@ -18,6 +18,12 @@ const INTERVAL_MS: i32 = 200;
 /// The largest burst.
 const MAX_BURST: usize = 100;
 
+/// Milliseconds until the next picture of a capture that began at `started` (none when the
+/// capture took longer than [`INTERVAL_MS`]).
+fn next_in(started: f64) -> i32 {
+    (f64::from(INTERVAL_MS) - (js::now_ms() - started)).max(0.0) as i32
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Phase {
     Closed,
@@ -121,8 +127,9 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
         recording.set(true);
         spawn_local(async move {
             while live() && recording.try_get_untracked() == Some(true) {
+                let started = js::now_ms();
                 capture().await;
-                js::sleep(INTERVAL_MS).await;
+                js::sleep(next_in(started)).await;
             }
         });
     };
@@ -136,11 +143,12 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
         spawn_local(async move {
             let mut left = n;
             while left > 0 && live() {
+                let started = js::now_ms();
                 if capture().await {
                     left -= 1;
                     burst_left.try_set(left);
                 }
-                js::sleep(INTERVAL_MS).await;
+                js::sleep(next_in(started)).await;
             }
             burst_left.try_set(0);
         });
@@ -206,7 +214,7 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
         <div class="class-camera">
             <button type="button" class="secondary small" data-testid="camera-open"
                 aria-expanded=move || shown.get().to_string() on:click=toggle>
-                {move || if !shown.get() { "\u{1f4f7} Camera" } else { "Close the camera" }}
+                {move || if !shown.get() { "Camera" } else { "Close the camera" }}
             </button>
             {move || error.get().map(|e| view! {
                 <p class="run-error camera-error" role="alert" data-testid="camera-error">{e}</p>
