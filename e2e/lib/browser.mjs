@@ -8,9 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
 
-export async function launch({ webgpu }) {
+// Chromium's fake camera: a moving test pattern, granted without a permission prompt.
+export const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+// `args`: flags added to the usual ones (FAKE_CAMERA, say).
+export async function launch({ webgpu, args = [] }) {
   // Playwright gives every launch a fresh, empty profile of its own.
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu }) });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...chromiumArgs({ webgpu }), ...args] });
 }
 
 export async function screenshot(page, name) {

@@ -8,10 +8,10 @@ import { readFile } from 'node:fs/promises';
 const DIST = process.env.BPT_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 
 // `init`, when given, is a function (or a list of them) run in the page before its own scripts
-// (Playwright's addInitScript), on every load.
-export async function openApp({ webgpu, init }) {
+// (Playwright's addInitScript), on every load. `args`: extra Chromium flags (see launch).
+export async function openApp({ webgpu, init, args }) {
   const server = await serveDist(DIST);
-  const browser = await launch({ webgpu });
+  const browser = await launch({ webgpu, args });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

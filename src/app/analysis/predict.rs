@@ -1,17 +1,15 @@
-//! The "Predict" panel: pick a finished or imported run, drop or choose a picture, and see
-//! the class probabilities it gives.
-
-use std::sync::Arc;
+//! The "Predict" panel: pick a finished or imported run, drop or choose a picture (or turn on
+//! the camera, see `live`), and see the class probabilities it gives.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::HtmlInputElement;
 
+use super::classify::{Classified, ProbabilityBars, classify};
+use super::live::LivePredict;
 use crate::app::browser::js::{self, PickedFile};
 use crate::app::data::decode;
 use crate::app::state::AppState;
-use crate::train::Sample;
-use crate::train::data::batch;
 
 #[derive(Clone)]
 enum Prediction {
@@ -35,41 +33,14 @@ async fn predict(
 ) {
     out.set(Prediction::Working(file.name.clone()));
     let result = async {
-        let (label, trained) = app
-            .runs
-            .with_untracked(|r| {
-                r.iter()
-                    .find(|r| r.id == run_id)
-                    .and_then(|r| Some((r.label.clone(), r.result.clone()?)))
-            })
-            .ok_or("that run has no trained classifier")?;
-        let gpu = app.gpu()?;
         let image = decode::decode(&file)
             .await
             .map_err(|e| format!("{}: {e}", file.name))?;
-        let sample = Sample {
-            image: Arc::new(image),
-            label: 0,
-            name: file.name.clone(),
-        };
-        let c = &trained.classifier;
-        let (images, _) = batch(&[&sample], &c.transform, None, gpu.burn_device());
-        let probs = c
-            .probabilities(&trained.backbone, images)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut classes: Vec<(String, f32)> = c
-            .classes
-            .iter()
-            .cloned()
-            .zip(probs.data.iter().copied())
-            .collect();
-        classes.sort_by(|a, b| b.1.total_cmp(&a.1));
-        Ok::<_, String>((label, classes))
+        classify(app, run_id, image).await
     }
     .await;
     out.set(match result {
-        Ok((run, classes)) => Prediction::Done {
+        Ok(Classified { run, classes }) => Prediction::Done {
             name: file.name.clone(),
             thumb: js::object_url(&file.blob),
             run,
@@ -100,8 +71,11 @@ pub fn PredictPanel() -> impl IntoView {
             .filter(|id| list.iter().any(|(i, _)| i == id))
             .or_else(|| list.last().map(|(i, _)| *i))
     };
+    let live = RwSignal::new(false);
+    // A chosen picture takes the place of the camera.
     let run_file = move |file: Option<PickedFile>| {
         if let (Some(file), Some(id)) = (file, selected()) {
+            live.set(false);
             spawn_local(predict(app, id, file, out));
         }
     };
@@ -116,39 +90,36 @@ pub fn PredictPanel() -> impl IntoView {
         run_file(js::dropped_files(&ev).into_iter().next());
     };
 
-    let result = move || {
-        match out.get() {
+    let result = move || match out.get() {
         Prediction::None => view! { <p class="muted">"No picture yet."</p> }.into_any(),
-        Prediction::Working(name) => view! { <p class="muted">"Classifying " {name} "\u{2026}"</p> }.into_any(),
+        Prediction::Working(name) => {
+            view! { <p class="muted">"Classifying " {name} "\u{2026}"</p> }.into_any()
+        }
         Prediction::Failed(e) => view! {
             <p class="run-error" role="alert" data-testid="predict-error">{e}</p>
         }
         .into_any(),
-        Prediction::Done { name, thumb, run, classes } => view! {
+        Prediction::Done {
+            name,
+            thumb,
+            run,
+            classes,
+        } => view! {
             <div class="prediction" data-testid="predict-result">
                 <img src=thumb alt=name.clone() />
                 <div>
                     <p class="note">{name} " with " {run}</p>
-                    <ul class="bars">
-                        {classes.into_iter().map(|(class, p)| view! {
-                            <li data-testid="predict-class" data-p=p.to_string()>
-                                <span class="bar-label">{class}</span>
-                                <span class="bar"><span style:width=format!("{:.1}%", p * 100.0)></span></span>
-                                <span class="bar-value">{format!("{:.1}%", p * 100.0)}</span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
+                    <ProbabilityBars classes />
                 </div>
             </div>
         }
         .into_any(),
-    }
     };
 
     view! {
         <section class="panel panel-wide" aria-labelledby="predict-heading">
             <h2 id="predict-heading">"Predict"</h2>
-            <p class="lede">"Classify a new picture with a finished, stopped or imported run."</p>
+            <p class="lede">"Classify a new picture, or the camera\u{2019}s live picture, with a finished, stopped or imported run."</p>
             <div class="row">
                 <label class="field">
                     <span>"Run"</span>
@@ -166,7 +137,8 @@ pub fn PredictPanel() -> impl IntoView {
                         disabled=move || selected().is_none() on:change=picked />
                 </label>
             </div>
-            {result}
+            <LivePredict run=Signal::derive(selected) active=live />
+            {move || (!live.get()).then(result)}
         </section>
     }
 }

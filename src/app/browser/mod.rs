@@ -1,5 +1,6 @@
 //! The browser's own services, wrapped for the page: JavaScript helpers (files, downloads,
-//! object URLs, messages) and fetching with progress.
+//! object URLs, messages), fetching with progress, and the camera.
 
+pub mod camera;
 pub mod fetch;
 pub mod js;

@@ -20,12 +20,13 @@ pub async fn decode(file: &PickedFile) -> Result<RgbImage, String> {
         .await
         .map_err(|_| "not an image this browser can decode".to_string())?
         .unchecked_into();
-    let result = draw(&bitmap);
+    let result = from_bitmap(&bitmap);
     bitmap.close();
     result
 }
 
-fn draw(bitmap: &ImageBitmap) -> Result<RgbImage, String> {
+/// The RGB pixels of a bitmap (a decoded file or a camera frame), shrunk to [`MAX_SIDE`].
+pub fn from_bitmap(bitmap: &ImageBitmap) -> Result<RgbImage, String> {
     let (w, h) = kept_size(bitmap.width(), bitmap.height());
     if w == 0 || h == 0 {
         return Err("the image is empty".into());

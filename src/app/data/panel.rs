@@ -1,5 +1,5 @@
-//! The "Your images" panel: classes with names, pictures added by file picker or drag and
-//! drop, decoded in the browser; unreadable files are named and skipped; the training and
+//! The "Your images" panel: classes with names, pictures added by file picker, drag and
+//! drop or the camera, decoded in the browser; unreadable files are named and skipped; the training and
 //! held-out counts of each class follow the held-out share.
 
 use leptos::prelude::*;
@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use web_sys::HtmlInputElement;
 
 use crate::app::browser::js;
+use crate::app::data::camera_panel::ClassCamera;
 use crate::app::data::decode;
 use crate::app::data::samples::SampleImages;
 use crate::app::data::state::{add_files, held_out};
@@ -108,6 +109,7 @@ fn ClassCard(id: u32) -> impl IntoView {
             <label class="drop" for=input_id>
                 "Drop pictures here or " <span class="link">"choose files"</span>
             </label>
+            <ClassCamera id />
         </li>
     }
 }

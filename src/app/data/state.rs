@@ -132,6 +132,25 @@ impl ImageClasses {
         class.images.into_iter().map(|im| im.thumb).collect()
     }
 
+    /// The number after the highest `camera-<n>.png` in class `id` (camera pictures' names).
+    pub fn next_camera_number(&self, id: u32) -> u32 {
+        let Some(class) = self.class(id) else {
+            return 1;
+        };
+        class
+            .images
+            .iter()
+            .filter_map(|im| {
+                im.name
+                    .strip_prefix("camera-")?
+                    .strip_suffix(".png")?
+                    .parse::<u32>()
+                    .ok()
+            })
+            .max()
+            .map_or(1, |n| n.saturating_add(1))
+    }
+
     /// The class names, trimmed, with empty names replaced.
     pub fn class_names(&self) -> Vec<String> {
         self.classes

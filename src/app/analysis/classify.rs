@@ -1,0 +1,65 @@
+//! Classifying one picture with a trained run, and the probability bars that show the answer;
+//! shared by the picture and the live camera predictions of the Predict panel.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::app::state::AppState;
+use crate::train::data::batch;
+use crate::train::{RgbImage, Sample};
+
+/// What a run says of one picture: the run's label, and (class, probability) most likely first.
+#[derive(Clone)]
+pub struct Classified {
+    pub run: String,
+    pub classes: Vec<(String, f32)>,
+}
+
+/// Classifies `image` with run `run_id` on the GPU.
+pub async fn classify(app: AppState, run_id: u32, image: RgbImage) -> Result<Classified, String> {
+    let (run, trained) = app
+        .runs
+        .with_untracked(|r| {
+            r.iter()
+                .find(|r| r.id == run_id)
+                .and_then(|r| Some((r.label.clone(), r.result.clone()?)))
+        })
+        .ok_or("that run has no trained classifier")?;
+    let gpu = app.gpu()?;
+    let sample = Sample {
+        image: Arc::new(image),
+        label: 0,
+        name: String::new(),
+    };
+    let c = &trained.classifier;
+    let (images, _) = batch(&[&sample], &c.transform, None, gpu.burn_device());
+    let probs = c
+        .probabilities(&trained.backbone, images)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut classes: Vec<(String, f32)> = c
+        .classes
+        .iter()
+        .cloned()
+        .zip(probs.data.iter().copied())
+        .collect();
+    classes.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(Classified { run, classes })
+}
+
+/// One bar per class, its probability in `data-p`.
+#[component]
+pub fn ProbabilityBars(classes: Vec<(String, f32)>) -> impl IntoView {
+    view! {
+        <ul class="bars">
+            {classes.into_iter().map(|(class, p)| view! {
+                <li data-testid="predict-class" data-p=p.to_string()>
+                    <span class="bar-label">{class}</span>
+                    <span class="bar"><span style:width=format!("{:.1}%", p * 100.0)></span></span>
+                    <span class="bar-value">{format!("{:.1}%", p * 100.0)}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
