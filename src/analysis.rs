@@ -22,6 +22,8 @@ use crate::whiten::{Accumulator, Source, WhitenConfig, qk_product, x_tilde};
 pub enum AnalysisError {
     #[error("{0}")]
     Input(String),
+    #[error("the analysis was stopped")]
+    Stopped,
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
@@ -59,6 +61,20 @@ pub struct Views {
     pub norm1: SourceViews,
 }
 
+/// Hears how far [`gather_with`] is, between batches of pictures, and may stop it.
+pub trait Progress {
+    /// `done` of `total` pictures have been through the backbone; false stops the analysis.
+    /// The page yields to its event loop here, where a stop arrives.
+    fn proceed(&mut self, done: usize, total: usize) -> impl Future<Output = bool>;
+}
+
+/// No progress to tell and never stops (the command line).
+impl Progress for () {
+    async fn proceed(&mut self, _done: usize, _total: usize) -> bool {
+        true
+    }
+}
+
 /// Runs the backbone on the evaluation view of `samples` at `size` px and collects the views
 /// of `block` for both sources. The whitening of each source is estimated on every other image
 /// (the 1st, 3rd, ...) and applied both to those and to the others, so the figures show what
@@ -69,6 +85,18 @@ pub async fn gather(
     block: usize,
     size: usize,
     device: &Device,
+) -> Result<Views, AnalysisError> {
+    gather_with(backbone, samples, block, size, device, &mut ()).await
+}
+
+/// [`gather`], telling `progress` after every batch of pictures.
+pub async fn gather_with(
+    backbone: &Backbone,
+    samples: &[Sample],
+    block: usize,
+    size: usize,
+    device: &Device,
+    progress: &mut impl Progress,
 ) -> Result<Views, AnalysisError> {
     let depth = backbone.config.depth;
     if block >= depth {
@@ -89,8 +117,13 @@ pub async fn gather(
     let mut acc_norm1 = Accumulator::new(backbone, vec![block], Source::Norm1);
     // (block input, norm1) of the fitting images, then of the others.
     let mut tokens: [Vec<(Tensor<3>, Tensor<3>)>; 2] = [Vec::new(), Vec::new()];
+    let mut done = 0;
     for (part, images) in [&fit, &held].into_iter().enumerate() {
         for chunk in images.chunks(8) {
+            if !progress.proceed(done, samples.len()).await {
+                return Err(AnalysisError::Stopped);
+            }
+            done += chunk.len();
             let (images, _) = batch(chunk, &transform, None, device);
             let mut trace = Trace::default();
             let _ = backbone.vit.forward_blocks(
@@ -107,6 +140,9 @@ pub async fn gather(
                 trace.norm1_outputs.swap_remove(block),
             ));
         }
+    }
+    if !progress.proceed(done, samples.len()).await {
+        return Err(AnalysisError::Stopped);
     }
     let config = WhitenConfig::default();
     let w_input = acc_input.finish(&config).await?.remove(0);
@@ -243,5 +279,74 @@ impl SourceViews {
             out.push(("x_tilde_whitened_held_out", h));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::VitConfig;
+    use crate::model::checkpoint::to_safetensors;
+    use crate::model::random::random_timm_tensors;
+    use crate::train::RgbImage;
+
+    /// Records every call; stops at call `stop_at`.
+    struct Recorder {
+        calls: Vec<(usize, usize)>,
+        stop_at: usize,
+    }
+
+    impl Progress for Recorder {
+        async fn proceed(&mut self, done: usize, total: usize) -> bool {
+            self.calls.push((done, total));
+            self.calls.len() < self.stop_at
+        }
+    }
+
+    fn tiny() -> (Backbone, Vec<Sample>, Device) {
+        let config = VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":8,"depth":1,"num_heads":2}"#,
+        )
+        .unwrap();
+        let bytes = to_safetensors(&random_timm_tensors(&config, 3, 0.3)).unwrap();
+        let device = Device::flex();
+        let backbone = Backbone::from_safetensors(&bytes, config, &device).unwrap();
+        let samples = (0..20)
+            .map(|i| Sample {
+                image: Arc::new(RgbImage {
+                    width: 16,
+                    height: 16,
+                    pixels: (0..16 * 16 * 3)
+                        .map(|k| ((k * 7 + i * 13) % 251) as u8)
+                        .collect(),
+                }),
+                label: 0,
+                name: format!("{i}"),
+            })
+            .collect();
+        (backbone, samples, device)
+    }
+
+    #[test]
+    fn progress_hears_every_batch_and_the_end_and_can_stop_the_analysis() {
+        let (backbone, samples, device) = tiny();
+        let mut all = Recorder {
+            calls: Vec::new(),
+            stop_at: usize::MAX,
+        };
+        let views =
+            pollster::block_on(gather_with(&backbone, &samples, 0, 16, &device, &mut all)).unwrap();
+        assert_eq!(views.images, 20);
+        // 10 fitting pictures (8 + 2), then 10 held out (8 + 2), then the end.
+        assert_eq!(all.calls, [(0, 20), (8, 20), (10, 20), (18, 20), (20, 20)]);
+        let mut stop = Recorder {
+            calls: Vec::new(),
+            stop_at: 2,
+        };
+        let err = pollster::block_on(gather_with(&backbone, &samples, 0, 16, &device, &mut stop));
+        assert!(matches!(err, Err(AnalysisError::Stopped)), "stopped");
+        assert_eq!(stop.calls.len(), 2, "nothing after the stop");
     }
 }

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
+use crate::app::analysis::state::GatherJobs;
 use crate::app::data::state::ImageClasses;
 use crate::app::gpu::state::{CheckState, GPU_NOT_READY, GpuState};
 use crate::app::model::state::{LoadedModel, ModelState};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub persist: Persist,
     /// The training worker, once a run has started it.
     pub worker: WorkerSlot,
+    /// The distributions' gather in progress.
+    pub gather: GatherJobs,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             io_error: RwSignal::new(None),
             persist: Persist::new(),
             worker: WorkerSlot::new(),
+            gather: GatherJobs::new(),
         }
     }
 

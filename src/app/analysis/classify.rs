@@ -17,7 +17,11 @@ pub struct Classified {
 }
 
 /// Classifies `image` with run `run_id` on the GPU.
-pub async fn classify(app: AppState, run_id: u32, image: RgbImage) -> Result<Classified, String> {
+pub async fn classify(
+    app: AppState,
+    run_id: u32,
+    image: RgbImage,
+) -> crate::error::Result<Classified> {
     let (run, trained) = app
         .runs
         .with_untracked(|r| {
@@ -34,10 +38,7 @@ pub async fn classify(app: AppState, run_id: u32, image: RgbImage) -> Result<Cla
     };
     let c = &trained.classifier;
     let (images, _) = batch(&[&sample], &c.transform, None, gpu.burn_device());
-    let probs = c
-        .probabilities(&trained.backbone, images)
-        .await
-        .map_err(|e| e.to_string())?;
+    let probs = c.probabilities(&trained.backbone, images).await?;
     let mut classes: Vec<(String, f32)> = c
         .classes
         .iter()

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::analysis::gather;
+use crate::analysis::AnalysisError;
+use crate::app::analysis::gathering::{self, gather_views};
+use crate::app::browser::js;
 use crate::app::state::AppState;
 use crate::app::ui::hist_chart::HistogramChart;
+use crate::error::Error;
 use crate::stats::{StatsKernels, Summary, SummaryOptions};
 use crate::train::Sample;
 
@@ -32,6 +35,8 @@ enum DistState {
         views: Vec<(&'static str, &'static str, Summary)>,
     },
     Failed(String),
+    /// The user stopped it.
+    Stopped,
 }
 
 /// The cards: key (test id), caption with X as the block input, caption with X as norm1's output.
@@ -78,44 +83,40 @@ async fn analyse(app: AppState, block: usize, norm1: bool, out: RwSignal<DistSta
         let c = &model.backbone.config;
         // The trained size when small, else 112 px: the statistics barely change with size.
         let size = (c.img_size.min(112) / c.patch_size).max(1) * c.patch_size;
-        let views = gather(&model.backbone, &samples, block, size, ctx.burn_device()).await?;
+        let gathered = gather_views(app, &model, samples, (block, size, norm1)).await?;
         let kernels = StatsKernels::new(&ctx);
         let options = SummaryOptions {
             bins: 96,
             ..SummaryOptions::default()
         };
-        let source = if norm1 {
-            &views.norm1
-        } else {
-            &views.block_input
-        };
-        let tensors = [
-            Some(&source.x),
-            Some(&views.wq_wk),
-            Some(&source.x_tilde),
-            Some(&source.whitened),
-            source.whitened_held_out.as_ref(),
-        ];
         let mut done = Vec::new();
-        for ((key, input_label, norm1_label), t) in VIEWS.iter().zip(tensors) {
+        for (key, input_label, norm1_label) in VIEWS {
             // One picture: nothing is held out.
-            let Some(t) = t else { continue };
+            let Some((_, t)) = gathered.tensors.iter().find(|(name, _)| name == key) else {
+                continue;
+            };
             let label = if norm1 { norm1_label } else { input_label };
             let s = kernels.summarize(&ctx, &t.data, &options).await?;
-            done.push((*key, *label, s));
+            done.push((key, label, s));
+            // Each summary reads back from the GPU; the page paints between them.
+            js::sleep(0).await;
         }
         Ok(DistState::Done {
             block,
-            images: views.images,
-            fit: views.fit_images,
-            held: views.held_out_images,
+            images: gathered.counts.images,
+            fit: gathered.counts.fit,
+            held: gathered.counts.held_out,
             norm1,
             size,
             views: done,
         })
     }
     .await;
-    out.set(result.unwrap_or_else(|e: crate::error::Error| DistState::Failed(e.to_string())));
+    out.set(match result {
+        Ok(done) => done,
+        Err(Error::Analysis(AnalysisError::Stopped)) => DistState::Stopped,
+        Err(e) => DistState::Failed(e.to_string()),
+    });
 }
 
 #[component]
@@ -134,11 +135,26 @@ pub fn DistributionsPanel() -> impl IntoView {
         spawn_local(analyse(app, block, norm1.get_untracked(), state))
     };
     let busy = move || matches!(state.get(), DistState::Working);
+    let working = move || match app.gather.progress.get() {
+        Some((done, total)) if total > 0 && done < total => {
+            format!("Picture {} of {total} through the model\u{2026}", done + 1)
+        }
+        Some(_) => "Estimating the whitening\u{2026}".to_string(),
+        None => "Summarising on this GPU with the statistics kernels\u{2026}".to_string(),
+    };
 
     let body = move || {
         match state.get() {
         DistState::Idle => view! { <p class="muted" data-testid="dist-status" data-state="idle">"Not analysed yet."</p> }.into_any(),
-        DistState::Working => view! { <p class="muted" data-testid="dist-status" data-state="working">"Running the model and the statistics kernels…"</p> }.into_any(),
+        DistState::Working => view! {
+            <div class="row">
+                <p class="muted" data-testid="dist-status" data-state="working">{working}</p>
+                <button type="button" class="secondary small" data-testid="dist-stop"
+                    disabled=move || app.gather.stop.get() || app.gather.progress.get().is_none()
+                    on:click=move |_| gathering::stop(app)>"Stop"</button>
+            </div>
+        }.into_any(),
+        DistState::Stopped => view! { <p class="muted" data-testid="dist-status" data-state="stopped">"Stopped. Analyse again when you like."</p> }.into_any(),
         DistState::Failed(m) => view! { <div class="notice notice-error" role="alert" data-testid="dist-status" data-state="failed">{m}</div> }.into_any(),
         DistState::Done { block, images, fit, held, norm1, size, views } => view! {
             <p class="muted" data-testid="dist-status" data-state="done">

@@ -29,7 +29,7 @@ async fn classify_frame(
     let image = decode::from_bitmap(&bitmap);
     bitmap.close();
     Some(match image {
-        Ok(image) => classify(app, run, image).await,
+        Ok(image) => classify(app, run, image).await.map_err(String::from),
         Err(e) => Err(format!("the camera's picture could not be read: {e}")),
     })
 }

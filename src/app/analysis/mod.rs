@@ -3,6 +3,8 @@
 
 pub mod classify;
 pub mod distributions;
+pub mod gathering;
 pub mod live;
 pub mod predict;
 pub mod prompts;
+pub mod state;

@@ -46,7 +46,7 @@ async fn predict(
             run,
             classes,
         },
-        Err(e) => Prediction::Failed(e),
+        Err(e) => Prediction::Failed(e.to_string()),
     });
 }
 

@@ -7,11 +7,12 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
+use crate::app::analysis::state::{Gathered, split_tensors};
 use crate::app::runs::state::{
     Control, Member, Queued, RunRecord, RunSettings, RunStatus, Trained, next_run_id,
 };
 use crate::app::state::AppState;
-use crate::app::worker::client::{OnCrash, OnEvent};
+use crate::app::worker::client::{OnCrash, OnEvent, TrainingWorker};
 use crate::app::worker::protocol::{Event, Phase};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::train::export;
@@ -78,9 +79,7 @@ fn start_run(app: AppState, settings: RunSettings, member: Option<Member>) -> bo
     app.control.set(Control::Run);
     app.active_run.set(Some(id));
     leptos::task::spawn_local(async move {
-        let on_event: OnEvent = Rc::new(move |event, file| apply(app, event, file));
-        let on_crash: OnCrash = Rc::new(move |message| crashed(app, message));
-        match app.worker.acquire(on_event, on_crash).await {
+        match worker(app).await {
             Ok(worker) => {
                 if let Err(message) = worker.train(id, settings, &model, &data) {
                     apply(app, Event::Failed { run: id, message }, None);
@@ -143,11 +142,40 @@ fn crashed(app: AppState, message: String) {
     }
 }
 
+/// Hands a gather's result (the distributions' pictures through the model) to its job.
+fn gathered(app: AppState, event: Event, file: Option<Vec<u8>>) {
+    match event {
+        Event::Gathered {
+            job,
+            counts,
+            tensors,
+        } => {
+            let bytes = file.unwrap_or_default();
+            let result = split_tensors(tensors, &bytes).map(|tensors| Gathered { counts, tensors });
+            app.gather.deliver(job, result);
+        }
+        Event::GatherFailed { job, message } => app.gather.deliver(job, Err(message)),
+        _ => {}
+    }
+}
+
+/// The training worker (started with this module's event handlers on first use), or why
+/// there is none here.
+pub async fn worker(app: AppState) -> Result<Rc<TrainingWorker>, String> {
+    let on_event: OnEvent = Rc::new(move |event, file| apply(app, event, file));
+    let on_crash: OnCrash = Rc::new(move |message| crashed(app, message));
+    app.worker.acquire(on_event, on_crash).await
+}
+
 /// Applies a run's event to the page. Events of a run that is no longer active (it failed when
 /// the GPU was lost) are dropped.
 pub fn apply(app: AppState, event: Event, file: Option<Vec<u8>>) {
     let run = match &event {
         Event::Ready { .. } | Event::Unavailable { .. } => return,
+        Event::Progress { job, done, total } => {
+            return app.gather.report_progress(*job, *done, *total);
+        }
+        Event::Gathered { .. } | Event::GatherFailed { .. } => return gathered(app, event, file),
         Event::Started { run, .. }
         | Event::Phase { run, .. }
         | Event::Step { run, .. }
@@ -220,7 +248,11 @@ fn update(app: AppState, run: u32, event: Event, file: Option<Vec<u8>>) {
             }
             app.update_run(run, |r| r.status = RunStatus::Failed(message));
         }
-        Event::Ready { .. } | Event::Unavailable { .. } => {}
+        Event::Ready { .. }
+        | Event::Unavailable { .. }
+        | Event::Progress { .. }
+        | Event::Gathered { .. }
+        | Event::GatherFailed { .. } => {}
     }
 }
 

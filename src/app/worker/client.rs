@@ -18,7 +18,7 @@ use crate::app::browser::js;
 use crate::app::model::state::LoadedModel;
 use crate::app::runs::state::{Control, RunSettings};
 use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode, encode};
-use crate::train::{Dataset, pack};
+use crate::train::{Dataset, Sample, pack};
 
 /// Receives the worker's events (with a finished run's file) and its failures.
 pub type OnEvent = Rc<dyn Fn(Event, Option<Vec<u8>>)>;
@@ -94,6 +94,16 @@ impl WorkerSlot {
             Slot::Ready(w) => Some(w.clone()),
             _ => None,
         })
+    }
+}
+
+/// What the worker needs to know of a model besides its weights.
+fn model_ref(model: &LoadedModel) -> ModelRef {
+    ModelRef {
+        key: model.key,
+        name: model.name.clone(),
+        config: model.files.config.clone(),
+        preprocessor: model.files.preprocessor.clone(),
     }
 }
 
@@ -212,6 +222,57 @@ impl TrainingWorker {
         js::call(&self.worker, "postMessage", &[msg.into(), moved.into()]).map(|_| ())
     }
 
+    /// Sends a gather: the pictures (packed as a data set's training part) always, the model's
+    /// weights when the worker does not hold them yet.
+    pub fn gather(
+        &self,
+        job: u32,
+        model: &LoadedModel,
+        samples: Vec<Sample>,
+        (block, size, norm1): (usize, usize, bool),
+    ) -> Result<(), String> {
+        let data = Dataset {
+            classes: vec!["pictures".into()],
+            train: samples,
+            test: Vec::new(),
+        };
+        let packed = pack::pack(&data);
+        let pixels = Uint8Array::from(&packed.pixels[..]);
+        drop(packed.pixels);
+        let request = Request::Gather {
+            job,
+            model: model_ref(model),
+            block,
+            size,
+            norm1,
+            data: packed.index,
+        };
+        self.send_with_model(&request, model, &pixels)
+    }
+
+    /// Asks gather `job` to stop.
+    pub fn stop_gather(&self, job: u32) -> Result<(), String> {
+        self.send(&Request::StopGather { job }, &[], &[])
+    }
+
+    /// Sends `request` with `pixels` (transferred) and the model's weights (copied) when the
+    /// worker does not hold them yet.
+    fn send_with_model(
+        &self,
+        request: &Request,
+        model: &LoadedModel,
+        pixels: &Uint8Array,
+    ) -> Result<(), String> {
+        let send_weights = *self.model_key.borrow() != Some(model.key);
+        let mut arrays = vec![("pixels", pixels)];
+        if send_weights {
+            arrays.push(("weights", &model.files.weights));
+        }
+        self.send(request, &arrays, &["pixels"])?;
+        *self.model_key.borrow_mut() = Some(model.key);
+        Ok(())
+    }
+
     /// Sends a run: the data set's pixels always, the model's weights when the worker does not
     /// hold that model yet.
     pub fn train(
@@ -224,25 +285,13 @@ impl TrainingWorker {
         let packed = pack::pack(data);
         let pixels = Uint8Array::from(&packed.pixels[..]);
         drop(packed.pixels);
-        let send_weights = *self.model_key.borrow() != Some(model.key);
-        let mut arrays = vec![("pixels", &pixels)];
-        if send_weights {
-            arrays.push(("weights", &model.files.weights));
-        }
         let request = Request::Train {
             run,
             settings,
-            model: ModelRef {
-                key: model.key,
-                name: model.name.clone(),
-                config: model.files.config.clone(),
-                preprocessor: model.files.preprocessor.clone(),
-            },
+            model: model_ref(model),
             data: packed.index,
         };
-        self.send(&request, &arrays, &["pixels"])?;
-        *self.model_key.borrow_mut() = Some(model.key);
-        Ok(())
+        self.send_with_model(&request, model, &pixels)
     }
 
     /// After a failed run the worker may not hold the model: send the weights next time.

@@ -2,6 +2,7 @@
 //! side (serving runs), and the training loop both run.
 
 pub mod client;
+pub mod gather;
 pub mod protocol;
 pub mod serve;
 pub mod train_loop;

@@ -29,6 +29,22 @@ pub enum Request {
         run: u32,
         control: Control,
     },
+    /// Run the pictures through the model and collect a block's views for the distributions
+    /// (`crate::analysis`); the pictures travel as `pixels` (a packed data set's training part),
+    /// the weights as for `Train`.
+    Gather {
+        job: u32,
+        model: ModelRef,
+        block: usize,
+        size: usize,
+        /// The norm1 output as X, else the block's input.
+        norm1: bool,
+        data: String,
+    },
+    /// Stop gather `job` at its next batch of pictures.
+    StopGather {
+        job: u32,
+    },
 }
 
 /// The model a run trains on.
@@ -94,6 +110,31 @@ pub enum Event {
         run: u32,
         message: String,
     },
+    /// `done` of `total` pictures of gather `job` have been through the model.
+    Progress {
+        job: u32,
+        done: usize,
+        total: usize,
+    },
+    /// Gather `job` is done: the tensors travel as `file`, their f32 values one after the other
+    /// in the order and shapes of `tensors`.
+    Gathered {
+        job: u32,
+        counts: GatherCounts,
+        tensors: Vec<(String, Vec<usize>)>,
+    },
+    GatherFailed {
+        job: u32,
+        message: String,
+    },
+}
+
+/// How many pictures a gather used: all, those the whitening was fitted on, and the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GatherCounts {
+    pub images: usize,
+    pub fit: usize,
+    pub held_out: usize,
 }
 
 /// The message object for `body` with `bytes` beside it, and the buffers to transfer (those

@@ -17,6 +17,7 @@ use wasm_bindgen_futures::spawn_local;
 use crate::app::browser::js;
 use crate::app::model::state::model_config;
 use crate::app::runs::state::Control;
+use crate::app::worker::gather;
 use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode, encode};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::gpu::GpuContext;
@@ -30,8 +31,8 @@ thread_local! {
     static MODEL: RefCell<Option<(u64, Arc<Backbone>)>> = const { RefCell::new(None) };
 }
 
-/// Posts an event to the page, transferring the run file's buffer.
-fn post(event: &Event, file: Option<Vec<u8>>) {
+/// Posts an event to the page, transferring the buffer of its bytes (a run file, a gather).
+pub(super) fn post(event: &Event, file: Option<Vec<u8>>) {
     let file = file.map(|f| Uint8Array::from(&f[..]));
     let named: Vec<(&str, &Uint8Array)> = file.iter().map(|f| ("file", f)).collect();
     match encode(event, &named, &["file"]) {
@@ -99,6 +100,38 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
             if CONTROL.get().0 == run {
                 CONTROL.set((run, control));
             }
+        }
+        Request::StopGather { job } => gather::stop(job),
+        Request::Gather {
+            job,
+            model,
+            block,
+            size,
+            norm1,
+            data: index,
+        } => {
+            let weights = bytes(&data, "weights");
+            let pixels = bytes(&data, "pixels").unwrap_or_default();
+            spawn_local(async move {
+                let prepared = backbone(&gpu, &model, weights).and_then(|backbone| {
+                    let data = pack::unpack(&index, &pixels)?;
+                    Ok((backbone, data.train))
+                });
+                drop(pixels);
+                match prepared {
+                    Ok((backbone, samples)) => {
+                        let what = (block, size, norm1);
+                        gather::gather(&gpu, backbone, samples, job, what).await;
+                    }
+                    Err(e) => post(
+                        &Event::GatherFailed {
+                            job,
+                            message: e.to_string(),
+                        },
+                        None,
+                    ),
+                }
+            });
         }
         Request::Train {
             run,

@@ -1,0 +1,87 @@
+// The distributions run in the training worker, on WebGPU (SwiftShader): the page says how far
+// the pictures are ("Picture 3 of 16"), its thread never blocks for 200 ms or more (long tasks
+// are recorded with a PerformanceObserver), a stop ends the analysis with a note and the next
+// analysis works; without workers the same analysis runs on the page's thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openApp, loadTinyModel } from '../lib/page.mjs';
+
+function recordLongTasks() {
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, ms: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+async function prepare(page) {
+  await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 300_000 });
+  await loadTinyModel(page);
+  await page.getByTestId('samples-load').click();
+  await page.locator('[data-testid="samples-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+}
+
+const finished = '[data-testid="dist-status"][data-state="done"], [data-testid="dist-status"][data-state="failed"], [data-testid="dist-status"][data-state="stopped"]';
+
+test('the distributions run in the worker with progress, a stop, and no long task', { timeout: 600_000 }, async () => {
+  const app = await openApp({ webgpu: true, init: recordLongTasks });
+  try {
+    const { page } = app;
+    await prepare(page);
+    // Progress, seen as it goes: every text the status line shows while working.
+    await page.evaluate(() => {
+      window.__progress = [];
+      new MutationObserver(() => {
+        const el = document.querySelector('[data-testid="dist-status"][data-state="working"]');
+        if (el && window.__progress.at(-1) !== el.textContent) window.__progress.push(el.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const started = await page.evaluate(() => performance.now());
+    await page.getByTestId('dist-analyse').click();
+    await page.locator(finished).waitFor({ timeout: 300_000 });
+    assert.equal(await page.getByTestId('dist-status').getAttribute('data-state'), 'done', await page.getByTestId('dist-status').innerText());
+    const seen = await page.evaluate(() => window.__progress);
+    assert.ok(seen.some((t) => /^Picture \d+ of 16 through the model/.test(t)), `progress shown: ${JSON.stringify(seen)}`);
+    const longest = await page.evaluate((t0) => Math.max(0, ...window.__longTasks.filter((e) => e.start >= t0).map((e) => e.ms)), started);
+    console.log(`# longest task on the page's thread during the analysis: ${longest.toFixed(0)} ms`);
+    assert.ok(longest < 200, `the page's thread was blocked for ${longest} ms`);
+    assert.ok(app.page.workers().some((w) => w.url().startsWith('blob:')), 'a worker runs');
+    for (const key of ['x', 'wq_wk', 'x_tilde', 'x_tilde_whitened', 'x_tilde_whitened_held_out']) {
+      const kurtosis = Number(await page.getByTestId(`dist-${key}`).getAttribute('data-kurtosis'));
+      assert.ok(Number.isFinite(kurtosis), `${key}: kurtosis ${kurtosis}`);
+    }
+
+    // A stop as soon as the analysis has begun: it ends with a note, and the next one works.
+    await page.evaluate(() => new Promise((done) => {
+      document.querySelector('[data-testid="dist-analyse"]').click();
+      const tryStop = () => {
+        const stop = document.querySelector('[data-testid="dist-stop"]');
+        if (stop && !stop.disabled) { stop.click(); done(); } else setTimeout(tryStop, 0);
+      };
+      tryStop();
+    }));
+    await page.locator(finished).waitFor({ timeout: 300_000 });
+    assert.equal(await page.getByTestId('dist-status').getAttribute('data-state'), 'stopped', await page.getByTestId('dist-status').innerText());
+    await page.getByTestId('dist-source').selectOption('norm1');
+    await page.getByTestId('dist-analyse').click();
+    await page.locator(finished).waitFor({ timeout: 300_000 });
+    assert.match(await page.getByTestId('dist-status').innerText(), /norm1/);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('without workers, the distributions run on the page\'s thread', { timeout: 600_000 }, async () => {
+  const app = await openApp({ webgpu: true, init: () => { delete window.Worker; } });
+  try {
+    const { page } = app;
+    await prepare(page);
+    await page.getByTestId('dist-analyse').click();
+    await page.locator(finished).waitFor({ timeout: 300_000 });
+    assert.equal(await page.getByTestId('dist-status').getAttribute('data-state'), 'done', await page.getByTestId('dist-status').innerText());
+    assert.equal(app.page.workers().length, 0, 'no worker');
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,119 @@
+//! A gather in progress (the pictures going through the model for the distributions panel):
+//! its number, how far it is, and where its result goes. The worker's events reach it through
+//! the runs' event handler, which knows nothing else of analysis.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use leptos::prelude::*;
+
+use crate::app::worker::protocol::GatherCounts;
+use crate::model::checkpoint::HostTensor;
+
+/// The views of one block and source, by name (`x`, `wq_wk`, `x_tilde`, `x_tilde_whitened`,
+/// `x_tilde_whitened_held_out`), and the picture counts.
+pub struct Gathered {
+    pub counts: GatherCounts,
+    pub tensors: Vec<(String, HostTensor)>,
+}
+
+type Reply = oneshot::Sender<Result<Gathered, String>>;
+
+#[derive(Default)]
+struct Inner {
+    /// The job waiting for its result, and where the result goes.
+    waiting: Option<(u32, Reply)>,
+    next: u32,
+}
+
+/// The page's gather jobs (one at a time): progress as a signal, the result through a channel.
+#[derive(Clone, Copy)]
+pub struct GatherJobs {
+    /// (done, total) pictures of the job in progress.
+    pub progress: RwSignal<Option<(usize, usize)>>,
+    /// The user asked the job in progress to stop.
+    pub stop: RwSignal<bool>,
+    inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
+}
+
+impl GatherJobs {
+    pub fn new() -> Self {
+        Self {
+            progress: RwSignal::new(None),
+            stop: RwSignal::new(false),
+            inner: StoredValue::new_local(Rc::default()),
+        }
+    }
+
+    /// A new job's number and the receiver of its result (a job still waiting is dropped).
+    pub fn begin(&self) -> (u32, oneshot::Receiver<Result<Gathered, String>>) {
+        let (tx, rx) = oneshot::channel();
+        let inner = self.inner.get_value();
+        let mut inner = inner.borrow_mut();
+        inner.next = inner.next.wrapping_add(1);
+        inner.waiting = Some((inner.next, tx));
+        self.progress.set(Some((0, 0)));
+        self.stop.set(false);
+        (inner.next, rx)
+    }
+
+    /// The job in progress, if any.
+    pub fn current(&self) -> Option<u32> {
+        self.inner
+            .get_value()
+            .borrow()
+            .waiting
+            .as_ref()
+            .map(|(job, _)| *job)
+    }
+
+    pub fn report_progress(&self, job: u32, done: usize, total: usize) {
+        if self.current() == Some(job) {
+            self.progress.set(Some((done, total)));
+        }
+    }
+
+    /// Hands job `job`'s result to whoever waits for it.
+    pub fn deliver(&self, job: u32, result: Result<Gathered, String>) {
+        let inner = self.inner.get_value();
+        let waiting = inner.borrow_mut().waiting.take_if(|(j, _)| *j == job);
+        if let Some((_, tx)) = waiting {
+            let _ = tx.send(result);
+        }
+    }
+
+    /// The job is over (delivered, failed on the page or given up).
+    pub fn end(&self) {
+        self.inner.get_value().borrow_mut().waiting = None;
+        self.progress.set(None);
+        self.stop.set(false);
+    }
+}
+
+/// The tensors of a `Gathered` event from their shapes and the f32 bytes one after the other.
+pub fn split_tensors(
+    shapes: Vec<(String, Vec<usize>)>,
+    bytes: &[u8],
+) -> Result<Vec<(String, HostTensor)>, String> {
+    let mut at = 0usize;
+    let mut out = Vec::with_capacity(shapes.len());
+    for (name, shape) in shapes {
+        let values = shape
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(*d))
+            .ok_or_else(|| format!("{name}: a shape too large"))?;
+        let end = values
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(at))
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| format!("{name}: the worker sent fewer values than its shape"))?;
+        let data = bytes[at..end]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        at = end;
+        out.push((name, HostTensor::new(shape, data)));
+    }
+    Ok(out)
+}

@@ -1,0 +1,104 @@
+//! The worker's side of a gather: the pictures through the model for the distributions panel
+//! (`crate::analysis::gather_with`), progress after every batch, a stop between batches, and
+//! the chosen source's views sent back as f32 bytes.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use super::protocol::{Event, GatherCounts};
+use super::serve::post;
+use crate::analysis::{Progress, Views, gather_with};
+use crate::app::browser::js;
+use crate::gpu::GpuContext;
+use crate::model::Backbone;
+use crate::model::checkpoint::HostTensor;
+use crate::train::Sample;
+
+thread_local! {
+    /// The last gather the page asked to stop.
+    static STOPPED: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+pub fn stop(job: u32) {
+    STOPPED.set(Some(job));
+}
+
+/// Tells the page after every batch, and yields so that a stop can arrive.
+struct ToPage {
+    job: u32,
+}
+
+impl Progress for ToPage {
+    async fn proceed(&mut self, done: usize, total: usize) -> bool {
+        let job = self.job;
+        post(&Event::Progress { job, done, total }, None);
+        js::sleep(0).await;
+        STOPPED.get() != Some(job)
+    }
+}
+
+/// The views of one source, by the names the page's panel reads.
+fn chosen(views: &Views, norm1: bool) -> Vec<(&'static str, &HostTensor)> {
+    let source = if norm1 {
+        &views.norm1
+    } else {
+        &views.block_input
+    };
+    let mut tensors = vec![
+        ("x", &source.x),
+        ("wq_wk", &views.wq_wk),
+        ("x_tilde", &source.x_tilde),
+        ("x_tilde_whitened", &source.whitened),
+    ];
+    if let Some(held) = &source.whitened_held_out {
+        tensors.push(("x_tilde_whitened_held_out", held));
+    }
+    tensors
+}
+
+pub async fn gather(
+    gpu: &GpuContext,
+    backbone: Arc<Backbone>,
+    samples: Vec<Sample>,
+    job: u32,
+    (block, size, norm1): (usize, usize, bool),
+) {
+    // A stop may arrive before its gather (ids only grow, so an older one never matches).
+    let mut progress = ToPage { job };
+    let result = gather_with(
+        &backbone,
+        &samples,
+        block,
+        size,
+        gpu.burn_device(),
+        &mut progress,
+    );
+    match result.await {
+        Ok(views) => {
+            let tensors = chosen(&views, norm1);
+            let shapes = tensors
+                .iter()
+                .map(|(name, t)| (name.to_string(), t.shape.clone()))
+                .collect();
+            let bytes: Vec<u8> = tensors
+                .iter()
+                .flat_map(|(_, t)| t.data.iter().flat_map(|v| v.to_le_bytes()))
+                .collect();
+            let counts = GatherCounts {
+                images: views.images,
+                fit: views.fit_images,
+                held_out: views.held_out_images,
+            };
+            let event = Event::Gathered {
+                job,
+                counts,
+                tensors: shapes,
+            };
+            post(&event, Some(bytes));
+        }
+        Err(e) => {
+            let message = e.to_string();
+            post(&Event::GatherFailed { job, message }, None)
+        }
+    }
+}
