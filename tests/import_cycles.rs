@@ -87,6 +87,9 @@ impl<'ast> Visit<'ast> for Names {
         syn::visit::visit_path(self, p);
     }
 
+    /// `pub(super)` and `pub(in path)` restrict who sees an item; they import nothing.
+    fn visit_vis_restricted(&mut self, _: &'ast syn::VisRestricted) {}
+
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         // Test modules may name what they test from anywhere.
         let test = m.attrs.iter().any(|a| {
@@ -242,6 +245,10 @@ fn the_check_finds_a_circle_between_two_modules() {
         (c.clone(), BTreeSet::new()),
     ]);
     assert_eq!(cycles(&graph).len(), 1);
+    // A visibility restriction names a module but imports nothing; a path in code does.
+    let mut names = Names::default();
+    names.visit_file(&syn::parse_file("pub(super) struct A; fn f() { super::b::g(); }").unwrap());
+    assert_eq!(names.0, [vec!["super", "b", "g"]]);
     let all = modules();
     let from: Module = vec!["app".into(), "persist".into(), "restore".into()];
     assert!(Path::new(SRC).join("app/persist/restore.rs").exists());

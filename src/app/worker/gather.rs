@@ -5,8 +5,8 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
+use super::outbox::post;
 use super::protocol::{Event, GatherCounts};
-use super::serve::post;
 use crate::analysis::{Progress, Views, gather_with};
 use crate::app::browser::js;
 use crate::gpu::GpuContext;

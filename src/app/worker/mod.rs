@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod gather;
+pub mod outbox;
 pub mod protocol;
 pub mod serve;
 pub mod train_loop;

@@ -9,7 +9,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use js_sys::Uint8Array;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
@@ -18,7 +17,8 @@ use crate::app::browser::js;
 use crate::app::model::state::model_config;
 use crate::app::runs::state::Control;
 use crate::app::worker::gather;
-use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode, encode};
+use crate::app::worker::outbox::post;
+use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::gpu::GpuContext;
 use crate::model::Backbone;
@@ -29,21 +29,6 @@ thread_local! {
     static CONTROL: Cell<(u32, Control)> = const { Cell::new((u32::MAX, Control::Run)) };
     /// The model of the last run: its key and the backbone on this worker's device.
     static MODEL: RefCell<Option<(u64, Arc<Backbone>)>> = const { RefCell::new(None) };
-}
-
-/// Posts an event to the page, transferring the buffer of its bytes (a run file, a gather).
-pub(super) fn post(event: &Event, file: Option<Vec<u8>>) {
-    let file = file.map(|f| Uint8Array::from(&f[..]));
-    let named: Vec<(&str, &Uint8Array)> = file.iter().map(|f| ("file", f)).collect();
-    match encode(event, &named, &["file"]) {
-        Ok((msg, transfer)) => {
-            let scope = js_sys::global();
-            if let Err(e) = js::call(&scope, "postMessage", &[msg.into(), transfer.into()]) {
-                gloo::console::error!(format!("BPT Lab worker: postMessage failed: {e}"));
-            }
-        }
-        Err(e) => gloo::console::error!(format!("BPT Lab worker: {e}")),
-    }
 }
 
 /// Reports for one run; a run that is no longer the worker's current one is told to stop (the
