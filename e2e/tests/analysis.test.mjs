@@ -1,10 +1,12 @@
 // The distributions run in the training worker, on WebGPU (SwiftShader): the page says how far
 // the pictures are ("Picture 3 of 16"), its thread never blocks for 200 ms or more (long tasks
 // are recorded with a PerformanceObserver), a stop ends the analysis with a note and the next
-// analysis works; without workers the same analysis runs on the page's thread.
+// analysis works; predictions are made in the worker too; without workers the same analysis
+// runs on the page's thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApp, loadTinyModel } from '../lib/page.mjs';
+import { png } from '../lib/png.mjs';
 
 function recordLongTasks() {
   window.__longTasks = [];
@@ -65,6 +67,35 @@ test('the distributions run in the worker with progress, a stop, and no long tas
     await page.getByTestId('dist-analyse').click();
     await page.locator(finished).waitFor({ timeout: 300_000 });
     assert.match(await page.getByTestId('dist-status').innerText(), /norm1/);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('predictions are made in the worker and the page never waits on them', { timeout: 600_000 }, async () => {
+  const app = await openApp({ webgpu: true, init: recordLongTasks });
+  try {
+    const { page } = app;
+    await prepare(page);
+    for (const [id, value] of Object.entries({ 'run-m': '4', 'run-epochs': '1', 'run-batch': '16', 'run-size': '32' })) {
+      await page.getByTestId(id).fill(value);
+      await page.getByTestId(id).dispatchEvent('change');
+    }
+    await page.getByTestId('run-start').click();
+    await page.locator('[data-testid="run-status"][data-state="finished"]').waitFor({ timeout: 300_000 });
+    await page.locator('[data-testid="prompt-status"][data-state="done"]').waitFor({ timeout: 120_000 });
+    const longest = (t0) => page.evaluate((t0) => Math.max(0, ...window.__longTasks.filter((e) => e.start >= t0).map((e) => e.ms)), t0);
+    for (const [i, colour] of [[1, [200, 40, 40]], [2, [40, 40, 200]]]) {
+      const started = await page.evaluate(() => performance.now());
+      await page.getByTestId('predict-file').setInputFiles({ name: `query-${i}.png`, mimeType: 'image/png', buffer: png(30, 30, () => colour) });
+      await page.locator(`[data-testid="predict-result"]:has-text("query-${i}.png"), [data-testid="predict-error"]`).first().waitFor({ timeout: 120_000 });
+      const probs = await page.$$eval('[data-testid="predict-class"]', (rows) => rows.map((r) => Number(r.dataset.p)));
+      assert.ok(probs.length === 3 && Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4, `probabilities: ${probs}`);
+      const ms = await longest(started);
+      console.log(`# longest task on the page's thread during prediction ${i}: ${ms.toFixed(0)} ms`);
+      assert.ok(ms < 200, `the page's thread was blocked for ${ms} ms`);
+    }
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::app::analysis::state::GatherJobs;
+use crate::app::analysis::state::{GatherJobs, Replies};
 use crate::app::data::state::ImageClasses;
 use crate::app::gpu::state::{CheckState, GPU_NOT_READY, GpuState};
 use crate::app::model::state::{LoadedModel, ModelState};
@@ -45,6 +45,8 @@ pub struct AppState {
     pub worker: WorkerSlot,
     /// The distributions' gather in progress.
     pub gather: GatherJobs,
+    /// Predictions the worker is making: their class probabilities.
+    pub predictions: Replies<Vec<f32>>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             persist: Persist::new(),
             worker: WorkerSlot::new(),
             gather: GatherJobs::new(),
+            predictions: Replies::new(),
         }
     }
 

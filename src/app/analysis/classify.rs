@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::app::runs::state::Trained;
+use crate::app::runs::trainer;
 use crate::app::state::AppState;
 use crate::train::data::batch;
 use crate::train::{RgbImage, Sample};
@@ -16,7 +18,9 @@ pub struct Classified {
     pub classes: Vec<(String, f32)>,
 }
 
-/// Classifies `image` with run `run_id` on the GPU.
+/// Classifies `image` with run `run_id`: in the training worker when the run belongs to the
+/// loaded model (the worker holds that one), so the page never compiles the model's kernels
+/// itself; on the page's GPU otherwise, or where workers cannot run the model.
 pub async fn classify(
     app: AppState,
     run_id: u32,
@@ -30,6 +34,41 @@ pub async fn classify(
                 .and_then(|r| Some((r.label.clone(), r.result.clone()?)))
         })
         .ok_or("that run has no trained classifier")?;
+    let loaded = app
+        .ready_model()
+        .ok()
+        .filter(|m| Arc::ptr_eq(&m.backbone, &trained.backbone));
+    let worker = match loaded {
+        Some(model) => trainer::worker(app).await.ok().map(|w| (w, model)),
+        None => None,
+    };
+    let probs = match worker {
+        Some((worker, model)) => {
+            let (job, answer) = app.predictions.begin();
+            worker.predict(job, &model, &trained.file, &image)?;
+            answer
+                .await
+                .map_err(|_| "the training worker went away")??
+        }
+        None => on_page(app, &trained, image).await?,
+    };
+    let mut classes: Vec<(String, f32)> = trained
+        .classifier
+        .classes
+        .iter()
+        .cloned()
+        .zip(probs)
+        .collect();
+    classes.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(Classified { run, classes })
+}
+
+/// The class probabilities of `image` on the page's GPU.
+async fn on_page(
+    app: AppState,
+    trained: &Trained,
+    image: RgbImage,
+) -> crate::error::Result<Vec<f32>> {
     let gpu = app.gpu()?;
     let sample = Sample {
         image: Arc::new(image),
@@ -38,15 +77,7 @@ pub async fn classify(
     };
     let c = &trained.classifier;
     let (images, _) = batch(&[&sample], &c.transform, None, gpu.burn_device());
-    let probs = c.probabilities(&trained.backbone, images).await?;
-    let mut classes: Vec<(String, f32)> = c
-        .classes
-        .iter()
-        .cloned()
-        .zip(probs.data.iter().copied())
-        .collect();
-    classes.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Ok(Classified { run, classes })
+    Ok(c.probabilities(&trained.backbone, images).await?.data)
 }
 
 /// One bar per class, its probability in `data-p`.

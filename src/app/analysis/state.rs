@@ -1,6 +1,7 @@
-//! A gather in progress (the pictures going through the model for the distributions panel):
-//! its number, how far it is, and where its result goes. The worker's events reach it through
-//! the runs' event handler, which knows nothing else of analysis.
+//! The analysis requests the training worker answers: a gather in progress (the pictures going
+//! through the model for the distributions panel: its number, how far it is, where its result
+//! goes) and predictions. The worker's events reach them through the runs' event handler, which
+//! knows nothing else of analysis.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,23 +19,71 @@ pub struct Gathered {
     pub tensors: Vec<(String, HostTensor)>,
 }
 
-type Reply = oneshot::Sender<Result<Gathered, String>>;
+/// Where the worker's answers to numbered requests go: each request's number and the channel
+/// its answer (or the worker's message) is sent on.
+pub struct Replies<T> {
+    inner: StoredValue<Rc<RefCell<RepliesInner<T>>>, LocalStorage>,
+}
 
-#[derive(Default)]
-struct Inner {
-    /// The job waiting for its result, and where the result goes.
-    waiting: Option<(u32, Reply)>,
+impl<T> Clone for Replies<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Replies<T> {}
+
+struct RepliesInner<T> {
+    waiting: Vec<(u32, oneshot::Sender<Result<T, String>>)>,
     next: u32,
 }
 
-/// The page's gather jobs (one at a time): progress as a signal, the result through a channel.
+impl<T: 'static> Replies<T> {
+    pub fn new() -> Self {
+        Self {
+            inner: StoredValue::new_local(Rc::new(RefCell::new(RepliesInner {
+                waiting: Vec::new(),
+                next: 0,
+            }))),
+        }
+    }
+
+    /// A new request's number and the receiver of its answer.
+    pub fn begin(&self) -> (u32, oneshot::Receiver<Result<T, String>>) {
+        let (tx, rx) = oneshot::channel();
+        let inner = self.inner.get_value();
+        let mut inner = inner.borrow_mut();
+        inner.next = inner.next.wrapping_add(1);
+        let job = inner.next;
+        inner.waiting.push((job, tx));
+        (job, rx)
+    }
+
+    /// Hands request `job` its answer (an answer nobody waits for any more is dropped).
+    pub fn deliver(&self, job: u32, result: Result<T, String>) {
+        let inner = self.inner.get_value();
+        let mut inner = inner.borrow_mut();
+        if let Some(at) = inner.waiting.iter().position(|(j, _)| *j == job) {
+            let (_, tx) = inner.waiting.swap_remove(at);
+            let _ = tx.send(result);
+        }
+    }
+
+    /// Gives up every request still waiting (their receivers see the channel closed).
+    pub fn forget_all(&self) {
+        self.inner.get_value().borrow_mut().waiting.clear();
+    }
+}
+
+/// The page's gather jobs (one at a time): progress as a signal, the result through a reply.
 #[derive(Clone, Copy)]
 pub struct GatherJobs {
     /// (done, total) pictures of the job in progress.
     pub progress: RwSignal<Option<(usize, usize)>>,
     /// The user asked the job in progress to stop.
     pub stop: RwSignal<bool>,
-    inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
+    replies: Replies<Gathered>,
+    current: RwSignal<Option<u32>>,
 }
 
 impl GatherJobs {
@@ -42,30 +91,24 @@ impl GatherJobs {
         Self {
             progress: RwSignal::new(None),
             stop: RwSignal::new(false),
-            inner: StoredValue::new_local(Rc::default()),
+            replies: Replies::new(),
+            current: RwSignal::new(None),
         }
     }
 
     /// A new job's number and the receiver of its result (a job still waiting is dropped).
     pub fn begin(&self) -> (u32, oneshot::Receiver<Result<Gathered, String>>) {
-        let (tx, rx) = oneshot::channel();
-        let inner = self.inner.get_value();
-        let mut inner = inner.borrow_mut();
-        inner.next = inner.next.wrapping_add(1);
-        inner.waiting = Some((inner.next, tx));
+        self.replies.forget_all();
+        let (job, rx) = self.replies.begin();
+        self.current.set(Some(job));
         self.progress.set(Some((0, 0)));
         self.stop.set(false);
-        (inner.next, rx)
+        (job, rx)
     }
 
     /// The job in progress, if any.
     pub fn current(&self) -> Option<u32> {
-        self.inner
-            .get_value()
-            .borrow()
-            .waiting
-            .as_ref()
-            .map(|(job, _)| *job)
+        self.current.get_untracked()
     }
 
     pub fn report_progress(&self, job: u32, done: usize, total: usize) {
@@ -76,16 +119,13 @@ impl GatherJobs {
 
     /// Hands job `job`'s result to whoever waits for it.
     pub fn deliver(&self, job: u32, result: Result<Gathered, String>) {
-        let inner = self.inner.get_value();
-        let waiting = inner.borrow_mut().waiting.take_if(|(j, _)| *j == job);
-        if let Some((_, tx)) = waiting {
-            let _ = tx.send(result);
-        }
+        self.replies.deliver(job, result);
     }
 
     /// The job is over (delivered, failed on the page or given up).
     pub fn end(&self) {
-        self.inner.get_value().borrow_mut().waiting = None;
+        self.replies.forget_all();
+        self.current.set(None);
         self.progress.set(None);
         self.stop.set(false);
     }

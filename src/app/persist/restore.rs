@@ -240,6 +240,7 @@ pub async fn rebuild_runs(app: AppState, p: Persist, model: Rc<LoadedModel>) {
                     classifier,
                     backbone: model.backbone.clone(),
                     extra,
+                    file: bytes,
                 });
                 if let Some(f) = p.inner().borrow_mut().runs.iter_mut().find(|f| f.id == id) {
                     f.trained = Some(trained.clone());

@@ -41,11 +41,11 @@ pub async fn import(app: AppState, file: PickedFile) {
         let classifier = export::read_for(&bytes, &model.backbone, gpu.burn_device())?;
         let other_weights =
             export::recorded_model_hash(&bytes).is_some_and(|h| h != model.backbone.weights_hash);
-        Ok::<_, crate::error::Error>((model, classifier, other_weights))
+        Ok::<_, crate::error::Error>((model, classifier, other_weights, bytes))
     }
     .await;
     match result {
-        Ok((model, classifier, other_weights)) => {
+        Ok((model, classifier, other_weights, bytes)) => {
             let id = app.runs.with_untracked(|r| next_run_id(r));
             let c = &classifier.prompts.config;
             let mut run = RunRecord::new(
@@ -71,6 +71,7 @@ pub async fn import(app: AppState, file: PickedFile) {
                 classifier,
                 backbone: model.backbone.clone(),
                 extra: serde_json::json!({ "imported_from": file.name }),
+                file: bytes,
             }));
             app.runs.update(|r| r.push(run));
         }

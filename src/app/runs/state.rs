@@ -161,6 +161,8 @@ pub struct Trained {
     pub backbone: Arc<Backbone>,
     /// Settings and provenance written into the exported file's metadata.
     pub extra: serde_json::Value,
+    /// The run file the classifier was read from (what the training worker predicts with).
+    pub file: Vec<u8>,
 }
 
 /// A run waiting in a comparison's queue.

@@ -176,6 +176,12 @@ pub fn apply(app: AppState, event: Event, file: Option<Vec<u8>>) {
             return app.gather.report_progress(*job, *done, *total);
         }
         Event::Gathered { .. } | Event::GatherFailed { .. } => return gathered(app, event, file),
+        Event::Predicted { job, probabilities } => {
+            return app.predictions.deliver(*job, Ok(probabilities.clone()));
+        }
+        Event::PredictFailed { job, message } => {
+            return app.predictions.deliver(*job, Err(message.clone()));
+        }
         Event::Started { run, .. }
         | Event::Phase { run, .. }
         | Event::Step { run, .. }
@@ -252,7 +258,9 @@ fn update(app: AppState, run: u32, event: Event, file: Option<Vec<u8>>) {
         | Event::Unavailable { .. }
         | Event::Progress { .. }
         | Event::Gathered { .. }
-        | Event::GatherFailed { .. } => {}
+        | Event::GatherFailed { .. }
+        | Event::Predicted { .. }
+        | Event::PredictFailed { .. } => {}
     }
 }
 
@@ -275,5 +283,6 @@ fn finished(
         classifier,
         backbone: model.backbone.clone(),
         extra,
+        file,
     })
 }

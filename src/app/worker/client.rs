@@ -18,7 +18,7 @@ use crate::app::browser::js;
 use crate::app::model::state::LoadedModel;
 use crate::app::runs::state::{Control, RunSettings};
 use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode, encode};
-use crate::train::{Dataset, Sample, pack};
+use crate::train::{Dataset, RgbImage, Sample, pack};
 
 /// Receives the worker's events (with a finished run's file) and its failures.
 pub type OnEvent = Rc<dyn Fn(Event, Option<Vec<u8>>)>;
@@ -248,6 +248,33 @@ impl TrainingWorker {
             data: packed.index,
         };
         self.send_with_model(&request, model, &pixels)
+    }
+
+    /// Sends a prediction: the run file and the picture always, the weights when the worker
+    /// does not hold them yet.
+    pub fn predict(
+        &self,
+        job: u32,
+        model: &LoadedModel,
+        run: &[u8],
+        image: &RgbImage,
+    ) -> Result<(), String> {
+        let request = Request::Predict {
+            job,
+            model: model_ref(model),
+            width: image.width,
+            height: image.height,
+        };
+        let run = Uint8Array::from(run);
+        let pixels = Uint8Array::from(&image.pixels[..]);
+        let mut arrays = vec![("run", &run), ("image", &pixels)];
+        let send_weights = *self.model_key.borrow() != Some(model.key);
+        if send_weights {
+            arrays.push(("weights", &model.files.weights));
+        }
+        self.send(&request, &arrays, &["run", "image"])?;
+        *self.model_key.borrow_mut() = Some(model.key);
+        Ok(())
     }
 
     /// Asks gather `job` to stop.

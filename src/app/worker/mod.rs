@@ -4,6 +4,7 @@
 pub mod client;
 pub mod gather;
 pub mod outbox;
+pub mod predict;
 pub mod protocol;
 pub mod serve;
 pub mod train_loop;

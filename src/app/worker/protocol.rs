@@ -45,6 +45,14 @@ pub enum Request {
     StopGather {
         job: u32,
     },
+    /// Classify one picture with a run: its run file travels as `run`, the picture's RGB bytes
+    /// (`width` x `height`) as `image`, the weights as for `Train`.
+    Predict {
+        job: u32,
+        model: ModelRef,
+        width: usize,
+        height: usize,
+    },
 }
 
 /// The model a run trains on.
@@ -124,6 +132,15 @@ pub enum Event {
         tensors: Vec<(String, Vec<usize>)>,
     },
     GatherFailed {
+        job: u32,
+        message: String,
+    },
+    /// The class probabilities of prediction `job`, in the run's label order.
+    Predicted {
+        job: u32,
+        probabilities: Vec<f32>,
+    },
+    PredictFailed {
         job: u32,
         message: String,
     },

@@ -18,11 +18,12 @@ use crate::app::model::state::model_config;
 use crate::app::runs::state::Control;
 use crate::app::worker::gather;
 use crate::app::worker::outbox::post;
+use crate::app::worker::predict;
 use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::gpu::GpuContext;
 use crate::model::Backbone;
-use crate::train::pack;
+use crate::train::{RgbImage, pack};
 
 thread_local! {
     /// The run being trained and what the page asked of it.
@@ -87,6 +88,41 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
             }
         }
         Request::StopGather { job } => gather::stop(job),
+        Request::Predict {
+            job,
+            model,
+            width,
+            height,
+        } => {
+            let weights = bytes(&data, "weights");
+            let run = bytes(&data, "run").unwrap_or_default();
+            let pixels = bytes(&data, "image").unwrap_or_default();
+            spawn_local(async move {
+                let image = RgbImage {
+                    width,
+                    height,
+                    pixels,
+                };
+                let fits = image.pixels.len() == width.saturating_mul(height).saturating_mul(3);
+                match backbone(&gpu, &model, weights) {
+                    Ok(backbone) if fits => predict::predict(&gpu, backbone, run, image, job).await,
+                    Ok(_) => post(
+                        &Event::PredictFailed {
+                            job,
+                            message: format!("a {width}x{height} picture with the wrong bytes"),
+                        },
+                        None,
+                    ),
+                    Err(e) => post(
+                        &Event::PredictFailed {
+                            job,
+                            message: e.to_string(),
+                        },
+                        None,
+                    ),
+                }
+            });
+        }
         Request::Gather {
             job,
             model,
