@@ -7,7 +7,8 @@
 //! prompts panels: load a backbone, add pictures per class, tune prompts with VPT or BPT,
 //! compare the curves and the learned prompts, export a run and classify new pictures.
 //!
-//! The GPU and model cards are one line each at the top, their details on demand.
+//! The first screen is the work: the GPU and model cards are one line each, and the pictures sit
+//! beside the run settings (stacked on a narrow screen); see `static/style.css`, "Layout".
 
 mod analysis;
 mod bench;
@@ -32,6 +33,7 @@ use gpu::start::GpuStarter;
 use model::panel::ModelPanel;
 use persist::SaveStatusLine;
 use runs::panel::RunsPanel;
+use runs::train_panel::TrainPanel;
 use state::AppState;
 
 /// Mounts the page on `<body>` (the benchmark page instead for `?bench`, see `bench`); in the
@@ -70,6 +72,7 @@ fn App() -> impl IntoView {
             <DataPanel>
                 <SaveStatusLine />
             </DataPanel>
+            <TrainPanel />
             <RunsPanel />
             <PredictPanel />
             <DistributionsPanel />

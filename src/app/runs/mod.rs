@@ -1,8 +1,9 @@
 //! Runs: their records and settings, starting and stopping them (through the worker), run
-//! files, and the runs panel with its curves.
+//! files, the train card (settings and controls) and the runs panel with its curves.
 
 pub mod files;
 pub mod panel;
 pub mod settings_store;
 pub mod state;
+pub mod train_panel;
 pub mod trainer;
