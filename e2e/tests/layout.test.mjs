@@ -51,7 +51,7 @@ test('the first screen shows the pictures and the run settings; the diagnostics 
     assert.equal(await page.getByTestId('gpu-details').isVisible(), false);
     assert.match(await page.locator('#gpu-heading').locator('..').innerText(), /\(software\)[\s\S]*self-check passed/);
 
-    for (const state of ['while the model loads', 'once the model is ready']) {
+    for (const state of ['right after the self-check', 'once the model is ready']) {
       if (state === 'once the model is ready') {
         await page.locator('[data-testid="model-status"][data-state="ready"]').waitFor({ timeout: 240_000 });
       }
