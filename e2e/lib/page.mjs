@@ -30,11 +30,19 @@ export async function openApp({ webgpu, init, args }) {
   };
 }
 
+// Opens the details of a card at the top of the page, the GPU's (`gpu-details-toggle`) or the
+// model's with its loaders (`model-change-toggle`), unless they are open already.
+export async function openDetails(page, toggle) {
+  const button = page.getByTestId(toggle);
+  if (await button.getAttribute('aria-expanded') !== 'true') await button.click();
+}
+
 const TINY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
 
 // Loads the tiny timm fixture model (tests/fixtures/torch, 32x32 px, patch 8) from local files
-// and waits until it is ready.
+// (opening the model card's loaders) and waits until it is ready.
 export async function loadTinyModel(page, { as } = {}) {
+  await openDetails(page, 'model-change-toggle');
   await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
   const weights = join(TINY, 'timm_vit_ls.model.safetensors');
   // `as`: the same weights under another file name (so the page names the model differently).

@@ -10,7 +10,7 @@ import { readFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openApp } from '../lib/page.mjs';
+import { openApp, openDetails } from '../lib/page.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 import { png } from '../lib/png.mjs';
 
@@ -80,6 +80,7 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
     });
     await step('a wrong config is refused, then the right pair loads', async () => {
       // A wrong config is refused with the engine's message, then the right pair loads.
+      await openDetails(page, 'model-change-toggle');
       await page.locator('summary', { hasText: 'Load a local model' }).click();
       await page.getByTestId('model-file').setInputFiles(MODEL);
       await page.getByTestId('model-config-file').setInputFiles(MODEL);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openApp } from '../lib/page.mjs';
+import { openApp, openDetails } from '../lib/page.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'torch');
@@ -51,6 +51,7 @@ const panelText = (page) => page.locator('#model-heading').locator('..').innerTe
 // Loads `id` and waits for the model: the status element is drawn anew when the state changes
 // kind, so the old one is marked first and only an unmarked ready one counts.
 async function loadFromHub(page, id) {
+  await openDetails(page, 'model-change-toggle');
   await page.getByTestId('hub-id').fill(id);
   await page.getByTestId('model-status').evaluate((el) => { el.dataset.before = '1'; });
   await page.getByTestId('hub-load').click();
@@ -66,6 +67,7 @@ async function loadFromHub(page, id) {
 // Loads `id` and waits for a refusal naming it whose message matches `pattern` (a failure can
 // follow a failure in the same element, so the message itself is what is waited for).
 async function expectRefusal(page, id, pattern) {
+  await openDetails(page, 'model-change-toggle');
   await page.getByTestId('hub-id').fill(id);
   await page.getByTestId('hub-load').click();
   try {

@@ -3,7 +3,7 @@
 // so a wrong kernel fails here even if the page's own comparison were wrong too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp } from '../lib/page.mjs';
+import { openApp, openDetails } from '../lib/page.mjs';
 import { screenshot, panelShot } from '../lib/browser.mjs';
 import { values as xorshift } from '../../bench/web/lib/images.mjs';
 
@@ -97,6 +97,9 @@ test('the page verifies the moments kernel on WebGPU and its figures are right',
     const status = page.locator('[data-testid="selfcheck-status"]');
     await page.locator('[data-testid="selfcheck-status"][data-state="passed"], [data-testid="selfcheck-status"][data-state="failed"], [data-testid="selfcheck-status"][data-state="error"]').waitFor({ timeout: 120_000 });
     await screenshot(page, 'start-webgpu');
+    // The adapter's facts and the figures are in the GPU card's details, closed when all is well.
+    assert.equal(await page.getByTestId('gpu-details').isVisible(), false, 'the details open only on demand');
+    await openDetails(page, 'gpu-details-toggle');
     await panelShot(page, 'gpu-heading', 'gpu');
     await panelShot(page, 'check-heading', 'selfcheck');
     assert.equal(await status.getAttribute('data-state'), 'passed', await status.innerText());

@@ -1,11 +1,14 @@
 //! The BPT Lab page (wasm32 only): a Leptos client-side app over the engine.
 //!
 //! On load it asks the browser for WebGPU, acquires the engine's [`crate::gpu::GpuContext`] and runs the
-//! self-check, showing the adapter and the verified figures, or a message that says what to do
-//! when WebGPU is missing or the GPU fails. The context is then shared (see `state`) with the
-//! model, data, runs, predict, distributions and prompts panels: load a backbone, add pictures
-//! per class, tune prompts with VPT or BPT, compare the curves and the learned prompts, export a
-//! run and classify new pictures.
+//! self-check, showing the adapter and the verdict in one line at the top (the figures on
+//! demand), or a message that says what to do when WebGPU is missing or the GPU fails. The
+//! context is then shared (see `state`) with the model, data, runs, predict, distributions and
+//! prompts panels: load a backbone, add pictures per class, tune prompts with VPT or BPT,
+//! compare the curves and the learned prompts, export a run and classify new pictures.
+//!
+//! The first screen is the work: the GPU and model cards are one line each, and the pictures sit
+//! beside the run settings (stacked on a narrow screen); see `static/style.css`, "Layout".
 
 mod analysis;
 mod bench;
@@ -26,11 +29,11 @@ use analysis::predict::PredictPanel;
 use analysis::prompts::PromptsPanel;
 use data::panel::DataPanel;
 use gpu::panel::GpuPanel;
-use gpu::selfcheck_panel::SelfCheckPanel;
 use gpu::start::GpuStarter;
 use model::panel::ModelPanel;
 use persist::SaveStatusLine;
 use runs::panel::RunsPanel;
+use runs::train_panel::TrainPanel;
 use state::AppState;
 
 /// Mounts the page on `<body>` (the benchmark page instead for `?bench`, see `bench`); in the
@@ -62,12 +65,14 @@ fn App() -> impl IntoView {
             </p>
         </header>
         <main class="panels">
-            <GpuPanel state=app.gpu retry=move || gpu.start() />
-            <SelfCheckPanel state=app.check />
-            <ModelPanel />
+            <div class="status-cards">
+                <GpuPanel gpu=app.gpu check=app.check retry=move || gpu.start() />
+                <ModelPanel />
+            </div>
             <DataPanel>
                 <SaveStatusLine />
             </DataPanel>
+            <TrainPanel />
             <RunsPanel />
             <PredictPanel />
             <DistributionsPanel />

@@ -151,7 +151,7 @@ pub fn DataPanel(
     };
 
     view! {
-        <section class="panel panel-wide" aria-labelledby="data-heading">
+        <section class="panel data-panel" aria-labelledby="data-heading">
             <div class="panel-head">
                 <h2 id="data-heading">"Your images"</h2>
                 <p class="note" data-testid="data-totals">

@@ -1,5 +1,6 @@
-//! The "Self-check" panel: the moments, histogram and tail kernels and a burn matmul on the GPU,
-//! each against a plain-Rust reference computed in this tab.
+//! The self-check: the moments, histogram and tail kernels and a burn matmul on the GPU, each
+//! against a plain-Rust reference computed in this tab; its verdict in the GPU card's status
+//! line, its figures in the card's details.
 
 use leptos::prelude::*;
 
@@ -73,40 +74,90 @@ fn table(report: &SelfCheck) -> impl IntoView {
     }
 }
 
+/// Why the self-check could not run, shown below the GPU card's status line (so without opening
+/// the details); nothing otherwise.
+pub fn check_notice(state: &CheckState) -> Option<AnyView> {
+    let CheckState::Failed(message) = state else {
+        return None;
+    };
+    Some(
+        view! {
+            <div class="notice notice-error" role="alert">
+                <p class="notice-title" data-testid="selfcheck-status" data-state="error">"The self-check could not run"</p>
+                <p>{message.clone()}</p>
+            </div>
+        }
+        .into_any(),
+    )
+}
+
+/// The self-check's item of the GPU card's status line (`selfcheck-status`, but when the check
+/// could not run: then its notice carries the test id).
 #[component]
-pub fn SelfCheckPanel(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView {
-    let body = move || {
-        match state.get() {
+pub fn CheckSummary(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView {
+    move || match state.get() {
         CheckState::Waiting => view! {
-            <p class="muted" data-testid="selfcheck-status" data-state="waiting">"Waiting for the GPU."</p>
+            <span class="status-item muted" data-testid="selfcheck-status" data-state="waiting">
+                "self-check waits for the GPU"
+            </span>
         }
         .into_any(),
         CheckState::Running => view! {
-            <p class="muted" data-testid="selfcheck-status" data-state="running">
-                "Running the kernel on " {SELFCHECK_LEN} " values\u{2026}"
-            </p>
+            <span class="status-item muted" data-testid="selfcheck-status" data-state="running">
+                "self-check running\u{2026}"
+            </span>
         }
         .into_any(),
-        CheckState::Failed(message) => view! {
-            <div class="notice notice-error" role="alert">
-                <p class="notice-title" data-testid="selfcheck-status" data-state="error">"The self-check could not run"</p>
-                <p>{message}</p>
-            </div>
+        CheckState::Failed(_) => view! {
+            <span class="status-item status-bad">
+                <span class="dot dot-bad" aria-hidden="true"></span>"self-check could not run"
+            </span>
         }
         .into_any(),
         CheckState::Done(report) => {
             let passed = report.passed();
             let (class, state_name, verdict) = if passed {
-                ("status-line", "passed", "Verified: the GPU agrees with the CPU reference.")
+                ("status-item", "passed", "self-check passed")
             } else {
-                ("status-line status-bad", "failed", "Mismatch: the GPU disagrees with the CPU reference.")
+                (
+                    "status-item status-bad",
+                    "failed",
+                    "self-check mismatch: the GPU disagrees with the CPU",
+                )
+            };
+            view! {
+                <span class=class data-testid="selfcheck-status" data-state=state_name>
+                    <span class=if passed { "dot dot-ok" } else { "dot dot-bad" } aria-hidden="true"></span>
+                    {verdict}
+                </span>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The self-check's figures, GPU beside CPU, for the GPU card's details.
+#[component]
+pub fn SelfCheckDetails(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView {
+    let body = move || match state.get() {
+        CheckState::Waiting => view! { <p class="muted">"Waiting for the GPU."</p> }.into_any(),
+        CheckState::Running => view! {
+            <p class="muted">"Running the kernels on " {SELFCHECK_LEN} " values\u{2026}"</p>
+        }
+        .into_any(),
+        CheckState::Failed(_) => {
+            view! { <p class="muted">"No figures: the self-check could not run (see above)."</p> }
+                .into_any()
+        }
+        CheckState::Done(report) => {
+            let verdict = if report.passed() {
+                "Verified: the GPU agrees with the CPU reference."
+            } else {
+                "Mismatch: the GPU disagrees with the CPU reference."
             };
             let matmul = format!("{:.2e}", report.matmul_max_abs_err);
             view! {
-                <p class=class data-testid="selfcheck-status" data-state=state_name>
-                    <span class=if passed { "dot dot-ok" } else { "dot dot-bad" } aria-hidden="true"></span>
-                    {verdict}
-                </p>
+                <p class="status-line" class:status-bad=!report.passed()>{verdict}</p>
                 {table(&report)}
                 <p class="note">"Tails: values with |x \u{2212} mean| above k = " {format!("{SELFCHECK_KS:?}")} " standard deviations."</p>
                 <p class="note">
@@ -118,11 +169,10 @@ pub fn SelfCheckPanel(state: RwSignal<CheckState, LocalStorage>) -> impl IntoVie
             }
             .into_any()
         }
-    }
     };
     view! {
-        <section class="panel" aria-labelledby="check-heading">
-            <h2 id="check-heading">"Self-check"</h2>
+        <section class="detail-block" aria-labelledby="check-heading">
+            <h3 id="check-heading">"Self-check"</h3>
             <p class="lede">
                 "Moments up to the fourth, extremes, NaN/inf counts, a histogram and tail counts of a million numbers, computed on the GPU by "
                 <code>"shaders/moments.wgsl"</code>", "<code>"histogram.wgsl"</code>" and "<code>"tail.wgsl"</code>

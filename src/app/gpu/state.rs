@@ -7,7 +7,7 @@ use super::probe::{BrowserAdapter, WebGpuMissing};
 use crate::gpu::{AdapterSummary, GpuContext, selfcheck};
 
 /// What every action that needs the GPU says when it is not ready.
-pub const GPU_NOT_READY: &str = "the GPU is not ready: see the GPU panel";
+pub const GPU_NOT_READY: &str = "the GPU is not ready: see the GPU line at the top of the page";
 
 #[derive(Clone)]
 pub enum GpuState {
@@ -31,6 +31,11 @@ impl GpuState {
             _ => None,
         }
     }
+
+    /// Whether the page has no GPU for a reason the user must act on.
+    pub fn failed(&self) -> bool {
+        matches!(self, Self::Missing(_) | Self::Failed(_) | Self::Lost(_))
+    }
 }
 
 /// Where the start-up self-check stands.
@@ -40,4 +45,15 @@ pub enum CheckState {
     Running,
     Done(Box<selfcheck::SelfCheck>),
     Failed(String),
+}
+
+impl CheckState {
+    /// Whether the self-check could not run or the GPU disagreed with the CPU reference.
+    pub fn failed(&self) -> bool {
+        match self {
+            Self::Failed(_) => true,
+            Self::Done(report) => !report.passed(),
+            Self::Waiting | Self::Running => false,
+        }
+    }
 }

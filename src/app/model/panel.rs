@@ -1,6 +1,8 @@
-//! The "Model" panel: the offline default backbone loads on its own once the GPU is ready;
-//! a model from the Hugging Face Hub (by id or URL, cached in the browser) or a local
-//! .safetensors file and its config can replace it.
+//! The "Model" card at the top of the page: one line naming the backbone in use (the offline
+//! default loads on its own once the GPU is ready), with its facts and the loaders behind
+//! "change model": a model from the Hugging Face Hub (by id or URL, cached in the browser) or a
+//! local .safetensors file and its config can replace it. Progress and failures show below the
+//! line, without opening anything.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +15,19 @@ use crate::app::model::loaders;
 use crate::app::model::state::{LoadedModel, ModelSource, ModelState};
 use crate::app::state::AppState;
 
+/// The model's line: its name and size (`model-name`).
+fn model_line(model: &LoadedModel) -> impl IntoView + use<> {
+    let c = &model.backbone.config;
+    view! {
+        <span class="dot dot-ok" aria-hidden="true"></span>
+        <span class="status-name" data-testid="model-name">{model.name.clone()}</span>
+        <span class="muted">
+            {format!("ViT/{} \u{00b7} {:.1} M parameters", c.patch_size, model.parameters as f64 / 1e6)}
+        </span>
+    }
+}
+
+/// The model's facts and where it came from, for the details.
 fn describe(model: &LoadedModel) -> impl IntoView + use<> {
     let c = &model.backbone.config;
     let about = match &model.source {
@@ -55,10 +70,6 @@ fn describe(model: &LoadedModel) -> impl IntoView + use<> {
         .into_any(),
     };
     view! {
-        <p class="status-line" data-testid="model-name">
-            <span class="dot dot-ok" aria-hidden="true"></span>
-            {model.name.clone()}
-        </p>
         <dl class="facts">
             <dt>"Architecture"</dt>
             <dd>{format!("ViT, patch {}, width {}, {} blocks, {} heads", c.patch_size, c.embed_dim, c.depth, c.num_heads)}</dd>
@@ -94,14 +105,14 @@ fn preprocess_text(p: &crate::model::Preprocess) -> String {
     )
 }
 
-fn progress_view(what: String, p: crate::app::browser::fetch::Progress) -> impl IntoView {
+/// Below the line while the weights download: how far, and how fast.
+fn progress_view(p: crate::app::browser::fetch::Progress) -> impl IntoView {
     let of = p
         .total
         .map(|t| format!(" of {}", mb(t as f64)))
         .unwrap_or_default();
     let percent = p.fraction().map(|f| f * 100.0);
     view! {
-        <p class="muted" data-testid="model-status" data-state="reading">"Reading " {what} "\u{2026}"</p>
         <progress
             data-testid="model-progress"
             max="100"
@@ -111,6 +122,76 @@ fn progress_view(what: String, p: crate::app::browser::fetch::Progress) -> impl 
         <p class="note">
             {format!("{}{of} at {}/s", mb(p.loaded as f64), mb(p.bytes_per_s))}
         </p>
+    }
+}
+
+/// The card's status item (`model-status`, but after a failure: then its notice carries it).
+fn status_item(state: ModelState) -> AnyView {
+    match state {
+        ModelState::Idle => view! {
+            <span class="status-item muted" data-testid="model-status" data-state="idle">"waits for the GPU"</span>
+        }
+        .into_any(),
+        ModelState::Reading { what, .. } => view! {
+            <span class="status-item muted" data-testid="model-status" data-state="reading">
+                "reading " {what} "\u{2026}"
+            </span>
+        }
+        .into_any(),
+        ModelState::Placing { what } => view! {
+            <span class="status-item muted" data-testid="model-status" data-state="placing">
+                "placing " {what} " on the GPU\u{2026}"
+            </span>
+        }
+        .into_any(),
+        ModelState::Failed { .. } => view! {
+            <span class="status-item status-bad">
+                <span class="dot dot-bad" aria-hidden="true"></span>"a load failed"
+            </span>
+        }
+        .into_any(),
+        ModelState::Ready(model) => view! {
+            <span class="status-item" data-testid="model-status" data-state="ready">{model_line(&model)}</span>
+        }
+        .into_any(),
+    }
+}
+
+/// Below the line, always visible: the download's progress, or the failure and the model kept.
+fn below_line(state: ModelState) -> Option<AnyView> {
+    Some(match state {
+        ModelState::Reading { progress, .. } => progress_view(progress).into_any(),
+        ModelState::Placing { .. } => {
+            view! { <progress aria-label="Placing the model on the GPU"></progress> }.into_any()
+        }
+        ModelState::Failed {
+            what,
+            message,
+            kept,
+        } => view! {
+            <div class="notice notice-error" role="alert">
+                <p class="notice-title" data-testid="model-status" data-state="failed">
+                    "Could not load " {what}
+                </p>
+                <p data-testid="model-error">{message}</p>
+            </div>
+            {kept.map(|model| view! {
+                <p class="status-line note" data-testid="model-kept">"Still in use:" {model_line(&model)}</p>
+            })}
+        }
+        .into_any(),
+        ModelState::Idle | ModelState::Ready(_) => return None,
+    })
+}
+
+/// The facts of the model in use, for the details.
+fn facts(state: &ModelState) -> AnyView {
+    match state {
+        ModelState::Ready(model)
+        | ModelState::Failed {
+            kept: Some(model), ..
+        } => describe(model).into_any(),
+        _ => view! { <p class="muted">"No model in use yet."</p> }.into_any(),
     }
 }
 
@@ -167,96 +248,77 @@ pub fn ModelPanel() -> impl IntoView {
         !w.is_empty() && !c.is_empty() && app.gpu_ready()
     };
 
-    let body =
-        move || {
-            match app.model.get() {
-        ModelState::Idle => view! {
-            <p class="muted" data-testid="model-status" data-state="idle">"Waiting for the GPU."</p>
-        }
-        .into_any(),
-        ModelState::Reading { what, progress } => progress_view(what, progress).into_any(),
-        ModelState::Placing { what } => view! {
-            <p class="muted" data-testid="model-status" data-state="placing">
-                "Placing " {what} " on the GPU\u{2026}"
-            </p>
-            <progress aria-label="Placing the model on the GPU"></progress>
-        }
-        .into_any(),
-        ModelState::Failed { what, message, kept } => view! {
-            <div class="notice notice-error" role="alert">
-                <p class="notice-title" data-testid="model-status" data-state="failed">
-                    "Could not load " {what}
-                </p>
-                <p data-testid="model-error">{message}</p>
-            </div>
-            {kept.map(|model| view! {
-                <p class="note" data-testid="model-kept">"Still in use:"</p>
-                {describe(&model)}
-            })}
-        }
-        .into_any(),
-        ModelState::Ready(model) => view! {
-            <div data-testid="model-status" data-state="ready">{describe(&model)}</div>
-        }
-        .into_any(),
-    }
-        };
+    let open = RwSignal::new(false);
+    let toggle = move |_| open.update(|o| *o = !*o);
 
     view! {
-        <section class="panel" aria-labelledby="model-heading">
-            <h2 id="model-heading">"Model"</h2>
-            <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
-            {body}
-            <form class="hub-form" on:submit=move |ev| { ev.prevent_default(); load_hub(); }>
-                <label class="field field-grow">
-                    <span>"From the Hugging Face Hub: repository id or URL"</span>
-                    <input type="text" list="hub-examples" data-testid="hub-id" spellcheck="false"
-                        placeholder="timm/vit_small_patch16_224.augreg_in21k"
-                        prop:value=move || hub_input.get()
-                        on:input=move |ev| hub_input.set(event_target_value(&ev)) />
-                </label>
-                <datalist id="hub-examples">
-                    <option value="timm/vit_tiny_patch16_224.augreg_in21k"></option>
-                    <option value="timm/vit_small_patch16_224.augreg_in21k"></option>
-                    <option value="timm/vit_base_patch16_224.mae"></option>
-                    <option value="facebook/dinov2-small"></option>
-                </datalist>
-                <button type="submit" data-testid="hub-load"
-                    disabled=move || hub_input.with(|s| s.trim().is_empty()) || !app.gpu_ready()>
-                    "Download"
+        <section class="panel status-card model-card" class:open=move || open.get()
+            aria-labelledby="model-heading">
+            <div class="status-bar">
+                <h2 id="model-heading" class="status-label">"Model"</h2>
+                <div class="status-items">{move || status_item(app.model.get())}</div>
+                <button type="button" class="link status-toggle" data-testid="model-change-toggle"
+                    aria-expanded=move || open.get().to_string() aria-controls="model-details"
+                    on:click=toggle>
+                    {move || if open.get() { "hide" } else { "change model" }}
                 </button>
-            </form>
-            <p class="note">
-                "timm or transformers ViT and DINOv2 repositories with model.safetensors and \
-                 config.json. Downloads are kept in this browser; "
-                <button type="button" class="link" data-testid="hub-forget" on:click=forget>"forget them"</button>
-                "."
-                {move || cache_note.get().map(|n| view! { " " <span data-testid="hub-cache-note">{n}</span> })}
-            </p>
-            <details class="local-model">
-                <summary>"Load a local model"</summary>
+            </div>
+            {move || below_line(app.model.get())}
+            <div id="model-details" class="status-details" data-testid="model-details"
+                hidden=move || !open.get()>
+                <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
+                {move || app.model.with(facts)}
+                <form class="hub-form" on:submit=move |ev| { ev.prevent_default(); load_hub(); }>
+                    <label class="field field-grow">
+                        <span>"From the Hugging Face Hub: repository id or URL"</span>
+                        <input type="text" list="hub-examples" data-testid="hub-id" spellcheck="false"
+                            placeholder="timm/vit_small_patch16_224.augreg_in21k"
+                            prop:value=move || hub_input.get()
+                            on:input=move |ev| hub_input.set(event_target_value(&ev)) />
+                    </label>
+                    <datalist id="hub-examples">
+                        <option value="timm/vit_tiny_patch16_224.augreg_in21k"></option>
+                        <option value="timm/vit_small_patch16_224.augreg_in21k"></option>
+                        <option value="timm/vit_base_patch16_224.mae"></option>
+                        <option value="facebook/dinov2-small"></option>
+                    </datalist>
+                    <button type="submit" data-testid="hub-load"
+                        disabled=move || hub_input.with(|s| s.trim().is_empty()) || !app.gpu_ready()>
+                        "Download"
+                    </button>
+                </form>
                 <p class="note">
-                    "Weights in timm or Hugging Face naming (.safetensors) and their config \
-                     (a timm-style JSON or an HF config.json). They stay in this tab."
+                    "timm or transformers ViT and DINOv2 repositories with model.safetensors and \
+                     config.json. Downloads are kept in this browser; "
+                    <button type="button" class="link" data-testid="hub-forget" on:click=forget>"forget them"</button>
+                    "."
+                    {move || cache_note.get().map(|n| view! { " " <span data-testid="hub-cache-note">{n}</span> })}
                 </p>
-                <label class="field">
-                    <span>"Weights (.safetensors)"</span>
-                    <input type="file" accept=".safetensors" data-testid="model-file" on:change=on_weights />
-                </label>
-                <label class="field">
-                    <span>"Config (.json)"</span>
-                    <input type="file" accept=".json,application/json" data-testid="model-config-file" on:change=on_config />
-                </label>
-                <div class="actions">
-                    <button type="button" data-testid="model-load" disabled=move || !can_load() on:click=load_local>
-                        "Load this model"
-                    </button>
-                    <button type="button" class="secondary" data-testid="model-load-default" on:click=load_default
-                        disabled=move || !app.gpu_ready()>
-                        "Back to the default"
-                    </button>
-                </div>
-            </details>
+                <details class="local-model">
+                    <summary>"Load a local model"</summary>
+                    <p class="note">
+                        "Weights in timm or Hugging Face naming (.safetensors) and their config \
+                         (a timm-style JSON or an HF config.json). They stay in this tab."
+                    </p>
+                    <label class="field">
+                        <span>"Weights (.safetensors)"</span>
+                        <input type="file" accept=".safetensors" data-testid="model-file" on:change=on_weights />
+                    </label>
+                    <label class="field">
+                        <span>"Config (.json)"</span>
+                        <input type="file" accept=".json,application/json" data-testid="model-config-file" on:change=on_config />
+                    </label>
+                    <div class="actions">
+                        <button type="button" data-testid="model-load" disabled=move || !can_load() on:click=load_local>
+                            "Load this model"
+                        </button>
+                        <button type="button" class="secondary" data-testid="model-load-default" on:click=load_default
+                            disabled=move || !app.gpu_ready()>
+                            "Back to the default"
+                        </button>
+                    </div>
+                </details>
+            </div>
         </section>
     }
 }

@@ -1,5 +1,5 @@
-//! The comparison controls and results under the run settings: one button trains head-only,
-//! VPT and a BPT method for N seeds on the same pictures, and each comparison shows the mean
+//! Comparisons on the page: the seeds and the button in the train card (head-only, VPT and a
+//! BPT method for N seeds on the same pictures), and in the runs panel each comparison's mean
 //! held-out accuracy of every method with its 95% interval over seeds, and the verdict.
 
 use leptos::prelude::*;
@@ -87,8 +87,21 @@ fn ComparisonView(id: u32) -> impl IntoView {
     }
 }
 
+/// The comparisons on the page, oldest first (in the runs panel).
 #[component]
-pub fn ComparePanel(settings: RwSignal<RunSettings>) -> impl IntoView {
+pub fn Comparisons() -> impl IntoView {
+    let app = AppState::get();
+    let ids = move || app.runs.with(|r| comparison::comparisons(r));
+    view! {
+        <For each=ids key=|id| *id let:id>
+            <ComparisonView id />
+        </For>
+    }
+}
+
+/// The seeds and the button that starts a comparison (in the train card).
+#[component]
+pub fn CompareControls(settings: RwSignal<RunSettings>) -> impl IntoView {
     let app = AppState::get();
     let seeds = RwSignal::new(DEFAULT_SEEDS);
     let can_start =
@@ -113,7 +126,6 @@ pub fn ComparePanel(settings: RwSignal<RunSettings>) -> impl IntoView {
         let left = app.queue.with(Vec::len);
         (left > 0).then(|| format!("{left} more run(s) of the comparison wait their turn."))
     };
-    let ids = move || app.runs.with(|r| comparison::comparisons(r));
     view! {
         <div class="actions">
             <label class="field inline">
@@ -132,8 +144,5 @@ pub fn ComparePanel(settings: RwSignal<RunSettings>) -> impl IntoView {
             </button>
             <span class="note" data-testid="compare-queue">{waiting}</span>
         </div>
-        <For each=ids key=|id| *id let:id>
-            <ComparisonView id />
-        </For>
     }
 }
