@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc 1.96; 0.21.14 builds on our 1.95
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
+# The formatter of the page's view! macros (the test command checks src/app with it).
+LEPTOSFMT_VERSION=0.1.33
 PLAYWRIGHT_VERSION=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$ROOT/e2e/package.json")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -70,6 +72,12 @@ ensure_web_tools() {
   ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked --no-default-features --features rustls
   # Without --locked: the crate's lockfile pins a yanked dependency.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
+}
+
+# The web tools, and the formatter the test command checks the page's view! macros with.
+ensure_test_tools() {
+  ensure_web_tools
+  ensure_cargo_tool leptosfmt "$LEPTOSFMT_VERSION" leptosfmt --locked
 }
 
 ensure_node() {

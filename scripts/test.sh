@@ -10,10 +10,10 @@ ensure_e2e_deps
 ensure_default_model
 ensure_samples
 
-# Installing trunk and wasm-bindgen (a fresh machine only) overlaps the native steps: cargo
+# Installing trunk, wasm-bindgen and leptosfmt (a fresh machine only) overlaps the native steps: cargo
 # leaves cores idle while single crates compile, and the two fill each other's gaps.
 tools_log=$(mktemp)
-ensure_web_tools >"$tools_log" 2>&1 &
+ensure_test_tools >"$tools_log" 2>&1 &
 tools_pid=$!
 trap 'kill "$tools_pid" 2>/dev/null || true' EXIT
 wait_for_web_tools() {
@@ -43,6 +43,7 @@ step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy --locked --target wasm32-unknown-unknown --lib --bin bpt-lab-web -- -D warnings
 step "native tests" cargo test --locked
 step "web tools" wait_for_web_tools
+step "format (view!)" leptosfmt --check --quiet src/app
 step "web build" trunk build --release
 step "browser tests" npm --prefix e2e test
 

@@ -85,13 +85,20 @@ async fn on_page(
 pub fn ProbabilityBars(classes: Vec<(String, f32)>) -> impl IntoView {
     view! {
         <ul class="bars">
-            {classes.into_iter().map(|(class, p)| view! {
-                <li data-testid="predict-class" data-p=p.to_string()>
-                    <span class="bar-label">{class}</span>
-                    <span class="bar"><span style:width=format!("{:.1}%", p * 100.0)></span></span>
-                    <span class="bar-value">{format!("{:.1}%", p * 100.0)}</span>
-                </li>
-            }).collect_view()}
+            {classes
+                .into_iter()
+                .map(|(class, p)| {
+                    view! {
+                        <li data-testid="predict-class" data-p=p.to_string()>
+                            <span class="bar-label">{class}</span>
+                            <span class="bar">
+                                <span style:width=format!("{:.1}%", p * 100.0)></span>
+                            </span>
+                            <span class="bar-value">{format!("{:.1}%", p * 100.0)}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
         </ul>
     }
 }

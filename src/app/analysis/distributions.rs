@@ -145,41 +145,87 @@ pub fn DistributionsPanel() -> impl IntoView {
 
     let body = move || {
         match state.get() {
-        DistState::Idle => view! { <p class="muted" data-testid="dist-status" data-state="idle">"Not analysed yet."</p> }.into_any(),
+        DistState::Idle => view! {
+            <p class="muted" data-testid="dist-status" data-state="idle">
+                "Not analysed yet."
+            </p>
+        }.into_any(),
         DistState::Working => view! {
             <div class="row">
-                <p class="muted" data-testid="dist-status" data-state="working">{working}</p>
-                <button type="button" class="secondary small" data-testid="dist-stop"
+                <p class="muted" data-testid="dist-status" data-state="working">
+                    {working}
+                </p>
+                <button
+                    type="button"
+                    class="secondary small"
+                    data-testid="dist-stop"
                     disabled=move || app.gather.stop.get() || app.gather.progress.get().is_none()
-                    on:click=move |_| gathering::stop(app)>"Stop"</button>
+                    on:click=move |_| gathering::stop(app)
+                >
+                    "Stop"
+                </button>
             </div>
         }.into_any(),
-        DistState::Stopped => view! { <p class="muted" data-testid="dist-status" data-state="stopped">"Stopped. Analyse again when you like."</p> }.into_any(),
-        DistState::Failed(m) => view! { <div class="notice notice-error" role="alert" data-testid="dist-status" data-state="failed">{m}</div> }.into_any(),
+        DistState::Stopped => view! {
+            <p class="muted" data-testid="dist-status" data-state="stopped">
+                "Stopped. Analyse again when you like."
+            </p>
+        }.into_any(),
+        DistState::Failed(m) => view! {
+            <div
+                class="notice notice-error"
+                role="alert"
+                data-testid="dist-status"
+                data-state="failed"
+            >
+                {m}
+            </div>
+        }.into_any(),
         DistState::Done { block, images, fit, held, norm1, size, views } => view! {
             <p class="muted" data-testid="dist-status" data-state="done">
                 {format!(
                     "Block {block}, {images} pictures at {size} px, X = {}. The whitening is fitted on {fit} of them and applied to those and to the other {held}. Bars: counts (log scale); lines: Gaussian and Laplace fits.",
-                    if norm1 { "the block's norm1 output" } else { "the tokens entering the block" }
+                    if norm1 { "the block's norm1 output" } else { "the tokens entering the block" },
                 )}
             </p>
             <div class="dist-grid">
-                {views.into_iter().map(|(key, label, s)| {
-                    let kurt = s.moments.excess_kurtosis();
-                    let beta = s.fits.gen_gaussian.map_or(f64::NAN, |g| g.beta);
-                    let better = s.fits.better_of_gaussian_and_laplace().unwrap_or("—");
-                    view! {
-                        <figure class="dist-card" data-testid=format!("dist-{key}") data-kurtosis=kurt.to_string() data-beta=beta.to_string()>
-                            <figcaption>{label}</figcaption>
-                            <HistogramChart title=label.to_string() summary=s.clone() testid=format!("hist-{key}") />
-                            <p class="dist-stats">
-                                {format!("kurtosis {kurt:.2} · shape β {beta:.2} · better fit: {better} · range {:.3} to {:.3}", s.moments.min, s.moments.max)}
-                            </p>
-                        </figure>
-                    }
-                }).collect_view()}
+                {views
+                    .into_iter()
+                    .map(|(key, label, s)| {
+                        let kurt = s.moments.excess_kurtosis();
+                        let beta = s.fits.gen_gaussian.map_or(f64::NAN, |g| g.beta);
+                        let better = s.fits.better_of_gaussian_and_laplace().unwrap_or("—");
+                        view! {
+                            <figure
+                                class="dist-card"
+                                data-testid=format!("dist-{key}")
+                                data-kurtosis=kurt.to_string()
+                                data-beta=beta.to_string()
+                            >
+                                <figcaption>{label}</figcaption>
+                                <HistogramChart
+                                    title=label.to_string()
+                                    summary=s.clone()
+                                    testid=format!("hist-{key}")
+                                />
+                                <p class="dist-stats">
+                                    {format!(
+                                        "kurtosis {kurt:.2} · shape β {beta:.2} · better fit: {better} · range {:.3} to {:.3}",
+                                        s.moments.min,
+                                        s.moments.max,
+                                    )}
+                                </p>
+                            </figure>
+                        }
+                    })
+                    .collect_view()}
             </div>
-            <p class="legend"><span class="fit-swatch fit-gauss-swatch"></span>"Gaussian fit " <span class="fit-swatch fit-laplace-swatch"></span>"Laplace fit"</p>
+            <p class="legend">
+                <span class="fit-swatch fit-gauss-swatch"></span>
+                "Gaussian fit "
+                <span class="fit-swatch fit-laplace-swatch"></span>
+                "Laplace fit"
+            </p>
         }.into_any(),
     }
     };
@@ -197,19 +243,32 @@ pub fn DistributionsPanel() -> impl IntoView {
             <div class="row">
                 <label class="field">
                     <span>"Block"</span>
-                    <input type="number" min="0" max=move || (depth() - 1).to_string() data-testid="dist-block"
+                    <input
+                        type="number"
+                        min="0"
+                        max=move || (depth() - 1).to_string()
+                        data-testid="dist-block"
                         prop:value=move || block.get().to_string()
-                        on:change=move |ev| block.set(event_target_value(&ev).parse().unwrap_or(0)) />
+                        on:change=move |ev| block.set(event_target_value(&ev).parse().unwrap_or(0))
+                    />
                 </label>
                 <label class="field">
                     <span>"X"</span>
-                    <select data-testid="dist-source"
-                        on:change=move |ev| norm1.set(event_target_value(&ev) == "norm1")>
-                        <option value="input" selected=move || !norm1.get()>"tokens entering the block"</option>
-                        <option value="norm1" selected=move || norm1.get()>"the block's norm1 output"</option>
+                    <select
+                        data-testid="dist-source"
+                        on:change=move |ev| norm1.set(event_target_value(&ev) == "norm1")
+                    >
+                        <option value="input" selected=move || !norm1.get()>
+                            "tokens entering the block"
+                        </option>
+                        <option value="norm1" selected=move || norm1.get()>
+                            "the block's norm1 output"
+                        </option>
                     </select>
                 </label>
-                <button data-testid="dist-analyse" disabled=busy on:click=run>"Analyse"</button>
+                <button data-testid="dist-analyse" disabled=busy on:click=run>
+                    "Analyse"
+                </button>
             </div>
             {body}
         </section>

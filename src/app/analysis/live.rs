@@ -120,34 +120,66 @@ pub fn LivePredict(
     });
 
     let view_result = move || {
-        active.get().then(|| view! {
-            <div class="prediction live" data-testid="predict-result" data-source="camera" data-frames=move || frames.get()>
-                <video node_ref=video class="camera-video" data-testid="live-video" autoplay muted playsinline
-                    aria-label="Camera preview"></video>
-                <div>
-                    {move || match last.get() {
-                        None => view! { <p class="muted">"Waiting for the camera\u{2026}"</p> }.into_any(),
-                        Some(Classified { run, classes }) => view! {
-                            <p class="note">"Live with " {run}</p>
-                            <ProbabilityBars classes />
-                        }.into_any(),
-                    }}
+        active.get().then(|| {
+            view! {
+                <div
+                    class="prediction live"
+                    data-testid="predict-result"
+                    data-source="camera"
+                    data-frames=move || frames.get()
+                >
+                    <video
+                        node_ref=video
+                        class="camera-video"
+                        data-testid="live-video"
+                        autoplay
+                        muted
+                        playsinline
+                        aria-label="Camera preview"
+                    ></video>
+                    <div>
+                        {move || match last.get() {
+                            None => {
+                                view! { <p class="muted">"Waiting for the camera\u{2026}"</p> }
+                                    .into_any()
+                            }
+                            Some(Classified { run, classes }) => {
+                                view! {
+                                    <p class="note">"Live with " {run}</p>
+                                    <ProbabilityBars classes />
+                                }
+                                    .into_any()
+                            }
+                        }}
+                    </div>
                 </div>
-            </div>
+            }
         })
     };
 
     view! {
         <div class="live-toggle">
-            <button type="button" class="secondary" data-testid="predict-live"
+            <button
+                type="button"
+                class="secondary"
+                data-testid="predict-live"
                 aria-pressed=move || active.get().to_string()
                 disabled=move || run.get().is_none() && !active.get()
-                on:click=move |_| active.update(|a| *a = !*a)>
+                on:click=move |_| active.update(|a| *a = !*a)
+            >
                 {move || if active.get() { "Stop the camera" } else { "Live from the camera" }}
             </button>
-            {move || error.get().map(|e| view! {
-                <p class="run-error camera-error" role="alert" data-testid="live-error">{e}</p>
-            })}
+            {move || {
+                error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <p class="run-error camera-error" role="alert" data-testid="live-error">
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
         </div>
         {view_result}
     }

@@ -96,7 +96,9 @@ pub fn PredictPanel() -> impl IntoView {
             view! { <p class="muted">"Classifying " {name} "\u{2026}"</p> }.into_any()
         }
         Prediction::Failed(e) => view! {
-            <p class="run-error" role="alert" data-testid="predict-error">{e}</p>
+            <p class="run-error" role="alert" data-testid="predict-error">
+                {e}
+            </p>
         }
         .into_any(),
         Prediction::Done {
@@ -119,22 +121,53 @@ pub fn PredictPanel() -> impl IntoView {
     view! {
         <section class="panel panel-wide" aria-labelledby="predict-heading">
             <h2 id="predict-heading">"Predict"</h2>
-            <p class="lede">"Classify a new picture, or the camera\u{2019}s live picture, with a finished, stopped or imported run."</p>
+            <p class="lede">
+                "Classify a new picture, or the camera\u{2019}s live picture, with a finished, stopped or imported run."
+            </p>
             <div class="row">
                 <label class="field">
                     <span>"Run"</span>
-                    <select data-testid="predict-run"
-                        on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
-                        {move || usable().is_empty().then(|| view! { <option value="">"no trained run yet"</option> })}
-                        {move || usable().into_iter().map(|(id, label)| view! {
-                            <option value=id.to_string() prop:selected=move || selected() == Some(id)>{label}</option>
-                        }).collect_view()}
+                    <select
+                        data-testid="predict-run"
+                        on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())
+                    >
+                        {move || {
+                            usable()
+                                .is_empty()
+                                .then(|| view! { <option value="">"no trained run yet"</option> })
+                        }}
+                        {move || {
+                            usable()
+                                .into_iter()
+                                .map(|(id, label)| {
+                                    view! {
+                                        <option
+                                            value=id.to_string()
+                                            prop:selected=move || selected() == Some(id)
+                                        >
+                                            {label}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()
+                        }}
                     </select>
                 </label>
-                <label class="drop" on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop>
-                    "Drop a picture here or " <span class="link">"choose one"</span>
-                    <input class="visually-hidden" type="file" accept="image/*" data-testid="predict-file"
-                        disabled=move || selected().is_none() on:change=picked />
+                <label
+                    class="drop"
+                    on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+                    on:drop=drop
+                >
+                    "Drop a picture here or "
+                    <span class="link">"choose one"</span>
+                    <input
+                        class="visually-hidden"
+                        type="file"
+                        accept="image/*"
+                        data-testid="predict-file"
+                        disabled=move || selected().is_none()
+                        on:change=picked
+                    />
                 </label>
             </div>
             <LivePredict run=Signal::derive(selected) active=live />

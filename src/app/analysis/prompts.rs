@@ -113,7 +113,10 @@ async fn describe(
 /// A colour bar for the diverging scale from `-limit` to `limit`.
 fn scale_bar(limit: f32, what: &'static str) -> impl IntoView {
     view! {
-        <div class="scale-bar" aria-label=format!("{what}: blue {:.3}, white 0, red {:.3}", -limit, limit)>
+        <div
+            class="scale-bar"
+            aria-label=format!("{what}: blue {:.3}, white 0, red {:.3}", -limit, limit)
+        >
             <span class="mono">{format!("{:.3}", -limit)}</span>
             <span class="scale-gradient"></span>
             <span class="mono">{format!("{limit:.3}")}</span>
@@ -133,22 +136,57 @@ fn card_view(card: PromptCard) -> impl IntoView {
         .mean_correlation
         .map_or("—".to_string(), |c| format!("{c:.2}"));
     view! {
-        <figure class="prompt-card" data-testid="prompt-card" data-run=card.run.to_string()
-            data-kurtosis=kurtosis.to_string() data-mean-correlation=card.mean_correlation.unwrap_or(f64::NAN).to_string()>
-            <figcaption><span class="dot" style:background=card.color aria-hidden="true"></span>" "{title.clone()}</figcaption>
-            <HistogramChart title=format!("{title}: histogram of the prompt values") summary=card.summary.clone()
-                testid=format!("prompt-hist-{}", card.run) />
+        <figure
+            class="prompt-card"
+            data-testid="prompt-card"
+            data-run=card.run.to_string()
+            data-kurtosis=kurtosis.to_string()
+            data-mean-correlation=card.mean_correlation.unwrap_or(f64::NAN).to_string()
+        >
+            <figcaption>
+                <span class="dot" style:background=card.color aria-hidden="true"></span>
+                " "
+                {title.clone()}
+            </figcaption>
+            <HistogramChart
+                title=format!("{title}: histogram of the prompt values")
+                summary=card.summary.clone()
+                testid=format!("prompt-hist-{}", card.run)
+            />
             <p class="dist-stats">
-                {format!("kurtosis {kurtosis:.2} · shape β {beta:.2} · max |value| {:.3}", card.limit)}
+                {format!(
+                    "kurtosis {kurtosis:.2} · shape β {beta:.2} · max |value| {:.3}",
+                    card.limit,
+                )}
             </p>
-            <p class="map-title">{format!("Tokens ({} x {}, rows are tokens)", card.tokens, card.width)}</p>
-            <img class="heatmap" src=card.heatmap data-testid="prompt-heatmap"
-                alt=format!("{title}: heatmap of the {} x {} prompt values", card.tokens, card.width)
-                style=format!("aspect-ratio: {} / {}", card.width, (card.tokens * 8).max(1)) />
+            <p class="map-title">
+                {format!("Tokens ({} x {}, rows are tokens)", card.tokens, card.width)}
+            </p>
+            <img
+                class="heatmap"
+                src=card.heatmap
+                data-testid="prompt-heatmap"
+                alt=format!(
+                    "{title}: heatmap of the {} x {} prompt values",
+                    card.tokens,
+                    card.width,
+                )
+                style=format!("aspect-ratio: {} / {}", card.width, (card.tokens * 8).max(1))
+            />
             {scale_bar(card.limit, "prompt values")}
-            <p class="map-title">{format!("Correlation between tokens (mean |r| off the diagonal {corr})")}</p>
-            <img class="corrmap" src=card.correlation data-testid="prompt-corr"
-                alt=format!("{title}: {} x {} correlation map, mean absolute correlation {corr}", card.tokens, card.tokens) />
+            <p class="map-title">
+                {format!("Correlation between tokens (mean |r| off the diagonal {corr})")}
+            </p>
+            <img
+                class="corrmap"
+                src=card.correlation
+                data-testid="prompt-corr"
+                alt=format!(
+                    "{title}: {} x {} correlation map, mean absolute correlation {corr}",
+                    card.tokens,
+                    card.tokens,
+                )
+            />
             {scale_bar(1.0, "correlation")}
         </figure>
     }
@@ -192,15 +230,26 @@ pub fn PromptsPanel() -> impl IntoView {
     let body = move || {
         match state.get() {
         PromptState::Idle => view! {
-            <p class="muted" data-testid="prompt-status" data-state="idle">"Train or import a run to see its prompts."</p>
+            <p class="muted" data-testid="prompt-status" data-state="idle">
+                "Train or import a run to see its prompts."
+            </p>
         }
         .into_any(),
         PromptState::Working => view! {
-            <p class="muted" data-testid="prompt-status" data-state="working">"Reading the prompts and summarising them…"</p>
+            <p class="muted" data-testid="prompt-status" data-state="working">
+                "Reading the prompts and summarising them…"
+            </p>
         }
         .into_any(),
         PromptState::Failed(m) => view! {
-            <div class="notice notice-error" role="alert" data-testid="prompt-status" data-state="failed">{m}</div>
+            <div
+                class="notice notice-error"
+                role="alert"
+                data-testid="prompt-status"
+                data-state="failed"
+            >
+                {m}
+            </div>
         }
         .into_any(),
         PromptState::Done(cards) => view! {
@@ -226,14 +275,21 @@ pub fn PromptsPanel() -> impl IntoView {
             <div class="row" hidden=move || deepest() < 2>
                 <label class="field">
                     <span>"Block (deep runs)"</span>
-                    <input type="number" min="0" max=move || (deepest() - 1).to_string() data-testid="prompt-block"
+                    <input
+                        type="number"
+                        min="0"
+                        max=move || (deepest() - 1).to_string()
+                        data-testid="prompt-block"
                         prop:value=move || block.get().to_string()
                         on:change=move |ev| {
                             block.set(event_target_value(&ev).parse().unwrap_or(0));
                             redraw();
-                        } />
+                        }
+                    />
                 </label>
-                <button data-testid="prompt-redraw" disabled=busy on:click=move |_| redraw()>"Show"</button>
+                <button data-testid="prompt-redraw" disabled=busy on:click=move |_| redraw()>
+                    "Show"
+                </button>
             </div>
             {body}
         </section>

@@ -165,19 +165,41 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
     let shown = Memo::new(move |_| phase.get() != Phase::Closed);
     let preview = move || {
         shown.get().then(|| view! {
-            <div class="camera" data-testid="camera-preview" data-state=move || if ready.get() { "live" } else { "starting" }>
-                <video node_ref=video class="camera-video" data-testid="camera-video" autoplay muted playsinline
+            <div
+                class="camera"
+                data-testid="camera-preview"
+                data-state=move || if ready.get() { "live" } else { "starting" }
+            >
+                <video
+                    node_ref=video
+                    class="camera-video"
+                    data-testid="camera-video"
+                    autoplay
+                    muted
+                    playsinline
                     aria-label="Camera preview"
-                    on:loadeddata=move |_| ready.set(true) on:playing=move |_| ready.set(true)></video>
-                {move || (!ready.get()).then(|| view! { <p class="muted camera-wait">"Starting the camera\u{2026}"</p> })}
+                    on:loadeddata=move |_| ready.set(true)
+                    on:playing=move |_| ready.set(true)
+                ></video>
+                {move || {
+                    (!ready.get())
+                        .then(|| {
+                            view! { <p class="muted camera-wait">"Starting the camera\u{2026}"</p> }
+                        })
+                }}
                 <div class="camera-actions">
-                    <button type="button" class="camera-hold" class:recording=move || recording.get()
-                        data-testid="camera-hold" disabled=busy aria-pressed=move || recording.get().to_string()
+                    <button
+                        type="button"
+                        class="camera-hold"
+                        class:recording=move || recording.get()
+                        data-testid="camera-hold"
+                        disabled=busy
+                        aria-pressed=move || recording.get().to_string()
                         on:pointerdown=move |ev: leptos::ev::PointerEvent| {
                             if ev.button() == 0 {
                                 ev.prevent_default();
-                                // Held even when the pointer slides off the button.
-                                let _ = event_target::<web_sys::Element>(&ev).set_pointer_capture(ev.pointer_id());
+                                let _ = event_target::<web_sys::Element>(&ev)
+                                    .set_pointer_capture(ev.pointer_id());
                                 start_hold();
                             }
                         }
@@ -185,25 +207,47 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
                         on:pointercancel=move |_| stop_hold()
                         on:lostpointercapture=move |_| stop_hold()
                         on:contextmenu=move |ev: leptos::ev::MouseEvent| ev.prevent_default()
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if is_hold_key(&ev) {
-                            ev.prevent_default();
-                            if !ev.repeat() { start_hold(); }
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                            if is_hold_key(&ev) {
+                                ev.prevent_default();
+                                if !ev.repeat() {
+                                    start_hold();
+                                }
+                            }
                         }
-                        on:keyup=move |ev: leptos::ev::KeyboardEvent| if is_hold_key(&ev) { stop_hold(); }
-                        on:blur=move |_| stop_hold()>
-                        {move || if recording.get() { "Recording\u{2026}" } else { "Hold to record" }}
+                        on:keyup=move |ev: leptos::ev::KeyboardEvent| {
+                            if is_hold_key(&ev) {
+                                stop_hold();
+                            }
+                        }
+                        on:blur=move |_| stop_hold()
+                    >
+                        {move || {
+                            if recording.get() { "Recording\u{2026}" } else { "Hold to record" }
+                        }}
                     </button>
                     <span class="camera-burst">
-                        <button type="button" class="secondary small" data-testid="camera-burst"
-                            disabled=move || busy() || recording.get() on:click=burst>
+                        <button
+                            type="button"
+                            class="secondary small"
+                            data-testid="camera-burst"
+                            disabled=move || busy() || recording.get()
+                            on:click=burst
+                        >
                             {move || match burst_left.get() {
                                 0 => format!("Burst of {}", burst_size.get()),
                                 left => format!("{left} to go\u{2026}"),
                             }}
                         </button>
-                        <input type="number" min="1" max=MAX_BURST.to_string() data-testid="camera-burst-size"
-                            aria-label="Pictures in a burst" prop:value=move || burst_size.get().to_string()
-                            on:change=set_burst />
+                        <input
+                            type="number"
+                            min="1"
+                            max=MAX_BURST.to_string()
+                            data-testid="camera-burst-size"
+                            aria-label="Pictures in a burst"
+                            prop:value=move || burst_size.get().to_string()
+                            on:change=set_burst
+                        />
                     </span>
                 </div>
             </div>
@@ -212,13 +256,30 @@ pub fn ClassCamera(id: u32) -> impl IntoView {
 
     view! {
         <div class="class-camera">
-            <button type="button" class="secondary small" data-testid="camera-open"
-                aria-expanded=move || shown.get().to_string() on:click=toggle>
+            <button
+                type="button"
+                class="secondary small"
+                data-testid="camera-open"
+                aria-expanded=move || shown.get().to_string()
+                on:click=toggle
+            >
                 {move || if !shown.get() { "Camera" } else { "Close the camera" }}
             </button>
-            {move || error.get().map(|e| view! {
-                <p class="run-error camera-error" role="alert" data-testid="camera-error">{e}</p>
-            })}
+            {move || {
+                error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <p
+                                class="run-error camera-error"
+                                role="alert"
+                                data-testid="camera-error"
+                            >
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
             {preview}
         </div>
     }

@@ -75,8 +75,14 @@ fn ClassCard(id: u32) -> impl IntoView {
     let input_id = format!("class-files-{id}");
 
     view! {
-        <li class="class-card" data-testid="class-card" class:dragging=move || dragging.get()
-            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+        <li
+            class="class-card"
+            data-testid="class-card"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
             on:dragleave=move |_| dragging.set(false)
             on:drop=drop
         >
@@ -89,25 +95,50 @@ fn ClassCard(id: u32) -> impl IntoView {
                     prop:value=name
                     on:input=rename
                 />
-                <button type="button" class="icon" data-testid="class-remove" on:click=remove
-                    aria-label=move || format!("Remove class {}", name())>
+                <button
+                    type="button"
+                    class="icon"
+                    data-testid="class-remove"
+                    on:click=remove
+                    aria-label=move || format!("Remove class {}", name())
+                >
                     "\u{00d7}"
                 </button>
             </div>
             <p class="class-count" data-testid="class-count" data-count=count>
                 {move || format!("{} image{}", count(), if count() == 1 { "" } else { "s" })}
-                " \u{00b7} " {split}
+                " \u{00b7} "
+                {split}
             </p>
             <ul class="thumbs" data-testid="thumbs">
-                {move || thumbs().into_iter().map(|(src, alt)| view! {
-                    <li><img src=src alt=alt.clone() title=alt loading="lazy" /></li>
-                }).collect_view()}
-                {move || (more() > 0).then(|| view! { <li class="more">{format!("+{}", more())}</li> })}
+                {move || {
+                    thumbs()
+                        .into_iter()
+                        .map(|(src, alt)| {
+                            view! {
+                                <li>
+                                    <img src=src alt=alt.clone() title=alt loading="lazy" />
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+                {move || {
+                    (more() > 0).then(|| view! { <li class="more">{format!("+{}", more())}</li> })
+                }}
             </ul>
-            <input id=input_id.clone() class="visually-hidden" type="file" accept="image/*" multiple
-                data-testid="class-files" on:change=picked />
+            <input
+                id=input_id.clone()
+                class="visually-hidden"
+                type="file"
+                accept="image/*"
+                multiple
+                data-testid="class-files"
+                on:change=picked
+            />
             <label class="drop" for=input_id>
-                "Drop pictures here or " <span class="link">"choose files"</span>
+                "Drop pictures here or "
+                <span class="link">"choose files"</span>
             </label>
             <ClassCamera id />
         </li>
@@ -157,8 +188,14 @@ pub fn DataPanel(
                 <p class="note" data-testid="data-totals">
                     {move || {
                         let (classes, train, held, pending) = totals();
-                        let decoding = if pending > 0 { format!(" \u{00b7} decoding {pending}\u{2026}") } else { String::new() };
-                        format!("{classes} classes \u{00b7} {train} to train on \u{00b7} {held} held out{decoding}")
+                        let decoding = if pending > 0 {
+                            format!(" \u{00b7} decoding {pending}\u{2026}")
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "{classes} classes \u{00b7} {train} to train on \u{00b7} {held} held out{decoding}",
+                        )
                     }}
                 </p>
             </div>
@@ -169,31 +206,60 @@ pub fn DataPanel(
             <ul class="classes">
                 <For each=ids key=|id| *id children=move |id| view! { <ClassCard id /> } />
                 <li class="class-add">
-                    <button type="button" class="secondary" data-testid="add-class" on:click=add>"+ Add a class"</button>
+                    <button type="button" class="secondary" data-testid="add-class" on:click=add>
+                        "+ Add a class"
+                    </button>
                 </li>
             </ul>
             <div class="row">
                 <label class="field inline">
                     <span>"Held out for the accuracy curve"</span>
-                    <input type="number" min="0" max="90" step="5" data-testid="holdout"
-                        prop:value=holdout_percent on:change=set_holdout />
+                    <input
+                        type="number"
+                        min="0"
+                        max="90"
+                        step="5"
+                        data-testid="holdout"
+                        prop:value=holdout_percent
+                        on:change=set_holdout
+                    />
                     <span>"% of each class"</span>
                 </label>
                 <SampleImages />
             </div>
             {move || {
                 let list = rejected();
-                (!list.is_empty()).then(|| view! {
-                    <div class="notice notice-warn" role="status" data-testid="data-errors">
-                        <p class="notice-title">"Skipped files that could not be read as images:"</p>
-                        <ul>
-                            {list.into_iter().map(|r| view! {
-                                <li><code>{r.name}</code> " \u{2014} " {r.reason}</li>
-                            }).collect_view()}
-                        </ul>
-                        <button type="button" class="secondary small" on:click=clear_rejected>"Dismiss"</button>
-                    </div>
-                })
+                (!list.is_empty())
+                    .then(|| {
+                        view! {
+                            <div class="notice notice-warn" role="status" data-testid="data-errors">
+                                <p class="notice-title">
+                                    "Skipped files that could not be read as images:"
+                                </p>
+                                <ul>
+                                    {list
+                                        .into_iter()
+                                        .map(|r| {
+                                            view! {
+                                                <li>
+                                                    <code>{r.name}</code>
+                                                    " \u{2014} "
+                                                    {r.reason}
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                                <button
+                                    type="button"
+                                    class="secondary small"
+                                    on:click=clear_rejected
+                                >
+                                    "Dismiss"
+                                </button>
+                            </div>
+                        }
+                    })
             }}
             {children()}
         </section>

@@ -190,15 +190,30 @@ pub fn SampleImages() -> impl IntoView {
         SampleState::Failed(e) => Some(("failed", e)),
     };
     view! {
-        <button type="button" class="secondary" data-testid="samples-load" disabled=busy on:click=click>
+        <button
+            type="button"
+            class="secondary"
+            data-testid="samples-load"
+            disabled=busy
+            on:click=click
+        >
             "Sample images"
         </button>
-        {move || line().map(|(state, text)| {
-            let failed = state == "failed";
-            view! {
-                <span class=if failed { "run-error" } else { "note" } data-testid="samples-status"
-                    data-state=state role=failed.then_some("alert")>{text}</span>
-            }
-        })}
+        {move || {
+            line()
+                .map(|(state, text)| {
+                    let failed = state == "failed";
+                    view! {
+                        <span
+                            class=if failed { "run-error" } else { "note" }
+                            data-testid="samples-status"
+                            data-state=state
+                            role=failed.then_some("alert")
+                        >
+                            {text}
+                        </span>
+                    }
+                })
+        }}
     }
 }

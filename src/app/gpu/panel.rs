@@ -73,7 +73,8 @@ fn gpu_summary(state: &GpuState) -> AnyView {
             };
             view! {
                 <span class="status-item status-bad">
-                    <span class="dot dot-bad" aria-hidden="true"></span>{word}
+                    <span class="dot dot-bad" aria-hidden="true"></span>
+                    {word}
                 </span>
             }
             .into_any()
@@ -86,23 +87,33 @@ fn gpu_notice(state: GpuState, retry: impl Fn() + Copy + Send + Sync + 'static) 
     Some(match state {
         GpuState::Missing(missing) => view! {
             <div class="notice notice-error" role="alert" data-testid="webgpu-missing">
-                <p class="notice-title" data-testid="gpu-status" data-state="missing">{missing.headline()}</p>
+                <p class="notice-title" data-testid="gpu-status" data-state="missing">
+                    {missing.headline()}
+                </p>
                 <p>{missing.advice()}</p>
-                <button type="button" on:click=move |_| retry()>"Try again"</button>
+                <button type="button" on:click=move |_| retry()>
+                    "Try again"
+                </button>
             </div>
         }
         .into_any(),
         GpuState::Failed(message) => view! {
             <div class="notice notice-error" role="alert">
-                <p class="notice-title" data-testid="gpu-status" data-state="failed">"The GPU could not be started"</p>
+                <p class="notice-title" data-testid="gpu-status" data-state="failed">
+                    "The GPU could not be started"
+                </p>
                 <p data-testid="gpu-error">{message}</p>
-                <button type="button" on:click=move |_| retry()>"Try again"</button>
+                <button type="button" on:click=move |_| retry()>
+                    "Try again"
+                </button>
             </div>
         }
         .into_any(),
         GpuState::Lost(reason) => view! {
             <div class="notice notice-error" role="alert" data-testid="gpu-lost">
-                <p class="notice-title" data-testid="gpu-status" data-state="lost">"The GPU was lost"</p>
+                <p class="notice-title" data-testid="gpu-status" data-state="lost">
+                    "The GPU was lost"
+                </p>
                 <p>
                     "The browser took the GPU away from this page (a driver reset, another \
                      program, or too much memory). Your pictures and runs are kept. Restart the \
@@ -110,8 +121,12 @@ fn gpu_notice(state: GpuState, retry: impl Fn() + Copy + Send + Sync + 'static) 
                      files), and the runs trained on it get their prompts back from this \
                      browser's saved copy."
                 </p>
-                <p class="note" data-testid="gpu-error">{reason}</p>
-                <button type="button" data-testid="gpu-restart" on:click=move |_| retry()>"Restart the GPU"</button>
+                <p class="note" data-testid="gpu-error">
+                    {reason}
+                </p>
+                <button type="button" data-testid="gpu-restart" on:click=move |_| retry()>
+                    "Restart the GPU"
+                </button>
             </div>
         }
         .into_any(),
@@ -135,15 +150,24 @@ fn adapter_facts(state: &GpuState) -> AnyView {
     );
     view! {
         <dl class="facts" data-testid="adapter-info">
-            <dt>"Vendor"</dt><dd>{or_hidden(&browser.vendor)}</dd>
-            <dt>"Architecture"</dt><dd>{or_hidden(&browser.architecture)}</dd>
-            <dt>"Description"</dt><dd>{or_hidden(&adapter.name)}</dd>
-            <dt>"Kind"</dt><dd>{if browser.is_fallback { "software (fallback adapter)" } else { "hardware" }}</dd>
-            <dt>"Largest storage binding"</dt><dd>{mib(adapter.max_storage_buffer_binding_size)}</dd>
-            <dt>"Largest buffer"</dt><dd>{mib(adapter.max_buffer_size)}</dd>
-            <dt>"Workgroup memory"</dt><dd>{format!("{} KiB", adapter.max_compute_workgroup_storage_size >> 10)}</dd>
-            <dt>"Threads per workgroup"</dt><dd>{adapter.max_compute_invocations_per_workgroup}</dd>
-            <dt>"shader-f16 / subgroups / timestamps"</dt><dd>{features}</dd>
+            <dt>"Vendor"</dt>
+            <dd>{or_hidden(&browser.vendor)}</dd>
+            <dt>"Architecture"</dt>
+            <dd>{or_hidden(&browser.architecture)}</dd>
+            <dt>"Description"</dt>
+            <dd>{or_hidden(&adapter.name)}</dd>
+            <dt>"Kind"</dt>
+            <dd>{if browser.is_fallback { "software (fallback adapter)" } else { "hardware" }}</dd>
+            <dt>"Largest storage binding"</dt>
+            <dd>{mib(adapter.max_storage_buffer_binding_size)}</dd>
+            <dt>"Largest buffer"</dt>
+            <dd>{mib(adapter.max_buffer_size)}</dd>
+            <dt>"Workgroup memory"</dt>
+            <dd>{format!("{} KiB", adapter.max_compute_workgroup_storage_size >> 10)}</dd>
+            <dt>"Threads per workgroup"</dt>
+            <dd>{adapter.max_compute_invocations_per_workgroup}</dd>
+            <dt>"shader-f16 / subgroups / timestamps"</dt>
+            <dd>{features}</dd>
         </dl>
     }
     .into_any()
@@ -165,25 +189,39 @@ pub fn GpuPanel(
     let toggle = move |_| open.update(|o| *o = !*o);
 
     view! {
-        <section class="panel status-card gpu-card" class:open=move || open.get()
-            aria-labelledby="gpu-heading">
+        <section
+            class="panel status-card gpu-card"
+            class:open=move || open.get()
+            aria-labelledby="gpu-heading"
+        >
             <div class="status-bar">
-                <h2 id="gpu-heading" class="status-label">"GPU"</h2>
+                <h2 id="gpu-heading" class="status-label">
+                    "GPU"
+                </h2>
                 <div class="status-items">
-                    {move || gpu.with(gpu_summary)}
-                    <span class="status-sep" aria-hidden="true">"\u{00b7}"</span>
-                    <CheckSummary state=check />
+                    {move || gpu.with(gpu_summary)} <span class="status-sep" aria-hidden="true">
+                        "\u{00b7}"
+                    </span> <CheckSummary state=check />
                 </div>
-                <button type="button" class="link status-toggle" data-testid="gpu-details-toggle"
-                    aria-expanded=move || open.get().to_string() aria-controls="gpu-details"
-                    on:click=toggle>
+                <button
+                    type="button"
+                    class="link status-toggle"
+                    data-testid="gpu-details-toggle"
+                    aria-expanded=move || open.get().to_string()
+                    aria-controls="gpu-details"
+                    on:click=toggle
+                >
                     {move || if open.get() { "hide details" } else { "details" }}
                 </button>
             </div>
             {move || gpu_notice(gpu.get(), retry)}
             {move || check.with(check_notice)}
-            <div id="gpu-details" class="status-details gpu-details" data-testid="gpu-details"
-                hidden=move || !open.get()>
+            <div
+                id="gpu-details"
+                class="status-details gpu-details"
+                data-testid="gpu-details"
+                hidden=move || !open.get()
+            >
                 <section class="detail-block" aria-labelledby="adapter-heading">
                     <h3 id="adapter-heading">"Adapter"</h3>
                     {move || gpu.with(adapter_facts)}

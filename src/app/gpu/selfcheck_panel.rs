@@ -40,7 +40,13 @@ fn result_json(report: &SelfCheck) -> String {
 }
 
 fn row(name: &'static str, gpu: String, cpu: String) -> impl IntoView {
-    view! { <tr><th scope="row">{name}</th><td>{gpu}</td><td>{cpu}</td></tr> }
+    view! {
+        <tr>
+            <th scope="row">{name}</th>
+            <td>{gpu}</td>
+            <td>{cpu}</td>
+        </tr>
+    }
 }
 
 fn table(report: &SelfCheck) -> impl IntoView {
@@ -57,18 +63,34 @@ fn table(report: &SelfCheck) -> impl IntoView {
     let tails = |t: &[u64]| format!("{t:?}");
     view! {
         <table class="figures">
-            <thead><tr><th scope="col">""</th><th scope="col">"GPU (WGSL)"</th><th scope="col">"CPU (Rust)"</th></tr></thead>
+            <thead>
+                <tr>
+                    <th scope="col">""</th>
+                    <th scope="col">"GPU (WGSL)"</th>
+                    <th scope="col">"CPU (Rust)"</th>
+                </tr>
+            </thead>
             <tbody>
                 {row("finite values", g.count.to_string(), c.count.to_string())}
-                {row("NaN / \u{00b1}inf", format!("{} / {}", g.nan, g.inf), format!("{} / {}", c.nan, c.inf))}
-                {row("min", format!("{:.7}", g.min), format!("{:.7}", c.min))}
+                {row(
+                    "NaN / \u{00b1}inf",
+                    format!("{} / {}", g.nan, g.inf),
+                    format!("{} / {}", c.nan, c.inf),
+                )} {row("min", format!("{:.7}", g.min), format!("{:.7}", c.min))}
                 {row("max", format!("{:.7}", g.max), format!("{:.7}", c.max))}
                 {row("mean", format!("{:.9}", g.mean), format!("{:.9}", c.mean))}
                 {row("variance", format!("{:.9}", g.variance()), format!("{:.9}", c.variance()))}
                 {row("skewness", format!("{:.6}", g.skewness()), format!("{:.6}", c.skewness()))}
-                {row("excess kurtosis", format!("{:.6}", g.excess_kurtosis()), format!("{:.6}", c.excess_kurtosis()))}
-                {row("histogram", bins(&report.histogram_gpu), bins(&report.histogram_cpu))}
-                {row("beyond k\u{00b7}std", tails(&report.tail_gpu.beyond), tails(&report.tail_cpu.beyond))}
+                {row(
+                    "excess kurtosis",
+                    format!("{:.6}", g.excess_kurtosis()),
+                    format!("{:.6}", c.excess_kurtosis()),
+                )} {row("histogram", bins(&report.histogram_gpu), bins(&report.histogram_cpu))}
+                {row(
+                    "beyond k\u{00b7}std",
+                    tails(&report.tail_gpu.beyond),
+                    tails(&report.tail_cpu.beyond),
+                )}
             </tbody>
         </table>
     }
@@ -83,7 +105,9 @@ pub fn check_notice(state: &CheckState) -> Option<AnyView> {
     Some(
         view! {
             <div class="notice notice-error" role="alert">
-                <p class="notice-title" data-testid="selfcheck-status" data-state="error">"The self-check could not run"</p>
+                <p class="notice-title" data-testid="selfcheck-status" data-state="error">
+                    "The self-check could not run"
+                </p>
                 <p>{message.clone()}</p>
             </div>
         }
@@ -110,7 +134,8 @@ pub fn CheckSummary(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView 
         .into_any(),
         CheckState::Failed(_) => view! {
             <span class="status-item status-bad">
-                <span class="dot dot-bad" aria-hidden="true"></span>"self-check could not run"
+                <span class="dot dot-bad" aria-hidden="true"></span>
+                "self-check could not run"
             </span>
         }
         .into_any(),
@@ -127,7 +152,10 @@ pub fn CheckSummary(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView 
             };
             view! {
                 <span class=class data-testid="selfcheck-status" data-state=state_name>
-                    <span class=if passed { "dot dot-ok" } else { "dot dot-bad" } aria-hidden="true"></span>
+                    <span
+                        class=if passed { "dot dot-ok" } else { "dot dot-bad" }
+                        aria-hidden="true"
+                    ></span>
                     {verdict}
                 </span>
             }
@@ -139,11 +167,10 @@ pub fn CheckSummary(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView 
 /// The self-check's figures, GPU beside CPU, for the GPU card's details.
 #[component]
 pub fn SelfCheckDetails(state: RwSignal<CheckState, LocalStorage>) -> impl IntoView {
-    let body = move || match state.get() {
+    let body = move || {
+        match state.get() {
         CheckState::Waiting => view! { <p class="muted">"Waiting for the GPU."</p> }.into_any(),
-        CheckState::Running => view! {
-            <p class="muted">"Running the kernels on " {SELFCHECK_LEN} " values\u{2026}"</p>
-        }
+        CheckState::Running => view! { <p class="muted">"Running the kernels on " {SELFCHECK_LEN} " values\u{2026}"</p> }
         .into_any(),
         CheckState::Failed(_) => {
             view! { <p class="muted">"No figures: the self-check could not run (see above)."</p> }
@@ -157,26 +184,33 @@ pub fn SelfCheckDetails(state: RwSignal<CheckState, LocalStorage>) -> impl IntoV
             };
             let matmul = format!("{:.2e}", report.matmul_max_abs_err);
             view! {
-                <p class="status-line" class:status-bad=!report.passed()>{verdict}</p>
+                <p class="status-line" class:status-bad=!report.passed()>
+                    {verdict}
+                </p>
                 {table(&report)}
-                <p class="note">"Tails: values with |x \u{2212} mean| above k = " {format!("{SELFCHECK_KS:?}")} " standard deviations."</p>
+                <p class="note">
+                    "Tails: values with |x \u{2212} mean| above k = " {format!("{SELFCHECK_KS:?}")}
+                    " standard deviations."
+                </p>
                 <p class="note">
                     "burn matmul 64\u{00d7}96\u{00b7}96\u{00d7}48 on the same device: largest error "
-                    <span data-testid="matmul-error">{matmul}</span>
-                    " against an f64 reference."
+                    <span data-testid="matmul-error">{matmul}</span> " against an f64 reference."
                 </p>
-                <pre class="hidden" data-testid="selfcheck-result">{result_json(&report)}</pre>
+                <pre class="hidden" data-testid="selfcheck-result">
+                    {result_json(&report)}
+                </pre>
             }
             .into_any()
         }
+    }
     };
     view! {
         <section class="detail-block" aria-labelledby="check-heading">
             <h3 id="check-heading">"Self-check"</h3>
             <p class="lede">
                 "Moments up to the fourth, extremes, NaN/inf counts, a histogram and tail counts of a million numbers, computed on the GPU by "
-                <code>"shaders/moments.wgsl"</code>", "<code>"histogram.wgsl"</code>" and "<code>"tail.wgsl"</code>
-                " and recomputed in Rust on the CPU."
+                <code>"shaders/moments.wgsl"</code>", "<code>"histogram.wgsl"</code>" and "
+                <code>"tail.wgsl"</code> " and recomputed in Rust on the CPU."
             </p>
             {body}
         </section>

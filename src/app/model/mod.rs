@@ -2,6 +2,7 @@
 //! cache of Hub downloads, and the model panel.
 
 pub mod cache;
+pub mod facts;
 pub mod loaders;
 pub mod panel;
 pub mod state;

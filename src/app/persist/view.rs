@@ -94,13 +94,22 @@ pub fn SaveStatusLine() -> impl IntoView {
     let can_clear = move || !matches!(p.status.get(), SaveStatus::Off(_) | SaveStatus::Restoring);
     view! {
         <div class="row save-status" class:notice=problem class:notice-warn=problem>
-            <p class="note" data-testid="save-status" data-state=move || describe(&p.status.get()).0
+            <p
+                class="note"
+                data-testid="save-status"
+                data-state=move || describe(&p.status.get()).0
                 data-saving=move || p.saving.get().to_string()
-                role=move || problem().then_some("status")>
+                role=move || problem().then_some("status")
+            >
                 {move || describe(&p.status.get()).1}
             </p>
-            <button type="button" class="secondary small" data-testid="save-clear"
-                disabled=move || !can_clear() || app.active_run.get().is_some() on:click=clear>
+            <button
+                type="button"
+                class="secondary small"
+                data-testid="save-clear"
+                disabled=move || !can_clear() || app.active_run.get().is_some()
+                on:click=clear
+            >
                 "Clear saved data"
             </button>
         </div>

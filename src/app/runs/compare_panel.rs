@@ -65,23 +65,36 @@ fn ComparisonView(id: u32) -> impl IntoView {
         <div class="comparison" data-testid="comparison" data-comparison=id>
             <h3>{format!("Comparison {id}")}</h3>
             <p class="verdict" data-testid="compare-verdict">
-                {move || result.with(|(_, verdict)| verdict.clone()).unwrap_or_else(|| {
-                    "The verdict appears once VPT and the BPT method have finished a seed.".into()
-                })}
+                {move || {
+                    result
+                        .with(|(_, verdict)| verdict.clone())
+                        .unwrap_or_else(|| {
+                            "The verdict appears once VPT and the BPT method have finished a seed."
+                                .into()
+                        })
+                }}
             </p>
             <p class="note" data-testid="compare-baseline">
                 {move || result.with(|(summary, _)| comparison::against_head(summary))}
             </p>
-            <LineChart title="Held-out accuracy, mean and 95% interval over seeds" x_label="epoch"
-                y_label="accuracy" series=series y_range=(0.0, 1.0) percent=true
-                testid="compare-chart" />
+            <LineChart
+                title="Held-out accuracy, mean and 95% interval over seeds"
+                x_label="epoch"
+                y_label="accuracy"
+                series=series
+                y_range=(0.0, 1.0)
+                percent=true
+                testid="compare-chart"
+            />
             <p class="note">
-                {move || format!(
-                    "{} runs on the same pictures, seeds paired across methods. Every method \
+                {move || {
+                    format!(
+                        "{} runs on the same pictures, seeds paired across methods. Every method \
                      trains at the form's learning rate: the page has no validation split to \
                      choose one on (bpt-lab compare does).",
-                    runs()
-                )}
+                        runs(),
+                    )
+                }}
             </p>
         </div>
     }
@@ -130,19 +143,32 @@ pub fn CompareControls(settings: RwSignal<RunSettings>) -> impl IntoView {
         <div class="actions">
             <label class="field inline">
                 <span>"Seeds"</span>
-                <input type="number" min="1" max=MAX_SEEDS step="1" data-testid="compare-seeds"
+                <input
+                    type="number"
+                    min="1"
+                    max=MAX_SEEDS
+                    step="1"
+                    data-testid="compare-seeds"
                     prop:value=move || seeds.get().to_string()
                     on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).trim().parse::<u64>() {
                             seeds.set(n.clamp(1, MAX_SEEDS));
                         }
-                    } />
+                    }
+                />
             </label>
-            <button type="button" class="secondary" data-testid="compare-start"
-                disabled=move || !can_start() on:click=start>
+            <button
+                type="button"
+                class="secondary"
+                data-testid="compare-start"
+                disabled=move || !can_start()
+                on:click=start
+            >
                 {label}
             </button>
-            <span class="note" data-testid="compare-queue">{waiting}</span>
+            <span class="note" data-testid="compare-queue">
+                {waiting}
+            </span>
         </div>
     }
 }

@@ -34,14 +34,23 @@ pub fn FallbackNote(settings: RwSignal<RunSettings>) -> impl IntoView {
                         "This browser's WebGPU runs on a software adapter (the CPU), so training \
                          is slow. A run shows its time left after the first step."
                     </p>
-                    {move || larger().then(|| view! {
-                        <button type="button" class="secondary small" data-testid="fallback-apply"
-                            on:click=apply>
-                            {format!(
-                                "Use {SOFTWARE_SIDE} px and at most {SOFTWARE_EPOCHS} epochs"
-                            )}
-                        </button>
-                    })}
+                    {move || {
+                        larger()
+                            .then(|| {
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="secondary small"
+                                        data-testid="fallback-apply"
+                                        on:click=apply
+                                    >
+                                        {format!(
+                                            "Use {SOFTWARE_SIDE} px and at most {SOFTWARE_EPOCHS} epochs",
+                                        )}
+                                    </button>
+                                }
+                            })
+                    }}
                 </div>
             }
         })

@@ -37,16 +37,34 @@ fn run_row(run: &RunRecord) -> impl IntoView + use<> {
     let active = run.status.active();
     view! {
         <tr data-testid="run-row" data-state=run.status.name()>
-            <td><span class="swatch" style:background=run.color aria-hidden="true"></span>{run.label.clone()}</td>
+            <td>
+                <span class="swatch" style:background=run.color aria-hidden="true"></span>
+                {run.label.clone()}
+            </td>
             <td>{run.model.clone()}</td>
             <td>{run.status.name()}</td>
             <td>{format!("{}/{}", run.step, run.total_steps)}</td>
             <td>{accuracy}</td>
             <td class="row-actions">
-                <button type="button" class="secondary small" data-testid="run-export"
-                    disabled=run.result.is_none() on:click=export>"Export"</button>
-                <button type="button" class="secondary small" data-testid="run-remove"
-                    disabled=active on:click=remove aria-label=format!("Remove run {}", run.label)>"Remove"</button>
+                <button
+                    type="button"
+                    class="secondary small"
+                    data-testid="run-export"
+                    disabled=run.result.is_none()
+                    on:click=export
+                >
+                    "Export"
+                </button>
+                <button
+                    type="button"
+                    class="secondary small"
+                    data-testid="run-remove"
+                    disabled=active
+                    on:click=remove
+                    aria-label=format!("Remove run {}", run.label)
+                >
+                    "Remove"
+                </button>
             </td>
         </tr>
     }
@@ -71,7 +89,9 @@ fn grouped_rows(runs: &[RunRecord]) -> impl IntoView + use<> {
                 rows.push(
                     view! {
                         <tr class="group-row" data-testid="comparison-row" data-comparison=c>
-                            <th scope="rowgroup" colspan="6">{heading}</th>
+                            <th scope="rowgroup" colspan="6">
+                                {heading}
+                            </th>
                         </tr>
                     }
                     .into_any(),
@@ -132,7 +152,14 @@ pub fn RunsPanel() -> impl IntoView {
     let rows = move || {
         app.runs.with(|runs| {
             if runs.is_empty() {
-                view! { <tr><td class="muted" colspan="6">"No runs yet."</td></tr> }.into_any()
+                view! {
+                    <tr>
+                        <td class="muted" colspan="6">
+                            "No runs yet."
+                        </td>
+                    </tr>
+                }
+                .into_any()
             } else {
                 grouped_rows(runs).into_any()
             }
@@ -142,34 +169,68 @@ pub fn RunsPanel() -> impl IntoView {
     view! {
         <section class="panel panel-wide" aria-labelledby="runs-heading">
             <h2 id="runs-heading">"Runs"</h2>
-            <p class="lede">"Every run's curves, overlaid; export a run to use its prompts and head elsewhere."</p>
+            <p class="lede">
+                "Every run's curves, overlaid; export a run to use its prompts and head elsewhere."
+            </p>
             <Comparisons />
             <div class="charts">
-                <LineChart title="Training loss" x_label="step" y_label="cross-entropy"
-                    series=loss_series testid="loss-chart" />
-                <LineChart title="Held-out accuracy" x_label="epoch" y_label="accuracy"
-                    series=acc_series y_range=(0.0, 1.0) percent=true testid="accuracy-chart" />
+                <LineChart
+                    title="Training loss"
+                    x_label="step"
+                    y_label="cross-entropy"
+                    series=loss_series
+                    testid="loss-chart"
+                />
+                <LineChart
+                    title="Held-out accuracy"
+                    x_label="epoch"
+                    y_label="accuracy"
+                    series=acc_series
+                    y_range=(0.0, 1.0)
+                    percent=true
+                    testid="accuracy-chart"
+                />
             </div>
             <h3>"All runs"</h3>
             <table class="runs-table">
-                <thead><tr>
-                    <th scope="col">"Run"</th><th scope="col">"Model"</th><th scope="col">"Status"</th>
-                    <th scope="col">"Steps"</th><th scope="col">"Held-out"</th><th scope="col">""</th>
-                </tr></thead>
+                <thead>
+                    <tr>
+                        <th scope="col">"Run"</th>
+                        <th scope="col">"Model"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Steps"</th>
+                        <th scope="col">"Held-out"</th>
+                        <th scope="col">""</th>
+                    </tr>
+                </thead>
                 <tbody>{rows}</tbody>
             </table>
             <div class="row">
                 <label class="field inline">
-                    <span>"Import a run file (.safetensors, as exported here or by " <code>"bpt-lab train"</code> ")"</span>
-                    <input type="file" accept=".safetensors" data-testid="run-import" on:change=import />
+                    <span>
+                        "Import a run file (.safetensors, as exported here or by "
+                        <code>"bpt-lab train"</code> ")"
+                    </span>
+                    <input
+                        type="file"
+                        accept=".safetensors"
+                        data-testid="run-import"
+                        on:change=import
+                    />
                 </label>
             </div>
-            {move || app.io_error.get().map(|e| view! {
-                <div class="notice notice-error" role="alert">
-                    <p class="notice-title">"Run file"</p>
-                    <p data-testid="run-io-error">{e}</p>
-                </div>
-            })}
+            {move || {
+                app.io_error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <div class="notice notice-error" role="alert">
+                                <p class="notice-title">"Run file"</p>
+                                <p data-testid="run-io-error">{e}</p>
+                            </div>
+                        }
+                    })
+            }}
         </section>
     }
 }

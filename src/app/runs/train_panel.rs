@@ -27,7 +27,11 @@ where
     view! {
         <label class="field">
             <span>{label}</span>
-            <input type="number" min="0" step=step data-testid=testid
+            <input
+                type="number"
+                min="0"
+                step=step
+                data-testid=testid
                 prop:value=move || settings.with(|s| get(s).to_string())
                 on:change=move |ev| {
                     if let Ok(v) = event_target_value(&ev).trim().parse::<T>() {
@@ -54,32 +58,65 @@ fn settings_form(settings: RwSignal<RunSettings>) -> impl IntoView {
         <div class="settings">
             <label class="field">
                 <span>"Method"</span>
-                <select data-testid="run-method"
+                <select
+                    data-testid="run-method"
                     on:change=move |ev| {
                         if let Some(m) = Method::from_name(&event_target_value(&ev)) {
                             settings.update(|s| s.method = m);
                         }
-                    }>
+                    }
+                >
                     {method_options}
                 </select>
             </label>
             <label class="field">
                 <span>"Prompts enter"</span>
-                <select data-testid="run-depth"
-                    on:change=move |ev| settings.update(|s| s.deep = event_target_value(&ev) == "deep")>
-                    <option value="shallow" prop:selected=move || !settings.with(|s| s.deep)>"shallow (block 1)"</option>
-                    <option value="deep" prop:selected=move || settings.with(|s| s.deep)>"deep (every block)"</option>
+                <select
+                    data-testid="run-depth"
+                    on:change=move |ev| {
+                        settings.update(|s| s.deep = event_target_value(&ev) == "deep")
+                    }
+                >
+                    <option value="shallow" prop:selected=move || !settings.with(|s| s.deep)>
+                        "shallow (block 1)"
+                    </option>
+                    <option value="deep" prop:selected=move || settings.with(|s| s.deep)>
+                        "deep (every block)"
+                    </option>
                 </select>
             </label>
-            {number_field("Prompt tokens m", "run-m", "1", settings, |s| s.prompts, |s, v| s.prompts = v)}
-            {number_field("Rank p (bilinear)", "run-p", "1", settings, |s| s.rank, |s, v| s.rank = v)}
+            {number_field(
+                "Prompt tokens m",
+                "run-m",
+                "1",
+                settings,
+                |s| s.prompts,
+                |s, v| s.prompts = v,
+            )}
+            {number_field(
+                "Rank p (bilinear)",
+                "run-p",
+                "1",
+                settings,
+                |s| s.rank,
+                |s, v| s.rank = v,
+            )}
             {number_field("Learning rate", "run-lr", "any", settings, |s| s.lr, |s, v| s.lr = v)}
             {number_field("Epochs", "run-epochs", "1", settings, |s| s.epochs, |s, v| s.epochs = v)}
             {number_field("Batch", "run-batch", "1", settings, |s| s.batch, |s, v| s.batch = v)}
-            {number_field("Image side (px)", "run-size", "1", settings, |s| s.size, |s, v| s.size = v)}
+            {number_field(
+                "Image side (px)",
+                "run-size",
+                "1",
+                settings,
+                |s| s.size,
+                |s, v| s.size = v,
+            )}
             {number_field("Seed", "run-seed", "1", settings, |s| s.seed, |s, v| s.seed = v)}
         </div>
-        <p class="note" data-testid="run-lr-note">{move || lr_note(settings.with(|s| s.method))}</p>
+        <p class="note" data-testid="run-lr-note">
+            {move || lr_note(settings.with(|s| s.method))}
+        </p>
     }
 }
 
@@ -132,14 +169,36 @@ fn progress(run: &RunRecord) -> impl IntoView + use<> {
         <div class="progress-block" class:failed=failed>
             <p class="status-line">
                 <span class="dot" style:background=run.color aria-hidden="true"></span>
-                {run.label.clone()} " \u{2014} "
-                <span data-testid="run-status" data-state=run.status.name()>{run.status.name()}</span>
+                {run.label.clone()}
+                " \u{2014} "
+                <span data-testid="run-status" data-state=run.status.name()>
+                    {run.status.name()}
+                </span>
             </p>
-            <p class="note" data-testid="run-summary">{run.summary.clone()}</p>
-            <progress data-testid="run-progress" max="1" value=fraction aria-label="Training progress"></progress>
-            <p class=if failed { "run-error" } else { "note" } data-testid=if failed { "run-error" } else { "run-detail" }
-                role=if failed { Some("alert") } else { None }>{detail}</p>
-            {accuracy.map(|a| view! { <p class="note" data-testid="run-accuracy">{a}</p> })}
+            <p class="note" data-testid="run-summary">
+                {run.summary.clone()}
+            </p>
+            <progress
+                data-testid="run-progress"
+                max="1"
+                value=fraction
+                aria-label="Training progress"
+            ></progress>
+            <p
+                class=if failed { "run-error" } else { "note" }
+                data-testid=if failed { "run-error" } else { "run-detail" }
+                role=if failed { Some("alert") } else { None }
+            >
+                {detail}
+            </p>
+            {accuracy
+                .map(|a| {
+                    view! {
+                        <p class="note" data-testid="run-accuracy">
+                            {a}
+                        </p>
+                    }
+                })}
         </div>
     }
 }
@@ -183,16 +242,35 @@ pub fn TrainPanel() -> impl IntoView {
             {settings_form(settings)}
             <FallbackNote settings />
             <div class="actions">
-                <button type="button" data-testid="run-start" disabled=move || !can_start() on:click=start>
+                <button
+                    type="button"
+                    data-testid="run-start"
+                    disabled=move || !can_start()
+                    on:click=start
+                >
                     "Start a run"
                 </button>
-                <button type="button" class="secondary" data-testid="run-pause" disabled=move || !training() on:click=pause>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="run-pause"
+                    disabled=move || !training()
+                    on:click=pause
+                >
                     {move || if app.control.get() == Control::Pause { "Resume" } else { "Pause" }}
                 </button>
-                <button type="button" class="secondary" data-testid="run-stop" disabled=move || !training() on:click=stop>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="run-stop"
+                    disabled=move || !training()
+                    on:click=stop
+                >
                     "Stop"
                 </button>
-                <span class="note">{move || (!model_ready()).then_some("Load a model to start.")}</span>
+                <span class="note">
+                    {move || (!model_ready()).then_some("Load a model to start.")}
+                </span>
             </div>
             <CompareControls settings />
             {move || current().map(|run| progress(&run))}

@@ -159,10 +159,7 @@ pub fn LineChart(
                         .map(|(x, y)| format!("{:.2},{:.2}", sx(x), sy(y)))
                         .collect::<Vec<_>>()
                         .join(" ");
-                    view! {
-                        <polygon class="chart-band" points=edge fill=s.color fill-opacity="0.16"
-                            stroke="none" />
-                    }
+                    view! { <polygon class="chart-band" points=edge fill=s.color fill-opacity="0.16" stroke="none" /> }
                 });
                 let markers = (finite.len() <= 40).then(|| {
                     finite

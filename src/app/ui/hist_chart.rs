@@ -70,23 +70,39 @@ pub fn HistogramChart(title: String, summary: Summary, testid: String) -> impl I
             let y = sy(d as f64);
             view! {
                 <line class="chart-grid" x1=LEFT x2=W - RIGHT y1=y y2=y />
-                <text class="chart-tick" x=LEFT - 4.0 y=y + 3.0 text-anchor="end">{format!("1e{d}")}</text>
+                <text class="chart-tick" x=LEFT - 4.0 y=y + 3.0 text-anchor="end">
+                    {format!("1e{d}")}
+                </text>
             }
         })
         .collect_view();
     let x_ticks = [x0, 0.5 * (x0 + x1), x1]
         .into_iter()
-        .map(|v| view! { <text class="chart-tick" x=sx(v) y=H - BOTTOM + 14.0 text-anchor="middle">{format!("{v:.3}")}</text> })
+        .map(|v| {
+            view! {
+                <text class="chart-tick" x=sx(v) y=H - BOTTOM + 14.0 text-anchor="middle">
+                    {format!("{v:.3}")}
+                </text>
+            }
+        })
         .collect_view();
     view! {
-        <svg class="hist" viewBox=format!("0 0 {W} {H}") role="img" aria-label=title data-testid=testid>
+        <svg
+            class="hist"
+            viewBox=format!("0 0 {W} {H}")
+            role="img"
+            aria-label=title
+            data-testid=testid
+        >
             {decades}
             {bars}
             {gauss.map(|p| view! { <polyline class="fit-gauss" points=p /> })}
             {laplace.map(|p| view! { <polyline class="fit-laplace" points=p /> })}
             <line class="chart-axis" x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM />
             {x_ticks}
-            <text class="chart-label" x=(LEFT + W - RIGHT) / 2.0 y=H - 2.0 text-anchor="middle">"value"</text>
+            <text class="chart-label" x=(LEFT + W - RIGHT) / 2.0 y=H - 2.0 text-anchor="middle">
+                "value"
+            </text>
         </svg>
     }
 }
