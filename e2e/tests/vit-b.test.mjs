@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openApp } from '../lib/page.mjs';
+import { openApp, openDetails } from '../lib/page.mjs';
 import { png } from '../lib/png.mjs';
 import { declaredOnly, randomVit, vitConfig } from '../lib/random-vit.mjs';
 
@@ -15,6 +15,7 @@ const picture = (hue, seed) => png(40, 40, (x, y) => hue.map((c) => Math.max(0, 
 const files = (hue, prefix) => [1, 2, 3].map((i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: picture(hue, i) }));
 
 async function loadLocal(page, weights, config) {
+  await openDetails(page, 'model-change-toggle');
   await page.locator('details.local-model[open]').count() || await page.locator('summary', { hasText: 'Load a local model' }).click();
   await page.getByTestId('model-file').setInputFiles(weights);
   await page.getByTestId('model-config-file').setInputFiles(config);
