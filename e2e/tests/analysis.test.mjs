@@ -84,8 +84,13 @@ test('predictions are made in the worker and the page never waits on them', { ti
     }
     await page.getByTestId('run-start').click();
     await page.locator('[data-testid="run-status"][data-state="finished"]').waitFor({ timeout: 300_000 });
+    // The finished run's prompt maps (its file read back, the statistics kernels on the page).
+    const finished = await page.evaluate(() => performance.now());
     await page.locator('[data-testid="prompt-status"][data-state="done"]').waitFor({ timeout: 120_000 });
     const longest = (t0) => page.evaluate((t0) => Math.max(0, ...window.__longTasks.filter((e) => e.start >= t0).map((e) => e.ms)), t0);
+    const maps = await longest(finished);
+    console.log(`# longest task on the page's thread while the prompt maps are drawn: ${maps.toFixed(0)} ms`);
+    assert.ok(maps < 200, `the page's thread was blocked for ${maps} ms`);
     for (const [i, colour] of [[1, [200, 40, 40]], [2, [40, 40, 200]]]) {
       const started = await page.evaluate(() => performance.now());
       await page.getByTestId('predict-file').setInputFiles({ name: `query-${i}.png`, mimeType: 'image/png', buffer: png(30, 30, () => colour) });

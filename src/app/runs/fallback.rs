@@ -29,7 +29,7 @@ pub fn FallbackNote(settings: RwSignal<RunSettings>) -> impl IntoView {
     move || {
         app.gpu.with(software).then(|| {
             view! {
-                <div class="notice" data-testid="fallback-note">
+                <div class="notice notice-warn" data-testid="fallback-note">
                     <p>
                         "This browser's WebGPU runs on a software adapter (the CPU), so training \
                          is slow. A run shows its time left after the first step."

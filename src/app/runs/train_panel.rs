@@ -240,7 +240,6 @@ pub fn TrainPanel() -> impl IntoView {
                  compare their curves below."
             </p>
             {settings_form(settings)}
-            <FallbackNote settings />
             <div class="actions">
                 <button
                     type="button"
@@ -272,6 +271,7 @@ pub fn TrainPanel() -> impl IntoView {
                     {move || (!model_ready()).then_some("Load a model to start.")}
                 </span>
             </div>
+            <FallbackNote settings />
             <CompareControls settings />
             {move || current().map(|run| progress(&run))}
         </section>
