@@ -1,7 +1,8 @@
 //! Whether a checkpoint can be placed on a device, decided from its header alone, before any
 //! tensor is read or allocated: no tensor may exceed what one storage binding holds (its values
 //! become f32 on the device), and where memory is bounded (a browser tab's WebAssembly memory)
-//! the file and its values as f32 must fit in it together.
+//! the file and its values as f32 must fit in it together. And whether a run's attention scores
+//! fit one binding, before the run starts.
 
 use serde_json::Value;
 
@@ -97,6 +98,30 @@ pub fn check_fits(bytes: &[u8], room: Room) -> Result<u64, ModelError> {
     Ok(total)
 }
 
+/// Checks that one attention layer's scores for a batch fit one storage binding: `batch`
+/// pictures of `tokens` tokens and `heads` heads give batch x heads x tokens^2 f32 scores, which
+/// the forward pass and its backward hold in one tensor. Refused before any run allocates them.
+pub fn check_attention(
+    heads: usize,
+    batch: usize,
+    tokens: usize,
+    binding_values: u64,
+) -> Result<(), ModelError> {
+    let scores = [batch, heads, tokens, tokens]
+        .iter()
+        .fold(1u64, |n, &k| n.saturating_mul(k as u64));
+    if scores > binding_values {
+        return Err(ModelError::Input(format!(
+            "a batch of {batch} pictures of {tokens} tokens gives {scores} attention scores per \
+             block ({} MiB as f32), more than the {} MiB this GPU binds at once: lower the batch \
+             or the image side",
+            mib(scores.saturating_mul(4)),
+            mib(binding_values.saturating_mul(4))
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +196,25 @@ mod tests {
             ..room
         };
         assert!(check_fits(&bytes, unbounded).is_ok());
+    }
+
+    #[test]
+    fn attention_scores_beyond_one_binding_are_refused_with_what_to_lower() {
+        // ViT-B at 224 px with 16 prompts: 213 tokens, 12 heads, batch 8 is 4.4 M scores.
+        assert!(check_attention(12, 8, 213, 1 << 25).is_ok());
+        let err = check_attention(3, 1, 10_005, 1 << 28)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a batch of 1 pictures of 10005 tokens gives 300300075"),
+            "{err}"
+        );
+        assert!(
+            err.contains("(1145 MiB as f32), more than the 1024 MiB"),
+            "{err}"
+        );
+        assert!(err.contains("lower the batch or the image side"), "{err}");
+        assert!(check_attention(usize::MAX, usize::MAX, usize::MAX, u64::MAX - 1).is_err());
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use crate::app::analysis::state::{Gathered, split_tensors};
+use crate::app::model::state::LoadedModel;
+use crate::app::runs::state::round_to_patch;
 use crate::app::runs::state::{
     Control, Member, Queued, RunRecord, RunSettings, RunStatus, Trained, next_run_id,
 };
@@ -15,6 +17,7 @@ use crate::app::state::AppState;
 use crate::app::worker::client::{OnCrash, OnEvent, TrainingWorker};
 use crate::app::worker::protocol::{Event, Phase};
 use crate::app::worker::train_loop::{self, Job, Report};
+use crate::model::fit::check_attention;
 use crate::train::export;
 
 /// Starts a run with the current data and settings; errors before the start become a failed
@@ -48,6 +51,21 @@ fn next(app: AppState) {
     }
 }
 
+/// Refuses, before anything is allocated, a run whose attention scores would not fit one of the
+/// GPU's storage bindings (a large side or batch on a model with many heads).
+fn fits(app: AppState, model: &LoadedModel, settings: &RunSettings) -> crate::error::Result<()> {
+    let c = &model.backbone.config;
+    let side = round_to_patch(settings.size, c.patch_size) / c.patch_size.max(1);
+    let prompts = settings.prompt_config().effective().num_prompts;
+    let tokens = side
+        .saturating_mul(side)
+        .saturating_add(usize::from(c.class_token))
+        .saturating_add(prompts);
+    let binding = app.gpu()?.max_f32_per_binding() as u64;
+    check_attention(c.num_heads, settings.batch, tokens, binding)?;
+    Ok(())
+}
+
 /// Starts one run; false when it failed before it could start.
 fn start_run(app: AppState, settings: RunSettings, member: Option<Member>) -> bool {
     let id = app.runs.with_untracked(|r| next_run_id(r));
@@ -58,6 +76,7 @@ fn start_run(app: AppState, settings: RunSettings, member: Option<Member>) -> bo
     record.training_on = model.as_ref().ok().cloned();
     record.member = member;
     let prepared = model.and_then(|m| {
+        fits(app, &m, &settings)?;
         let data = app.data.with_untracked(|d| d.dataset(settings.seed));
         Ok((m, data.map_err(crate::error::Error::from)?))
     });
