@@ -12,9 +12,9 @@ use std::cell::{Cell, RefCell};
 use js_sys::{Array, Object, Reflect};
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, HtmlVideoElement, ImageBitmap, OffscreenCanvas};
+use web_sys::{Blob, HtmlVideoElement, ImageBitmap};
 
-use super::js;
+use super::{canvas, js};
 use crate::train::image::kept_size;
 
 /// Why the camera did not start, from the `DOMException` `getUserMedia` rejected with.
@@ -226,23 +226,7 @@ pub async fn frame(video: &HtmlVideoElement) -> Result<ImageBitmap, String> {
 pub async fn frame_png(video: &HtmlVideoElement) -> Result<Blob, String> {
     let bitmap = frame(video).await?;
     let (w, h) = kept_size(bitmap.width(), bitmap.height());
-    let drawn = (|| {
-        let canvas = OffscreenCanvas::new(w, h).map_err(|e| js::message(&e))?;
-        let ctx: JsValue = canvas
-            .get_context("2d")
-            .map_err(|e| js::message(&e))?
-            .ok_or("no 2D canvas")?
-            .into();
-        let args = [
-            bitmap.clone().into(),
-            0.into(),
-            0.into(),
-            w.into(),
-            h.into(),
-        ];
-        js::call(&ctx, "drawImage", &args)?;
-        Ok::<_, String>(canvas)
-    })();
+    let drawn = canvas::draw(&bitmap, w, h).map(|(canvas, _)| canvas);
     bitmap.close();
     let options = Object::new();
     let _ = Reflect::set(&options, &"type".into(), &"image/png".into());

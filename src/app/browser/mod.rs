@@ -2,5 +2,6 @@
 //! object URLs, messages), fetching with progress, and the camera.
 
 pub mod camera;
+pub mod canvas;
 pub mod fetch;
 pub mod js;

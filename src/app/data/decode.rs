@@ -2,9 +2,10 @@
 //! format the browser shows and applies EXIF orientation), drawn onto an `OffscreenCanvas` no
 //! larger than [`MAX_SIDE`] and read back as RGB for the engine.
 
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{ImageBitmap, ImageData, OffscreenCanvas};
+use wasm_bindgen::JsCast;
+use web_sys::{ImageBitmap, ImageData};
 
+use crate::app::browser::canvas;
 use crate::app::browser::js::{self, PickedFile};
 use crate::train::RgbImage;
 
@@ -31,28 +32,13 @@ pub fn from_bitmap(bitmap: &ImageBitmap) -> Result<RgbImage, String> {
     if w == 0 || h == 0 {
         return Err("the image is empty".into());
     }
-    let canvas = OffscreenCanvas::new(w, h).map_err(|e| js::message(&e))?;
-    let ctx: JsValue = canvas
-        .get_context("2d")
-        .map_err(|e| js::message(&e))?
-        .ok_or("no 2D canvas")?
-        .into();
-    js_sys::Reflect::set(&ctx, &"imageSmoothingQuality".into(), &"high".into())
-        .map_err(|e| js::message(&e))?;
-    let (wf, hf) = (JsValue::from(w), JsValue::from(h));
-    js::call(
+    let (_canvas, ctx) = canvas::draw(bitmap, w, h)?;
+    let data: ImageData = js::call(
         &ctx,
-        "drawImage",
-        &[
-            JsValue::from(bitmap.clone()),
-            0.into(),
-            0.into(),
-            wf.clone(),
-            hf.clone(),
-        ],
-    )?;
-    let data: ImageData =
-        js::call(&ctx, "getImageData", &[0.into(), 0.into(), wf, hf])?.unchecked_into();
+        "getImageData",
+        &[0.into(), 0.into(), w.into(), h.into()],
+    )?
+    .unchecked_into();
     let rgba = data.data().0;
     let pixels = rgba
         .chunks_exact(4)
