@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::images::read_folder;
-use super::predict::{load_run, probabilities};
+use super::predict::load_run;
 use super::{Backend, ModelFiles};
 use crate::train::confusion::Confusion;
 
@@ -86,12 +86,8 @@ pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     if folder.samples.is_empty() {
         return Err(format!("{}: no images", args.data.display()).into());
     }
-    let probs = pollster::block_on(probabilities(
-        &classifier,
-        &backbone,
-        &folder.samples,
-        &device,
-    ))?;
+    let probs =
+        pollster::block_on(classifier.probabilities_of(&backbone, &folder.samples, &device))?;
     let labels: Vec<usize> = folder.samples.iter().map(|s| s.label).collect();
     let mut counts = Confusion::new(classes.len());
     counts.add(&probs, &labels);

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use super::images::decode;
 use super::{Backend, ModelFiles, read};
 use crate::model::Backbone;
-use crate::train::data::batch;
 use crate::train::{Classifier, Sample, export};
 
 #[derive(clap::Args)]
@@ -72,23 +71,6 @@ pub fn load_run(path: &Path, backbone: &Backbone, device: &Device) -> Result<Cla
     Ok(classifier)
 }
 
-/// Probabilities of `samples` ([N, classes] row-major), in batches of 16.
-pub async fn probabilities(
-    classifier: &Classifier,
-    backbone: &Backbone,
-    samples: &[Sample],
-    device: &Device,
-) -> Result<Vec<f32>, Error> {
-    let mut out = Vec::with_capacity(samples.len() * classifier.classes.len());
-    for chunk in samples.chunks(16) {
-        let chosen: Vec<&Sample> = chunk.iter().collect();
-        let (images, _) = batch(&chosen, &classifier.transform, None, device);
-        let probs = classifier.probabilities(backbone, images).await?;
-        out.extend(probs.data);
-    }
-    Ok(out)
-}
-
 pub fn run(args: PredictArgs) -> Result<(), Error> {
     let config = args.files.config()?;
     let mut samples = Vec::with_capacity(args.images.len());
@@ -114,7 +96,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
     let (device, _gpu) = args.backend.device()?;
     let backbone = args.files.load(config, &device)?;
     let classifier = load_run(&args.run, &backbone, &device)?;
-    let probs = pollster::block_on(probabilities(&classifier, &backbone, &samples, &device))?;
+    let probs = pollster::block_on(classifier.probabilities_of(&backbone, &samples, &device))?;
     let n = classifier.classes.len();
     let mut lines = Vec::new();
     for (sample, row) in samples.iter().zip(probs.chunks(n)) {

@@ -1,10 +1,11 @@
 //! What a run produces: prompts plus a linear head over a frozen backbone, and the forward
 //! pass that turns images into class scores.
 
-use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
 
 use super::TrainError;
+use super::data::{Sample, batch};
 use super::image::Transform;
 use crate::model::checkpoint::HostTensor;
 use crate::model::vit::Prompts;
@@ -97,6 +98,23 @@ impl Classifier {
         HostTensor::read(softmax(logits, 1))
             .await
             .map_err(|e| TrainError::Readback(e.to_string()))
+    }
+
+    /// Class probabilities of pictures, each in the classifier's evaluation view:
+    /// [samples, classes] row-major, in batches of 16.
+    pub async fn probabilities_of(
+        &self,
+        backbone: &Backbone,
+        samples: &[Sample],
+        device: &Device,
+    ) -> Result<Vec<f32>, TrainError> {
+        let mut out = Vec::with_capacity(samples.len() * self.classes.len());
+        for chunk in samples.chunks(16) {
+            let chosen: Vec<&Sample> = chunk.iter().collect();
+            let (images, _) = batch(&chosen, &self.transform, None, device);
+            out.extend(self.probabilities(backbone, images).await?.data);
+        }
+        Ok(out)
     }
 }
 

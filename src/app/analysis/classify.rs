@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use crate::app::runs::state::Trained;
 use crate::app::runs::trainer;
 use crate::app::state::AppState;
-use crate::train::data::batch;
 use crate::train::{RgbImage, Sample};
 
 /// What a run says of one picture: the run's label, and (class, probability) most likely first.
@@ -76,8 +75,10 @@ async fn on_page(
         name: String::new(),
     };
     let c = &trained.classifier;
-    let (images, _) = batch(&[&sample], &c.transform, None, gpu.burn_device());
-    Ok(c.probabilities(&trained.backbone, images).await?.data)
+    Ok(
+        c.probabilities_of(&trained.backbone, &[sample], gpu.burn_device())
+            .await?,
+    )
 }
 
 /// One bar per class, its probability in `data-p`.

@@ -8,7 +8,6 @@ use super::protocol::Event;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::model::Backbone;
-use crate::train::data::batch;
 use crate::train::{RgbImage, Sample, export};
 
 async fn probabilities(
@@ -23,8 +22,10 @@ async fn probabilities(
         label: 0,
         name: String::new(),
     };
-    let (images, _) = batch(&[&sample], &classifier.transform, None, gpu.burn_device());
-    Ok(classifier.probabilities(backbone, images).await?.data)
+    let device = gpu.burn_device();
+    Ok(classifier
+        .probabilities_of(backbone, &[sample], device)
+        .await?)
 }
 
 pub async fn predict(
