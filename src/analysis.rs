@@ -75,6 +75,29 @@ impl Progress for () {
     }
 }
 
+impl Views {
+    /// The views of one source (X as the block's input, or its norm1 output) by the names the
+    /// page's distribution cards use: `x`, `wq_wk`, `x_tilde`, `x_tilde_whitened` and, with more
+    /// than one picture, `x_tilde_whitened_held_out`.
+    pub fn of_source(&self, norm1: bool) -> Vec<(&'static str, &HostTensor)> {
+        let source = if norm1 {
+            &self.norm1
+        } else {
+            &self.block_input
+        };
+        let mut tensors = vec![
+            ("x", &source.x),
+            ("wq_wk", &self.wq_wk),
+            ("x_tilde", &source.x_tilde),
+            ("x_tilde_whitened", &source.whitened),
+        ];
+        if let Some(held) = &source.whitened_held_out {
+            tensors.push(("x_tilde_whitened_held_out", held));
+        }
+        tensors
+    }
+}
+
 /// Runs the backbone on the evaluation view of `samples` at `size` px and collects the views
 /// of `block` for both sources. The whitening of each source is estimated on every other image
 /// (the 1st, 3rd, ...) and applied both to those and to the others, so the figures show what

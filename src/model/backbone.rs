@@ -121,6 +121,16 @@ impl Backbone {
         Ok(self.vit.forward_tokens(tokens, prompts, trace))
     }
 
+    /// Tokens per image of `height` x `width` px with `prompts` prompt tokens: the class token,
+    /// the patches and the prompts (saturating, so a hostile size stays comparable).
+    pub fn tokens_per_image(&self, height: usize, width: usize, prompts: usize) -> usize {
+        let p = self.config.patch_size.max(1);
+        (height / p)
+            .saturating_mul(width / p)
+            .saturating_add(usize::from(self.config.class_token))
+            .saturating_add(prompts)
+    }
+
     /// Refuses inputs of `height` x `width` px with `prompts` prompt tokens whose tokens per
     /// image (prefix, patches, prompts) exceed [`MAX_TOKENS`], before anything is allocated.
     pub fn check_tokens(
@@ -131,10 +141,7 @@ impl Backbone {
     ) -> Result<(), ModelError> {
         let p = self.config.patch_size.max(1);
         let (gh, gw) = (height / p, width / p);
-        let tokens = gh
-            .saturating_mul(gw)
-            .saturating_add(usize::from(self.config.class_token))
-            .saturating_add(prompts);
+        let tokens = self.tokens_per_image(height, width, prompts);
         if tokens > MAX_TOKENS {
             return Err(ModelError::Input(format!(
                 "{height}x{width} px gives {tokens} tokens per image ({gh} x {gw} patches, \

@@ -55,20 +55,11 @@ pub async fn gather_views(
             let mut progress = OnPage(app);
             let views = gather_with(backbone, &samples, block, size, &device, &mut progress);
             views.await.map_err(Error::from).map(|views| {
-                let source = if norm1 {
-                    &views.norm1
-                } else {
-                    &views.block_input
-                };
-                let mut tensors = vec![
-                    ("x".to_string(), source.x.clone()),
-                    ("wq_wk".to_string(), views.wq_wk.clone()),
-                    ("x_tilde".to_string(), source.x_tilde.clone()),
-                    ("x_tilde_whitened".to_string(), source.whitened.clone()),
-                ];
-                if let Some(held) = &source.whitened_held_out {
-                    tensors.push(("x_tilde_whitened_held_out".to_string(), held.clone()));
-                }
+                let tensors = views
+                    .of_source(norm1)
+                    .into_iter()
+                    .map(|(name, t)| (name.to_string(), t.clone()))
+                    .collect();
                 let counts = GatherCounts {
                     images: views.images,
                     fit: views.fit_images,

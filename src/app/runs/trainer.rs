@@ -54,15 +54,12 @@ fn next(app: AppState) {
 /// Refuses, before anything is allocated, a run whose attention scores would not fit one of the
 /// GPU's storage bindings (a large side or batch on a model with many heads).
 fn fits(app: AppState, model: &LoadedModel, settings: &RunSettings) -> crate::error::Result<()> {
-    let c = &model.backbone.config;
-    let side = round_to_patch(settings.size, c.patch_size) / c.patch_size.max(1);
+    let b = &model.backbone;
+    let size = round_to_patch(settings.size, b.config.patch_size);
     let prompts = settings.prompt_config().effective().num_prompts;
-    let tokens = side
-        .saturating_mul(side)
-        .saturating_add(usize::from(c.class_token))
-        .saturating_add(prompts);
+    let tokens = b.tokens_per_image(size, size, prompts);
     let binding = app.gpu()?.max_f32_per_binding() as u64;
-    check_attention(c.num_heads, settings.batch, tokens, binding)?;
+    check_attention(b.config.num_heads, settings.batch, tokens, binding)?;
     Ok(())
 }
 

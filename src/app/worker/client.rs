@@ -247,7 +247,7 @@ impl TrainingWorker {
             norm1,
             data: packed.index,
         };
-        self.send_with_model(&request, model, &pixels)
+        self.send_with_model(&request, model, vec![("pixels", &pixels)])
     }
 
     /// Sends a prediction: the run file and the picture always, the weights when the worker
@@ -267,14 +267,7 @@ impl TrainingWorker {
         };
         let run = Uint8Array::from(run);
         let pixels = Uint8Array::from(&image.pixels[..]);
-        let mut arrays = vec![("run", &run), ("image", &pixels)];
-        let send_weights = *self.model_key.borrow() != Some(model.key);
-        if send_weights {
-            arrays.push(("weights", &model.files.weights));
-        }
-        self.send(&request, &arrays, &["run", "image"])?;
-        *self.model_key.borrow_mut() = Some(model.key);
-        Ok(())
+        self.send_with_model(&request, model, vec![("run", &run), ("image", &pixels)])
     }
 
     /// Asks gather `job` to stop.
@@ -282,20 +275,19 @@ impl TrainingWorker {
         self.send(&Request::StopGather { job }, &[], &[])
     }
 
-    /// Sends `request` with `pixels` (transferred) and the model's weights (copied) when the
-    /// worker does not hold them yet.
-    fn send_with_model(
+    /// Sends `request` with `arrays` (transferred: they were made for it) and the model's
+    /// weights (copied: the page keeps them) when the worker does not hold them yet.
+    fn send_with_model<'a>(
         &self,
         request: &Request,
-        model: &LoadedModel,
-        pixels: &Uint8Array,
+        model: &'a LoadedModel,
+        mut arrays: Vec<(&'a str, &'a Uint8Array)>,
     ) -> Result<(), String> {
-        let send_weights = *self.model_key.borrow() != Some(model.key);
-        let mut arrays = vec![("pixels", pixels)];
-        if send_weights {
+        let transfer: Vec<&str> = arrays.iter().map(|(name, _)| *name).collect();
+        if *self.model_key.borrow() != Some(model.key) {
             arrays.push(("weights", &model.files.weights));
         }
-        self.send(request, &arrays, &["pixels"])?;
+        self.send(request, &arrays, &transfer)?;
         *self.model_key.borrow_mut() = Some(model.key);
         Ok(())
     }
@@ -318,7 +310,7 @@ impl TrainingWorker {
             model: model_ref(model),
             data: packed.index,
         };
-        self.send_with_model(&request, model, &pixels)
+        self.send_with_model(&request, model, vec![("pixels", &pixels)])
     }
 
     /// After a failed run the worker may not hold the model: send the weights next time.

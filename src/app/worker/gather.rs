@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use super::outbox::post;
 use super::protocol::{Event, GatherCounts};
-use crate::analysis::{Progress, Views, gather_with};
+use crate::analysis::{Progress, gather_with};
 use crate::app::browser::js;
 use crate::gpu::GpuContext;
 use crate::model::Backbone;
-use crate::model::checkpoint::HostTensor;
 use crate::train::Sample;
 
 thread_local! {
@@ -37,25 +36,6 @@ impl Progress for ToPage {
     }
 }
 
-/// The views of one source, by the names the page's panel reads.
-fn chosen(views: &Views, norm1: bool) -> Vec<(&'static str, &HostTensor)> {
-    let source = if norm1 {
-        &views.norm1
-    } else {
-        &views.block_input
-    };
-    let mut tensors = vec![
-        ("x", &source.x),
-        ("wq_wk", &views.wq_wk),
-        ("x_tilde", &source.x_tilde),
-        ("x_tilde_whitened", &source.whitened),
-    ];
-    if let Some(held) = &source.whitened_held_out {
-        tensors.push(("x_tilde_whitened_held_out", held));
-    }
-    tensors
-}
-
 pub async fn gather(
     gpu: &GpuContext,
     backbone: Arc<Backbone>,
@@ -75,7 +55,7 @@ pub async fn gather(
     );
     match result.await {
         Ok(views) => {
-            let tensors = chosen(&views, norm1);
+            let tensors = views.of_source(norm1);
             let shapes = tensors
                 .iter()
                 .map(|(name, t)| (name.to_string(), t.shape.clone()))
