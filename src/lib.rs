@@ -11,6 +11,7 @@ pub mod error;
 pub mod gpu;
 pub mod heatmap;
 pub mod hub;
+pub mod kernels;
 pub mod model;
 pub mod prompt;
 pub mod rng;

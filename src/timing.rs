@@ -44,6 +44,8 @@ pub struct PagePlan {
     pub iters: usize,
     /// Time the forward pass's stages (`model::profile`) instead of whole passes.
     pub profile: bool,
+    /// Run the model on burn's own ops rather than our kernels (`crate::kernels`), to compare.
+    pub burn_ops: bool,
 }
 
 impl Default for PagePlan {
@@ -55,14 +57,16 @@ impl Default for PagePlan {
             warmup: 1,
             iters: 3,
             profile: false,
+            burn_ops: false,
         }
     }
 }
 
 impl PagePlan {
-    /// Reads `size`, `batches` (comma-separated), `train` (the training batch), `warmup`,
-    /// `iters` and `profile` (a flag) from a query string such as `?bench&size=112&batches=1,8&iters=2`; missing keys
-    /// keep their defaults, malformed or zero values are errors that name the key.
+    /// Reads `size`, `batches` (comma-separated; empty for none), `train` (the training batch),
+    /// `warmup`, `iters`, `profile` (a flag) and `ops=burn` (burn's ops instead of our kernels)
+    /// from a query string such as `?bench&size=112&batches=1,8&iters=2`; missing keys keep
+    /// their defaults, malformed or zero values are errors that name the key.
     pub fn from_query(query: &str) -> Result<Self, String> {
         let mut plan = Self::default();
         let number = |key: &str, v: &str| -> Result<usize, String> {
@@ -76,6 +80,7 @@ impl PagePlan {
                 "batches" => {
                     plan.batches = value
                         .split(',')
+                        .filter(|v| !v.is_empty())
                         .map(|v| number(key, v))
                         .collect::<Result<_, _>>()?
                 }
@@ -83,6 +88,8 @@ impl PagePlan {
                 "warmup" => plan.warmup = number(key, value)?,
                 "iters" => plan.iters = number(key, value)?,
                 "profile" => plan.profile = true,
+                "ops" if value == "burn" => plan.burn_ops = true,
+                "ops" => return Err(format!("ops={value}: only ops=burn is known")),
                 _ => {}
             }
         }
@@ -118,8 +125,11 @@ mod tests {
                 warmup: 1,
                 iters: 2,
                 profile: false,
+                burn_ops: false,
             }
         );
+        let plan = PagePlan::from_query("?bench&batches=&train=1&ops=burn").unwrap();
+        assert!(plan.batches.is_empty() && plan.burn_ops);
         assert!(PagePlan::from_query("?bench&profile").unwrap().profile);
         assert_eq!(PagePlan::from_query("?bench").unwrap(), PagePlan::default());
         assert_eq!(PagePlan::from_query("").unwrap(), PagePlan::default());
@@ -135,5 +145,10 @@ mod tests {
         assert!(PagePlan::from_query("?batches=1,0").is_err());
         assert!(PagePlan::from_query("?iters=0").is_err());
         assert!(PagePlan::from_query("?train=0").is_ok());
+        assert!(
+            PagePlan::from_query("?ops=fast")
+                .unwrap_err()
+                .contains("ops=fast")
+        );
     }
 }

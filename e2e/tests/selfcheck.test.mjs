@@ -15,6 +15,8 @@ const VARIANCE_TOL = 1e-4;
 const SKEWNESS_TOL = 1e-5;
 const KURTOSIS_TOL = 1e-5;
 const POWER_SUM_TOL = 1e-4;
+// As kernels::selftest::TOL.
+const KERNEL_TOL = 1e-4;
 // As SELFCHECK_HISTOGRAM and SELFCHECK_KS in src/gpu/selfcheck.rs.
 const HISTOGRAM = { lo: -1.5, hi: 1.75, bins: 100 };
 const KS = [0.5, 1.0, 1.5];
@@ -141,6 +143,15 @@ test('the page verifies the moments kernel on WebGPU and its figures are right',
     assert.ok(Math.abs(t.abs_dev_sum - tr.absDevSum) <= POWER_SUM_TOL * tr.absDevSum, `sum |x - mean| ${t.abs_dev_sum} vs ${tr.absDevSum}`);
 
     assert.ok(gpu.matmul_max_abs_err <= 1e-3, `burn matmul error ${gpu.matmul_max_abs_err}`);
+
+    // Our ViT linear kernels compiled under Chromium's compiler and ran (not burn's ops in their
+    // place): 5 shapes x (4 forward functions + 4 gradients), each within KERNEL_TOL of the twin.
+    const kernels = await page.getByTestId('kernel-check').innerText();
+    assert.match(kernels, /^our WGSL kernels: \d+ variants compiled$/, kernels);
+    assert.equal(gpu.kernels.on, true, 'the kernels are on');
+    assert.equal(gpu.kernels.cases.length, 40);
+    for (const c of gpu.kernels.cases) assert.ok(c.worst <= KERNEL_TOL, `${c.name}: worst error ${c.worst}`);
+    assert.ok(gpu.kernels.cases.some((c) => c.name.startsWith('dX linear+gelu 1x7x5')), 'batch 1, ragged');
 
     const adapter = await page.locator('[data-testid="adapter-info"]').innerText();
     assert.match(adapter, /Largest storage binding\s+\d+ MiB/);

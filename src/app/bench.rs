@@ -80,6 +80,9 @@ async fn run(query: &str, status: impl Fn(String)) -> crate::error::Result<Value
     status("acquiring the GPU".into());
     let ctx = GpuContext::new().await?;
     let device = ctx.burn_device().clone();
+    if plan.burn_ops {
+        crate::kernels::set_enabled(false);
+    }
     status("loading the default model".into());
     let config = fetch::text(&format!("{DEFAULT_DIR}/config.json")).await?;
     let config = VitConfig::from_json(&config)?;
@@ -95,7 +98,12 @@ async fn run(query: &str, status: impl Fn(String)) -> crate::error::Result<Value
             status(format!("profiling the forward pass, batch {batch}"));
             profiles.push(profile(&backbone, batch, &plan, &device).await?);
         }
-        return Ok(json!({ "size": plan.size, "profile": profiles }));
+        let ops = if crate::kernels::enabled() {
+            "ours"
+        } else {
+            "burn"
+        };
+        return Ok(json!({ "size": plan.size, "ops": ops, "profile": profiles }));
     }
     let mut forward = Vec::new();
     for &batch in &plan.batches {
@@ -116,6 +124,8 @@ async fn run(query: &str, status: impl Fn(String)) -> crate::error::Result<Value
     Ok(json!({
         "adapter": ctx.adapter().name,
         "shader_f16": ctx.adapter().shader_f16,
+        "kernels": ctx.kernel_check().summary(),
+        "ops": if crate::kernels::enabled() { "ours" } else { "burn" },
         "size": plan.size,
         "warmup": plan.warmup,
         "forward": forward,

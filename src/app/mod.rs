@@ -40,6 +40,7 @@ use state::AppState;
 /// training worker, which runs this same module without a window, serves runs instead.
 pub fn start() {
     console_error_panic_hook::set_once();
+    browser::console_log::install();
     if web_sys::window().is_none() {
         worker::serve::serve();
     } else if bench::requested() {

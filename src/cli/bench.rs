@@ -13,8 +13,38 @@ pub mod stats;
 pub mod train_step;
 
 use crate::error::Error;
+use crate::gpu::GpuContext;
 
 pub use crate::timing::Summary;
+
+/// Whose ops the model runs on a GPU: our WGSL kernels where they apply, or burn's own ops
+/// throughout (as before the kernels existed), to compare the two in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ops {
+    Ours,
+    Burn,
+}
+
+impl Ops {
+    /// Makes the choice for every later pass and names the case's backend: `wgpu` with our
+    /// kernels, `wgpu/burn-ops` without (the CPU backend always runs burn's ops: `cpu`).
+    pub fn select(self, gpu: Option<&GpuContext>, backend: &str) -> Result<String, Error> {
+        let Some(gpu) = gpu else {
+            return Ok(backend.to_string());
+        };
+        match self {
+            Ops::Ours if !gpu.kernel_check().ok() => Err(gpu.kernel_check().summary().into()),
+            Ops::Ours => {
+                crate::kernels::set_enabled(true);
+                Ok(backend.to_string())
+            }
+            Ops::Burn => {
+                crate::kernels::set_enabled(false);
+                Ok(format!("{backend}/burn-ops"))
+            }
+        }
+    }
+}
 
 /// The subcommands of `bpt-lab bench`.
 #[derive(clap::Subcommand)]

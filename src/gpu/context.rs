@@ -13,6 +13,7 @@
 use burn::tensor::wgpu::WgpuSetup;
 
 use super::GpuError;
+use crate::kernels::check::{KernelCheck, compile_all};
 
 /// What the page and the command line show about the adapter in use.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +59,7 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     burn: burn::tensor::Device,
+    kernels: KernelCheck,
 }
 
 impl GpuContext {
@@ -90,6 +92,10 @@ impl GpuContext {
             .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
 
         let summary = AdapterSummary::of(&adapter);
+        // Our ViT kernels are compiled before burn sees the device; if this browser's compiler
+        // rejects any of them, the model runs on burn's ops instead (see `kernels::check`).
+        let kernels = compile_all(&device).await;
+        crate::kernels::set_enabled(kernels.ok());
         let backend = adapter.get_info().backend;
         let burn = burn::tensor::Device::wgpu_options()
             .setup(WgpuSetup {
@@ -107,6 +113,7 @@ impl GpuContext {
             queue,
             adapter: summary,
             burn,
+            kernels,
         })
     }
 
@@ -120,6 +127,11 @@ impl GpuContext {
 
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
+    }
+
+    /// What compiling our ViT kernels on this device gave.
+    pub fn kernel_check(&self) -> &KernelCheck {
+        &self.kernels
     }
 
     /// The burn device backed by this context's wgpu device and queue.

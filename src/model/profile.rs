@@ -8,12 +8,14 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
-use super::gelu::gelu;
 use super::vit::{Block, LayerScale};
 use super::{Backbone, ModelError};
+use crate::kernels;
 
 /// The stages, in the order of the forward pass.
-pub const STAGES: [&str; 12] = [
+/// The linear layers are timed as they run: with our kernels, GELU and LayerScale plus the
+/// residual add are fused into them (`crate::kernels`).
+pub const STAGES: [&str; 10] = [
     "upload + pos-embed",
     "patch embed (conv)",
     "layernorm x2",
@@ -21,11 +23,9 @@ pub const STAGES: [&str; 12] = [
     "attn q k^T",
     "attn softmax",
     "attn x v",
-    "attn proj linear",
-    "mlp fc1",
-    "mlp gelu",
-    "mlp fc2",
-    "residual + scale",
+    "attn proj linear + residual",
+    "mlp fc1 + gelu",
+    "mlp fc2 + residual",
 ];
 
 /// The platform's clock and wait: native code synchronises the device, the browser reads a value
@@ -60,7 +60,7 @@ pub async fn forward_in_stages(
     laps.lap(2, &out).await
 }
 
-/// [`Block::forward`] and [`crate::model::vit::Attention::forward`], one stage at a time.
+/// [`Block::forward`] and [`crate::model::vit::Attention::heads`], one stage at a time.
 ///
 /// # Shapes
 /// - x: [B, T, D] -> [B, T, D]
@@ -74,7 +74,7 @@ async fn block_in_stages(
     let hd = d / h;
     let y = block.norm1.forward(x.clone());
     laps.lap(2, &y).await?;
-    let qkv = block.attn.qkv.forward(y);
+    let qkv = kernels::linear_layer(y, &block.attn.qkv, false);
     laps.lap(3, &qkv).await?;
     let qkv = qkv.reshape([b, t, 3, h, hd]).permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
     let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
@@ -86,19 +86,13 @@ async fn block_in_stages(
     laps.lap(5, &attn).await?;
     let out = attn.matmul(v).swap_dims(1, 2).reshape([b, t, d]); // [B, T, D]
     laps.lap(6, &out).await?;
-    let a = block.attn.proj.forward(out);
-    laps.lap(7, &a).await?;
-    let x = x + LayerScale::apply(&block.ls1, a);
-    laps.lap(11, &x).await?;
+    let x = kernels::linear_residual(out, &block.attn.proj, LayerScale::gamma(&block.ls1), x);
+    laps.lap(7, &x).await?;
     let y = block.norm2.forward(x.clone());
     laps.lap(2, &y).await?;
-    let y = block.mlp.fc1.forward(y);
+    let y = block.mlp.hidden(y);
     laps.lap(8, &y).await?;
-    let y = gelu(y);
-    laps.lap(9, &y).await?;
-    let m = block.mlp.fc2.forward(y);
-    laps.lap(10, &m).await?;
-    let x = x + LayerScale::apply(&block.ls2, m);
-    laps.lap(11, &x).await?;
+    let x = kernels::linear_residual(y, &block.mlp.fc2, LayerScale::gamma(&block.ls2), x);
+    laps.lap(9, &x).await?;
     Ok(x)
 }

@@ -14,7 +14,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 
 use super::Pool;
-use super::gelu::gelu;
+use crate::kernels;
 
 /// Patch embedding: a convolution with kernel and stride equal to the patch size.
 #[derive(Module, Debug)]
@@ -43,15 +43,15 @@ impl Attention {
         self.qkv.weight.val().narrow(1, d, d)
     }
 
+    /// Every head's softmax(q k^T / sqrt(hd)) v, heads side by side: the input of `proj`.
+    ///
     /// # Shapes
     /// - x: [B, T, D] -> [B, T, D]
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn heads(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.num_heads;
         let hd = d / h;
-        let qkv = self
-            .qkv
-            .forward(x)
+        let qkv = kernels::linear_layer(x, &self.qkv, false)
             .reshape([b, t, 3, h, hd])
             .permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
         let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
@@ -59,8 +59,7 @@ impl Attention {
         let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
         let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [B, H, T, T]
         let out = softmax(scores, 3).matmul(v); // [B, H, T, hd]
-        let out = out.swap_dims(1, 2).reshape([b, t, d]);
-        self.proj.forward(out)
+        out.swap_dims(1, 2).reshape([b, t, d])
     }
 }
 
@@ -71,16 +70,9 @@ pub struct LayerScale {
 }
 
 impl LayerScale {
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        x * self.gamma.val().unsqueeze::<3>()
-    }
-
-    /// `x` scaled where the block has LayerScale (`ls` is Some), else `x` unchanged.
-    pub fn apply(ls: &Option<Self>, x: Tensor<3>) -> Tensor<3> {
-        match ls {
-            Some(ls) => ls.forward(x),
-            None => x,
-        }
+    /// The factors of a block's LayerScale, None where the block has none.
+    pub fn gamma(ls: &Option<Self>) -> Option<Tensor<1>> {
+        ls.as_ref().map(|ls| ls.gamma.val())
     }
 }
 
@@ -91,10 +83,10 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Exact (erf) GELU between the two layers, as timm and transformers use; see [`gelu`] for
-    /// why it is not burn's.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+    /// fc1 and the exact (erf) GELU, as timm and transformers use; see [`crate::model::gelu`]
+    /// for why it is not burn's. fc2 follows in [`Block::forward`], fused with the residual.
+    pub fn hidden(&self, x: Tensor<3>) -> Tensor<3> {
+        kernels::linear_layer(x, &self.fc1, true)
     }
 }
 
@@ -113,10 +105,10 @@ impl Block {
     /// # Shapes
     /// - x: [B, T, D] -> [B, T, D]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let a = self.attn.forward(self.norm1.forward(x.clone()));
-        let x = x + LayerScale::apply(&self.ls1, a);
-        let m = self.mlp.forward(self.norm2.forward(x.clone()));
-        x + LayerScale::apply(&self.ls2, m)
+        let heads = self.attn.heads(self.norm1.forward(x.clone()));
+        let x = kernels::linear_residual(heads, &self.attn.proj, LayerScale::gamma(&self.ls1), x);
+        let hidden = self.mlp.hidden(self.norm2.forward(x.clone()));
+        kernels::linear_residual(hidden, &self.mlp.fc2, LayerScale::gamma(&self.ls2), x)
     }
 }
 

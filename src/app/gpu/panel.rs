@@ -137,11 +137,14 @@ fn gpu_notice(state: GpuState, retry: impl Fn() + Copy + Send + Sync + 'static) 
 /// The adapter's limits and features, as the engine sees them.
 fn adapter_facts(state: &GpuState) -> AnyView {
     let GpuState::Ready {
-        browser, adapter, ..
+        browser,
+        adapter,
+        ctx,
     } = state
     else {
         return view! { <p class="muted">"No adapter in use."</p> }.into_any();
     };
+    let kernels = ctx.kernel_check();
     let features = format!(
         "{} / {} / {}",
         yes_no(adapter.shader_f16),
@@ -168,6 +171,10 @@ fn adapter_facts(state: &GpuState) -> AnyView {
             <dd>{adapter.max_compute_invocations_per_workgroup}</dd>
             <dt>"shader-f16 / subgroups / timestamps"</dt>
             <dd>{features}</dd>
+            <dt>"ViT kernels"</dt>
+            <dd data-testid="kernel-check" class:fact-warn=!kernels.ok()>
+                {kernels.summary()}
+            </dd>
         </dl>
     }
     .into_any()

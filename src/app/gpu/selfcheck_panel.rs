@@ -1,4 +1,5 @@
-//! The self-check: the moments, histogram and tail kernels and a burn matmul on the GPU, each
+//! The self-check: the moments, histogram and tail kernels, a burn matmul and our ViT linear
+//! kernels on the GPU, each
 //! against a plain-Rust reference computed in this tab; its verdict in the GPU card's status
 //! line, its figures in the card's details.
 
@@ -8,6 +9,7 @@ use super::state::CheckState;
 use crate::gpu::histogram::Histogram;
 use crate::gpu::moments::Moments;
 use crate::gpu::selfcheck::{SELFCHECK_KS, SELFCHECK_LEN, SelfCheck};
+use crate::kernels::selftest::TOL;
 
 /// The GPU figures as JSON, for the browser tests to check on their own.
 fn result_json(report: &SelfCheck) -> String {
@@ -35,6 +37,12 @@ fn result_json(report: &SelfCheck) -> String {
             "abs_dev_sum": t.power_sum,
         },
         "matmul_max_abs_err": report.matmul_max_abs_err,
+        "kernels": {
+            "on": report.kernels_on,
+            "cases": report.kernels.iter().map(|c| serde_json::json!({
+                "name": c.name, "worst": c.worst,
+            })).collect::<Vec<_>>(),
+        },
     })
     .to_string()
 }
@@ -93,6 +101,36 @@ fn table(report: &SelfCheck) -> impl IntoView {
                 )}
             </tbody>
         </table>
+    }
+}
+
+/// The ViT linear kernels' cases: how many, the worst error, and any case over the tolerance.
+fn kernels_note(report: &SelfCheck) -> impl IntoView {
+    let worst = report.kernels.iter().map(|c| c.worst).fold(0.0, f32::max);
+    let failed: Vec<String> = report
+        .kernels
+        .iter()
+        .filter(|c| !c.ok())
+        .map(|c| format!("{} ({:.1e})", c.name, c.worst))
+        .collect();
+    let whose = if report.kernels_on {
+        "Our ViT linear kernels (bias, GELU, LayerScale and residual fused; input gradients)"
+    } else {
+        "burn's ops in place of our ViT linear kernels (off on this device)"
+    };
+    view! {
+        <p class="note" data-testid="kernels-selfcheck" class:status-bad=!failed.is_empty()>
+            {whose}
+            ": "
+            {report.kernels.len()}
+            " cases against the Rust twin, worst error "
+            {format!("{worst:.1e}")}
+            " (tolerance "
+            {format!("{TOL:.0e}")}
+            ")"
+            {(!failed.is_empty()).then(|| format!("; over it: {}", failed.join(", ")))}
+            "."
+        </p>
     }
 }
 
@@ -196,6 +234,7 @@ pub fn SelfCheckDetails(state: RwSignal<CheckState, LocalStorage>) -> impl IntoV
                     "burn matmul 64\u{00d7}96\u{00b7}96\u{00d7}48 on the same device: largest error "
                     <span data-testid="matmul-error">{matmul}</span> " against an f64 reference."
                 </p>
+                {kernels_note(&report)}
                 <pre class="hidden" data-testid="selfcheck-result">
                     {result_json(&report)}
                 </pre>

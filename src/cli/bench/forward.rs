@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::super::{Backend, load_backbone, read_config};
 use super::random;
-use super::{Summary, profile};
+use super::{Ops, Summary, profile};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::load::load_vit;
 use crate::model::vit::Prompts;
@@ -53,6 +53,9 @@ pub struct ForwardArgs {
     /// Backends, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Cpu, Backend::Wgpu])]
     backend: Vec<Backend>,
+    /// On wgpu: our kernels, burn's ops, or both (comma-separated), each a case of its own.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Ops::Ours])]
+    ops: Vec<Ops>,
     /// Batch sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8])]
     batch: Vec<usize>,
@@ -124,36 +127,48 @@ pub fn run(args: ForwardArgs) -> Result<(), Error> {
     if args.iters == 0 || args.batch.contains(&0) {
         return Err("--iters and every --batch must be at least 1".into());
     }
+    if args.ops.is_empty() {
+        return Err("--ops needs at least one of ours, burn".into());
+    }
     let mut results = Vec::new();
     let mut adapters = serde_json::Map::new();
     for &backend in &args.backend {
         let (device, gpu) = backend.device()?;
-        let backend_name = format!("{backend:?}").to_lowercase();
+        let backend_label = format!("{backend:?}").to_lowercase();
         if let Some(gpu) = &gpu {
-            adapters.insert(backend_name.clone(), json!(gpu.adapter().name));
+            adapters.insert(backend_label.clone(), json!(gpu.adapter().name));
         }
-        for &name in &args.model {
-            let backbone = build(name, &args, &device)?;
-            check_size(&backbone.config, args.size, name)?;
-            for &batch in &args.batch {
-                if args.profile {
-                    let stages = profile::run(&backbone, batch, args.size, args.seed, &device)?;
-                    profile::print(name.label(), &backend_name, batch, &stages);
-                    continue;
+        // The CPU backend has one set of ops.
+        let ops = if gpu.is_some() {
+            &args.ops[..]
+        } else {
+            &args.ops[..1]
+        };
+        for &op in ops {
+            let backend_name = op.select(gpu.as_ref(), &backend_label)?;
+            for &name in &args.model {
+                let backbone = build(name, &args, &device)?;
+                check_size(&backbone.config, args.size, name)?;
+                for &batch in &args.batch {
+                    if args.profile {
+                        let stages = profile::run(&backbone, batch, args.size, args.seed, &device)?;
+                        profile::print(name.label(), &backend_name, batch, &stages);
+                        continue;
+                    }
+                    let times = time_case(&backbone, batch, &args, &device)?;
+                    let result = CaseResult {
+                        model: name.label(),
+                        backend: backend_name.clone(),
+                        batch,
+                        iters: times.len(),
+                        summary: Summary::of(&times).expect("at least one iteration"),
+                        gflop_per_image: gflop_per_image(&backbone.config, args.size),
+                    };
+                    if !args.json {
+                        print_row(&result, results.is_empty());
+                    }
+                    results.push(result);
                 }
-                let times = time_case(&backbone, batch, &args, &device)?;
-                let result = CaseResult {
-                    model: name.label(),
-                    backend: backend_name.clone(),
-                    batch,
-                    iters: times.len(),
-                    summary: Summary::of(&times).expect("at least one iteration"),
-                    gflop_per_image: gflop_per_image(&backbone.config, args.size),
-                };
-                if !args.json {
-                    print_row(&result, results.is_empty());
-                }
-                results.push(result);
             }
         }
     }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::super::by_name::by_name;
 use super::super::{Backend, load_backbone, read_config};
-use super::{Summary, random};
+use super::{Ops, Summary, random};
 use crate::prompt::{BInit, Method, PromptConfig};
 use crate::rng::Rng;
 use crate::train::{Dataset, RgbImage, Sample, Session, TrainConfig};
@@ -33,6 +33,9 @@ pub struct TrainStepArgs {
     method: Method,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
+    /// On wgpu: our kernels or burn's ops.
+    #[arg(long, value_enum, default_value_t = Ops::Ours)]
+    ops: Ops,
     #[arg(long, default_value_t = 112)]
     size: usize,
     #[arg(long, default_value_t = 8)]
@@ -56,7 +59,10 @@ pub struct TrainStepArgs {
 pub fn run(args: TrainStepArgs) -> Result<(), Error> {
     let config_path = args.model_dir.join("config.json");
     let config = read_config(&config_path)?;
-    let (device, _gpu) = args.backend.device()?;
+    let (device, gpu) = args.backend.device()?;
+    let backend = args
+        .ops
+        .select(gpu.as_ref(), &format!("{:?}", args.backend).to_lowercase())?;
     let weights = args.model_dir.join("model.safetensors");
     let backbone = load_backbone(&weights, config, &device)?;
     let channels = backbone.config.in_chans;
@@ -122,7 +128,6 @@ pub fn run(args: TrainStepArgs) -> Result<(), Error> {
     let summary = Summary::of(&times).ok_or("no timed iteration (--iters 0)")?;
     let ms = summary.median * 1e3 / b as f64;
     let name = method.name();
-    let backend = format!("{:?}", args.backend).to_lowercase();
     if args.json {
         println!(
             "{}",

@@ -1,0 +1,156 @@
+//! The backward passes of the fused linear layers, in burn's autodiff.
+//!
+//! The backbone is frozen: its weights, biases and LayerScale factors are constants of the
+//! graph, so only the gradients of the activations are computed (dX = prologue(dY) W^T, in one
+//! kernel) and no weight gradient ever is. A tracked weight reaching these ops is a bug of the
+//! caller: [`super::linear`] routes layers with trainable weights to burn's own ops instead.
+
+use burn::backend::Backend;
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+
+use super::{VitKernels, VitOps};
+
+fn assert_frozen<B: Backend, C: CheckpointStrategy>(weights: &[&FloatTensor<Autodiff<B, C>>]) {
+    assert!(
+        weights.iter().all(|w| !w.is_tracked()),
+        "the fused linear kernels take frozen weights only"
+    );
+}
+
+impl<B: Backend + VitOps + VitKernels, C: CheckpointStrategy> VitOps for Autodiff<B, C> {
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LinearBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 1> for LinearBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [x] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                if let Some(x) = x {
+                    grads.register::<B>(x.id, B::linear_input_grad(dy, ops.state));
+                }
+            }
+        }
+
+        assert_frozen::<B, C>(&[&w, &b]);
+        let guards = [x.node()];
+        let (x, w, b) = (x.into_primitive(), w.into_primitive(), b.into_primitive());
+        match LinearBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(w.clone(), B::fused_linear(x, w, b)),
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, w, b)),
+        }
+    }
+
+    fn fused_linear_gelu(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LinearGeluBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 1> for LinearGeluBackward {
+            /// The weight and the pre-activation z = x W + b, kept by the forward pass.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [x] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (w, z) = ops.state;
+                if let Some(x) = x {
+                    grads.register::<B>(x.id, B::linear_gelu_input_grad(dy, z, w));
+                }
+            }
+        }
+
+        assert_frozen::<B, C>(&[&w, &b]);
+        let guards = [x.node()];
+        let (x, w, b) = (x.into_primitive(), w.into_primitive(), b.into_primitive());
+        match LinearGeluBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, z) = B::linear_gelu_saved(x, w.clone(), b);
+                prep.finish((w, z), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear_gelu(x, w, b)),
+        }
+    }
+
+    fn fused_linear_residual(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        res: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LinearResidualBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 2> for LinearResidualBackward {
+            /// The weight and the LayerScale factors.
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [x, res] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (w, gamma) = ops.state;
+                if let Some(x) = x {
+                    let dx = B::linear_scaled_input_grad(dy.clone(), gamma, w);
+                    grads.register::<B>(x.id, dx);
+                }
+                if let Some(res) = res {
+                    grads.register::<B>(res.id, dy);
+                }
+            }
+        }
+
+        assert_frozen::<B, C>(&[&w, &b, &gamma]);
+        let guards = [x.node(), res.node()];
+        let (x, w, b) = (x.into_primitive(), w.into_primitive(), b.into_primitive());
+        let (gamma, res) = (gamma.into_primitive(), res.into_primitive());
+        match LinearResidualBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let state = (w.clone(), gamma.clone());
+                prep.finish(state, B::fused_linear_residual(x, w, b, gamma, res))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_linear_residual(x, w, b, gamma, res)),
+        }
+    }
+}

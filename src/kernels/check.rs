@@ -1,0 +1,67 @@
+//! Compiling every kernel variant when a device is set up, inside error scopes.
+//!
+//! cubecl compiles a kernel when it is first launched, and on wasm it cannot wait for the
+//! browser's verdict: a shader the browser's compiler rejects (Chromium's is stricter than naga)
+//! surfaces later as an uncaptured error that takes the device with it. So every variant is
+//! compiled here first, with the compiler's message kept; any failure turns our kernels off
+//! for this device ([`super::set_enabled`]) and the model runs on burn's own ops.
+
+use serde::{Deserialize, Serialize};
+
+use super::linear::Variant;
+
+/// What compiling the kernels on one device gave.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelCheck {
+    /// Variants compiled.
+    pub compiled: usize,
+    /// Each rejected variant with the compiler's message.
+    pub failures: Vec<String>,
+}
+
+impl KernelCheck {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// One line for the self-check panel and the command line.
+    pub fn summary(&self) -> String {
+        match self.failures.first() {
+            None => format!("our WGSL kernels: {} variants compiled", self.compiled),
+            Some(first) => format!(
+                "our WGSL kernels are off ({} of {} variants rejected; burn's ops run instead): {first}",
+                self.failures.len(),
+                self.compiled + self.failures.len()
+            ),
+        }
+    }
+}
+
+/// Compiles every variant as a compute pipeline on `device` and reports the rejected ones.
+pub async fn compile_all(device: &wgpu::Device) -> KernelCheck {
+    let mut check = KernelCheck::default();
+    for variant in Variant::all() {
+        match compile(device, &variant).await {
+            None => check.compiled += 1,
+            Some(message) => check.failures.push(format!("{variant:?}: {message}")),
+        }
+    }
+    check
+}
+
+async fn compile(device: &wgpu::Device, variant: &Variant) -> Option<String> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("bpt-lab linear"),
+        source: wgpu::ShaderSource::Wgsl(variant.wgsl().into()),
+    });
+    let _pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("bpt-lab linear"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    scope.pop().await.map(|e| e.to_string())
+}

@@ -1,0 +1,187 @@
+//! Our own WGSL kernels for the ViT's hot paths, in burn's command stream on burn's buffers.
+//!
+//! The linear layers (73% of the forward pass under cubecl's generic matmul) run as one tiled,
+//! register-blocked matmul with the bias, GELU, LayerScale and the residual add fused into its
+//! write-out (`shaders/linear.wgsl`, variants in [`linear`]), and their activation gradients as
+//! the same kernel reading W transposed with the GELU or LayerScale derivative fused into its
+//! loads ([`autodiff`]). [`twin`] is the plain-Rust twin the tests compare them with, and
+//! [`check`] compiles every variant when a device is set up.
+//!
+//! The functions here pick the path per call: our kernels for f32 tensors on a wgpu device with
+//! frozen weights, while [`enabled`]; burn's own tensor ops otherwise (the CPU backend, a
+//! trainable layer, or a browser whose compiler rejected a kernel). Both paths compute the same
+//! function; `tests/kernels.rs` checks that they agree.
+
+mod autodiff;
+pub mod check;
+mod cube;
+pub mod linear;
+pub mod selftest;
+pub mod twin;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
+use burn::nn::Linear;
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::model::gelu::gelu;
+
+/// The fused linear layers, through burn's backend-extension dispatch: the cubecl backend runs
+/// our kernels and the autodiff backend wraps them with their backward passes. Inputs are 2-D:
+/// x [M, K], w [K, N] (burn's `Linear` layout), b, gamma [N], res [M, N].
+#[backend_extension(Cube, Autodiff)]
+pub trait VitOps: Backend {
+    /// x W + b.
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// gelu(x W + b), the exact GELU.
+    fn fused_linear_gelu(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// res + gamma (x W + b): a residual branch's last layer with its LayerScale.
+    fn fused_linear_residual(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        res: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// The kernels the backward passes call on the inner backend, never through dispatch.
+pub trait VitKernels: Backend {
+    /// (gelu(x W + b), x W + b).
+    fn linear_gelu_saved(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// dY W^T.
+    fn linear_input_grad(dy: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// (dY ⊙ gelu'(z)) W^T.
+    fn linear_gelu_input_grad(
+        dy: FloatTensor<Self>,
+        z: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// (dY ⊙ gamma) W^T.
+    fn linear_scaled_input_grad(
+        dy: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Whether our kernels are used where they apply (on by default).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Turns our kernels on or off for every later call: off after a failed [`check`], or to
+/// measure burn's own ops against ours.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether `device` is a wgpu (or WebGPU) device, plain or with autodiff.
+fn on_wgpu(device: &DispatchDevice) -> bool {
+    #[allow(unreachable_patterns)]
+    match device {
+        DispatchDevice::Cube(d) => matches!(d, cubecl::Device::Wgpu(_)),
+        DispatchDevice::Autodiff(inner) => on_wgpu(inner),
+        _ => false,
+    }
+}
+
+/// Our kernels take f32 activations on a wgpu device and frozen (non-autodiff) parameters.
+fn applies(x: &Tensor<3>, params: &[&Tensor<1>], w: &Tensor<2>) -> bool {
+    enabled()
+        && x.dtype() == DType::F32
+        && w.dtype() == DType::F32
+        && !w.is_autodiff()
+        && params
+            .iter()
+            .all(|p| !p.is_autodiff() && p.dtype() == DType::F32)
+        && on_wgpu(x.device().as_dispatch())
+}
+
+fn bias(layer: &Linear, device: &Device) -> Tensor<1> {
+    match &layer.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([layer.weight.val().dims()[1]], device),
+    }
+}
+
+/// Flattens [B, T, D] to [B T, D], runs `op` on dispatch primitives, and restores the batch.
+fn rows(
+    x: Tensor<3>,
+    n: usize,
+    op: impl FnOnce(FloatTensor<Dispatch>) -> FloatTensor<Dispatch>,
+) -> Tensor<3> {
+    let [b, t, d] = x.dims();
+    let y = Tensor::<2>::from_dispatch(op(x.reshape([b * t, d]).into_dispatch()));
+    y.reshape([b, t, n])
+}
+
+/// A linear layer on [B, T, in] tokens, with the exact GELU after it when `gelu_after`.
+pub fn linear_layer(x: Tensor<3>, layer: &Linear, gelu_after: bool) -> Tensor<3> {
+    let w = layer.weight.val();
+    let b = bias(layer, &x.device());
+    if !applies(&x, &[&b], &w) {
+        let y = layer.forward(x);
+        return if gelu_after { gelu(y) } else { y };
+    }
+    let n = w.dims()[1];
+    let (w, b) = (w.into_dispatch(), b.into_dispatch());
+    rows(x, n, |x| {
+        if gelu_after {
+            <Dispatch as VitOps>::fused_linear_gelu(x, w, b)
+        } else {
+            <Dispatch as VitOps>::fused_linear(x, w, b)
+        }
+    })
+}
+
+/// `res + gamma * layer(x)` (gamma absent: 1), the end of a residual branch.
+pub fn linear_residual(
+    x: Tensor<3>,
+    layer: &Linear,
+    gamma: Option<Tensor<1>>,
+    res: Tensor<3>,
+) -> Tensor<3> {
+    let w = layer.weight.val();
+    let device = x.device();
+    let b = bias(layer, &device);
+    let n = w.dims()[1];
+    let fused = match &gamma {
+        Some(g) => applies(&x, &[&b, g], &w),
+        None => applies(&x, &[&b], &w),
+    };
+    if !fused || res.dtype() != DType::F32 {
+        let y = layer.forward(x);
+        return match gamma {
+            Some(g) => res + y * g.unsqueeze::<3>(),
+            None => res + y,
+        };
+    }
+    let gamma = gamma.unwrap_or_else(|| Tensor::ones([n], &device));
+    let [bt, t, _] = res.dims();
+    let res = res.reshape([bt * t, n]).into_dispatch();
+    let (w, b, gamma) = (w.into_dispatch(), b.into_dispatch(), gamma.into_dispatch());
+    rows(x, n, |x| {
+        <Dispatch as VitOps>::fused_linear_residual(x, w, b, gamma, res)
+    })
+}

@@ -1,0 +1,229 @@
+//! The linear kernels against their twin on one device, as the page's start-up self-check runs
+//! them in the browser and `tests/kernels.rs` runs them natively: every fused function forward,
+//! and the input gradient of each through burn's autodiff, for shapes that are and are not
+//! multiples of the tile and of 4, batch 1 included.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::twin::{self, Layer};
+use super::{linear_layer, linear_residual};
+use crate::model::ModelError;
+use crate::model::checkpoint::HostTensor;
+use crate::rng::Rng;
+
+/// Absolute plus relative tolerance per element: the kernel sums up to a few hundred f32
+/// products of order-one values (the twin in f64) and uses a 1.5e-7 erf approximation.
+pub const TOL: f32 = 1e-4;
+
+/// Batch 1 with one token, ragged edges (not multiples of 32 or of 4), and vec4 shapes over
+/// several tiles: (rows, in, out).
+pub const SHAPES: [(usize, usize, usize); 5] = [
+    (1, 8, 12),
+    (1, 7, 5),
+    (37, 18, 30),
+    (70, 64, 36),
+    (33, 96, 100),
+];
+
+/// How far one function's output strays from the twin's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseResult {
+    pub name: String,
+    /// Largest |got - want| / (1 + |want|) over the elements.
+    pub worst: f32,
+}
+
+impl CaseResult {
+    pub fn ok(&self) -> bool {
+        self.worst <= TOL
+    }
+}
+
+/// Every case's result; a length mismatch or a NaN counts as an infinite error.
+pub fn worst_error(got: &[f32], want: &[f32]) -> f32 {
+    if got.len() != want.len() {
+        return f32::INFINITY;
+    }
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| {
+            let e = (g - w).abs() / (1.0 + w.abs());
+            if e.is_nan() { f32::INFINITY } else { e }
+        })
+        .fold(0.0, f32::max)
+}
+
+async fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+    Ok(HostTensor::read(t).await?.data)
+}
+
+fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
+
+/// One layer's random values and the upstream gradient `r` of the loss sum(y * r).
+struct Case {
+    m: usize,
+    k: usize,
+    n: usize,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    gamma: Vec<f32>,
+    res: Vec<f32>,
+    r: Vec<f32>,
+}
+
+impl Case {
+    fn new((m, k, n): (usize, usize, usize), seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut random = |len: usize, scale: f32| -> Vec<f32> {
+            (0..len).map(|_| scale * rng.normal() as f32).collect()
+        };
+        Self {
+            m,
+            k,
+            n,
+            x: random(m * k, 1.0),
+            // Weights of the usual size, times 3 so the GELU sees its curved middle and tails.
+            w: random(k * n, 3.0 / (k as f32).sqrt()),
+            b: random(n, 0.5),
+            gamma: random(n, 0.3),
+            res: random(m * n, 1.0),
+            r: random(m * n, 1.0),
+        }
+    }
+
+    fn layer(&self) -> Layer<'_> {
+        Layer {
+            w: &self.w,
+            b: &self.b,
+            k: self.k,
+            n: self.n,
+        }
+    }
+
+    fn linear(&self, device: &Device) -> Linear {
+        Linear {
+            weight: Param::from_tensor(tensor(&self.w, [self.k, self.n], device)),
+            bias: Some(Param::from_tensor(tensor(&self.b, [self.n], device))),
+        }
+    }
+
+    fn result(&self, what: &str, got: &[f32], want: &[f32]) -> CaseResult {
+        CaseResult {
+            name: format!("{what} {}x{}x{}", self.m, self.k, self.n),
+            worst: worst_error(got, want),
+        }
+    }
+
+    async fn forward(&self, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let layer = self.linear(device);
+        let x = || tensor(&self.x, [1, m, k], device);
+        let res = || tensor(&self.res, [1, m, n], device);
+        let gamma = tensor(&self.gamma, [n], device);
+        let ones = vec![1.0; n];
+        let l = self.layer();
+        Ok(vec![
+            self.result(
+                "linear",
+                &host(linear_layer(x(), &layer, false)).await?,
+                &twin::linear(&self.x, l),
+            ),
+            self.result(
+                "linear+gelu",
+                &host(linear_layer(x(), &layer, true)).await?,
+                &twin::linear_gelu(&self.x, l),
+            ),
+            self.result(
+                "linear+scale+residual",
+                &host(linear_residual(x(), &layer, Some(gamma), res())).await?,
+                &twin::linear_residual(&self.x, l, &self.gamma, &self.res),
+            ),
+            self.result(
+                "linear+residual",
+                &host(linear_residual(x(), &layer, None, res())).await?,
+                &twin::linear_residual(&self.x, l, &ones, &self.res),
+            ),
+        ])
+    }
+
+    async fn gradients(&self, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
+        let (m, k, n) = (self.m, self.k, self.n);
+        let layer = self.linear(device);
+        let l = self.layer();
+        let r = || tensor(&self.r, [1, m, n], device).autodiff();
+        let x = || tensor(&self.x, [1, m, k], device).autodiff().require_grad();
+        let grad = |x: &Tensor<3>, loss: Tensor<1>| x.grad(&loss.backward());
+        let missing = || ModelError::Readback("an input has no gradient".into());
+
+        let xa = x();
+        let loss = (linear_layer(xa.clone(), &layer, false) * r()).sum();
+        let dx = grad(&xa, loss).ok_or_else(missing)?;
+        let plain = self.result("dX linear", &host(dx).await?, &twin::input_grad(&self.r, l));
+
+        let xa = x();
+        let loss = (linear_layer(xa.clone(), &layer, true) * r()).sum();
+        let dx = grad(&xa, loss).ok_or_else(missing)?;
+        let z = twin::linear(&self.x, l);
+        let want = twin::gelu_input_grad(&self.r, &z, l);
+        let gelu = self.result("dX linear+gelu", &host(dx).await?, &want);
+
+        let xa = x();
+        let res = tensor(&self.res, [1, m, n], device)
+            .autodiff()
+            .require_grad();
+        let gamma = tensor(&self.gamma, [n], device);
+        let y = linear_residual(xa.clone(), &layer, Some(gamma), res.clone());
+        let grads = (y * r()).sum().backward();
+        let dx = xa.grad(&grads).ok_or_else(missing)?;
+        let dres = res.grad(&grads).ok_or_else(missing)?;
+        let want = twin::scaled_input_grad(&self.r, &self.gamma, l);
+        Ok(vec![
+            plain,
+            gelu,
+            self.result("dX linear+scale+residual", &host(dx).await?, &want),
+            self.result("d residual", &host(dres).await?, &self.r),
+        ])
+    }
+}
+
+/// Runs every case of `shapes` on `device`.
+pub async fn run(
+    device: &Device,
+    shapes: &[(usize, usize, usize)],
+) -> Result<Vec<CaseResult>, ModelError> {
+    let mut results = Vec::new();
+    for (i, &shape) in shapes.iter().enumerate() {
+        let case = Case::new(shape, i as u64);
+        results.extend(case.forward(device).await?);
+        results.extend(case.gradients(device).await?);
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_measure_fails_on_nan_and_on_a_wrong_length() {
+        assert_eq!(worst_error(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
+        assert!((worst_error(&[1.0, 5.0], &[1.0, 3.0]) - 0.5).abs() < 1e-7);
+        assert_eq!(worst_error(&[f32::NAN], &[1.0]), f32::INFINITY);
+        assert_eq!(worst_error(&[1.0], &[1.0, 1.0]), f32::INFINITY);
+    }
+
+    #[test]
+    fn the_cpu_backend_passes_with_plain_ops() {
+        let device = Device::flex();
+        let results = pollster::block_on(run(&device, &SHAPES[..3])).unwrap();
+        assert_eq!(results.len(), 3 * 8);
+        for r in results {
+            assert!(r.ok(), "{r:?}");
+        }
+    }
+}
