@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::kernels::linear_layer;
-use bpt_lab::kernels::selftest::{self, SHAPES, TOL, worst_error};
+use bpt_lab::kernels::selftest::{self, CASES_PER_SHAPE, SHAPES, TOL, worst_error};
 use bpt_lab::kernels::twin::{self, Layer};
 use bpt_lab::rng::Rng;
 use burn::module::Param;
@@ -50,10 +50,7 @@ fn random(rng: &mut Rng, len: usize) -> Vec<f32> {
 fn every_variant_compiles_on_this_device() {
     let check = gpu().kernel_check();
     assert!(check.ok(), "{}", check.summary());
-    assert_eq!(
-        check.compiled,
-        bpt_lab::kernels::linear::Variant::all().len()
-    );
+    assert_eq!(check.compiled, bpt_lab::kernels::check::variants());
     assert!(bpt_lab::kernels::enabled());
 }
 
@@ -62,7 +59,7 @@ fn forward_and_input_gradients_match_the_twin() {
     // The page's self-check shapes, and a ViT-S sized layer (65 tokens, 384 -> 1536).
     let shapes: Vec<_> = SHAPES.iter().copied().chain([(65, 384, 1536)]).collect();
     let results = pollster::block_on(selftest::run(gpu().burn_device(), &shapes)).unwrap();
-    assert_eq!(results.len(), 8 * shapes.len());
+    assert_eq!(results.len(), CASES_PER_SHAPE * shapes.len());
     for r in &results {
         assert!(
             r.ok(),

@@ -5,7 +5,11 @@
 // Environment: BPT_DIST (the trunk build, default ../../dist), ONNX_DIR (full.onnx and
 // backbone.onnx from scripts/bench/onnx_peer.py, default cache/onnx), SIZE (224), BATCHES
 // (1,8), TRAIN_BATCH (8; 0 skips the step), WARMUP (1), ITERS (3), PEERS (backbone,full),
-// CHROMIUM (/usr/bin/chromium), OUT (a file for the JSON of all results), TIMEOUT_MIN (60).
+// CHROMIUM (/usr/bin/chromium), OUT (a file for the JSON of all results), TIMEOUT_MIN (60);
+// BEFORE_DIST (a build of an earlier commit, served under /before/ and measured the same way,
+// named by BEFORE_COMMIT), BURN_OPS (1: measure this build once more with burn's ops instead of
+// our kernels, `?bench&ops=burn`), RESULT (a file for the summary of bench/results/browser.json,
+// naming COMMIT as the measured commit).
 import { chromium } from 'playwright-core';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '../../e2e/lib/serve.mjs';
 import { CHROMIUM, chromiumArgs } from '../../e2e/lib/chromium.mjs';
 import { forwardRows, markdown } from './lib/report.mjs';
+import { resultMarkdown, resultSummary } from './lib/result.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (k, d) => process.env[k] ?? d;
@@ -25,6 +30,8 @@ const WARMUP = env('WARMUP', '1');
 const ITERS = env('ITERS', '3');
 const PEERS = env('PEERS', 'backbone,full').split(',').filter(Boolean);
 const TIMEOUT = Number(env('TIMEOUT_MIN', '60')) * 60e3;
+const BEFORE_DIST = env('BEFORE_DIST', '');
+const BURN_OPS = env('BURN_OPS', '') === '1';
 
 
 async function measure(browser, url, key, label) {
@@ -53,6 +60,7 @@ const server = await serve([
   ['/ort/', join(here, 'page')],
   ['/lib/', join(here, 'lib')],
   ['/onnx/', ONNX_DIR],
+  ...(BEFORE_DIST ? [['/before/', BEFORE_DIST]] : []),
   ['/', DIST],
 ]);
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu: true }) });
@@ -73,6 +81,12 @@ try {
   const ours = (await attempt(browser, `${server.url}/?bench&${common}&train=${TRAIN_BATCH}`, '__bptBench', 'bpt-lab')) ?? {
     forward: [],
   };
+  const burnOps = BURN_OPS
+    ? await attempt(browser, `${server.url}/?bench&${common}&train=${TRAIN_BATCH}&ops=burn`, '__bptBench', 'bpt-lab, burn ops')
+    : null;
+  const before = BEFORE_DIST
+    ? await attempt(browser, `${server.url}/before/?bench&${common}&train=${TRAIN_BATCH}`, '__bptBench', `bpt-lab ${env('BEFORE_COMMIT', 'before')}`)
+    : null;
   const peers = {};
   for (const peer of PEERS) {
     console.error(`ONNX Runtime Web, ${peer}.onnx`);
@@ -80,8 +94,22 @@ try {
     if (doc) peers[peer] = doc;
   }
   const rows = forwardRows(ours, peers.backbone, peers.full);
-  const all = { chromium: browser.version(), ours, peers, rows };
+  const all = { chromium: browser.version(), ours, burnOps, before, peers, rows };
   if (process.env.OUT) await writeFile(process.env.OUT, JSON.stringify(all, null, 1));
+  const summary = resultSummary({
+    date: new Date().toISOString(),
+    commit: env('COMMIT', 'unknown'),
+    beforeCommit: BEFORE_DIST ? env('BEFORE_COMMIT', 'unknown') : null,
+    chromium: browser.version(),
+    size: Number(SIZE),
+    warmup: Number(WARMUP),
+    iters: Number(ITERS),
+    ours,
+    burnOps,
+    before,
+    ort: peers.backbone,
+  });
+  if (process.env.RESULT) await writeFile(process.env.RESULT, `${JSON.stringify(summary, null, 1)}\n`);
   console.log(`Chromium ${browser.version()}; BPT Lab adapter: ${ours.adapter}; ORT: ${Object.values(peers)[0]?.runtime ?? '-'}`);
   console.log(`${SIZE} px, warm-up ${WARMUP}, timed iterations ${ITERS}; images/s from the median batch time`);
   const b1 = ours.forward.find((c) => c.batch === 1);
@@ -90,6 +118,8 @@ try {
     console.log(`check, token sum of batch 1 iteration 0: ours ${b1.extra.token_sum_iter0.toFixed(3)}, ORT backbone ${p1.extra.output_sum_iter0.toFixed(3)}`);
   }
   console.log(markdown(rows, ours.train_step));
+  console.log('');
+  console.log(resultMarkdown(summary));
 } finally {
   await browser.close();
   await server.close();

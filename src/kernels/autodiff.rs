@@ -1,4 +1,5 @@
-//! The backward passes of the fused linear layers, in burn's autodiff.
+//! The backward passes of the fused linear layers, LayerNorm and the scaled softmax, in burn's
+//! autodiff.
 //!
 //! The backbone is frozen: its weights, biases and LayerScale factors are constants of the
 //! graph, so only the gradients of the activations are computed (dX = prologue(dY) W^T, in one
@@ -18,7 +19,7 @@ use super::{VitKernels, VitOps};
 fn assert_frozen<B: Backend, C: CheckpointStrategy>(weights: &[&FloatTensor<Autodiff<B, C>>]) {
     assert!(
         weights.iter().all(|w| !w.is_tracked()),
-        "the fused linear kernels take frozen weights only"
+        "our fused kernels take frozen weights only"
     );
 }
 
@@ -151,6 +152,92 @@ impl<B: Backend + VitOps + VitKernels, C: CheckpointStrategy> VitOps for Autodif
                 prep.finish(state, B::fused_linear_residual(x, w, b, gamma, res))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_linear_residual(x, w, b, gamma, res)),
+        }
+    }
+
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LayerNormBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 1> for LayerNormBackward {
+            /// x, gamma and the (mean, rstd) of each row, kept by the forward pass.
+            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [x] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (xv, gamma, stats) = ops.state;
+                if let Some(x) = x {
+                    grads.register::<B>(x.id, B::layer_norm_input_grad(xv, gamma, stats, dy));
+                }
+            }
+        }
+
+        assert_frozen::<B, C>(&[&gamma, &beta]);
+        let guards = [x.node()];
+        let (x, gamma, beta) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            beta.into_primitive(),
+        );
+        match LayerNormBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, stats) = B::layer_norm_saved(x.clone(), gamma.clone(), beta, eps);
+                prep.finish((x, gamma, stats), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_layer_norm(x, gamma, beta, eps)),
+        }
+    }
+
+    fn fused_softmax(x: FloatTensor<Self>, scale: f64) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SoftmaxBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 1> for SoftmaxBackward {
+            /// The probabilities and the scale.
+            type State = (FloatTensor<B>, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [x] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (y, scale) = ops.state;
+                if let Some(x) = x {
+                    grads.register::<B>(x.id, B::softmax_input_grad(y, dy, scale));
+                }
+            }
+        }
+
+        let guards = [x.node()];
+        let x = x.into_primitive();
+        match SoftmaxBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let y = B::fused_softmax(x, scale);
+                prep.finish((y.clone(), scale), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_softmax(x, scale)),
         }
     }
 }

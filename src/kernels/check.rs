@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::linear::Variant;
+use super::rows::RowVariant;
 
 /// What compiling the kernels on one device gave.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -40,23 +41,34 @@ impl KernelCheck {
 /// Compiles every variant as a compute pipeline on `device` and reports the rejected ones.
 pub async fn compile_all(device: &wgpu::Device) -> KernelCheck {
     let mut check = KernelCheck::default();
-    for variant in Variant::all() {
-        match compile(device, &variant).await {
+    let linear = Variant::all()
+        .into_iter()
+        .map(|v| (format!("{v:?}"), v.wgsl()));
+    let norm = RowVariant::ALL
+        .into_iter()
+        .map(|v| (format!("{v:?}"), v.wgsl()));
+    for (name, source) in linear.chain(norm) {
+        match compile(device, source).await {
             None => check.compiled += 1,
-            Some(message) => check.failures.push(format!("{variant:?}: {message}")),
+            Some(message) => check.failures.push(format!("{name}: {message}")),
         }
     }
     check
 }
 
-async fn compile(device: &wgpu::Device, variant: &Variant) -> Option<String> {
+/// The number of variants [`compile_all`] compiles.
+pub fn variants() -> usize {
+    Variant::all().len() + RowVariant::ALL.len()
+}
+
+async fn compile(device: &wgpu::Device, source: String) -> Option<String> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("bpt-lab linear"),
-        source: wgpu::ShaderSource::Wgsl(variant.wgsl().into()),
+        label: Some("bpt-lab kernel"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
     });
     let _pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("bpt-lab linear"),
+        label: Some("bpt-lab kernel"),
         layout: None,
         module: &module,
         entry_point: Some("main"),

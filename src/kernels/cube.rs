@@ -1,4 +1,4 @@
-//! Launching the linear kernel on burn's own wgpu buffers, in burn's command stream: the inputs
+//! Launching our kernels on burn's own wgpu buffers, in burn's command stream: the inputs
 //! are cubecl tensors, the outputs are allocated from the same client, and nothing is copied
 //! unless an input is a strided view (then `into_contiguous` makes it dense first).
 
@@ -11,17 +11,26 @@ use cubecl::server::KernelArguments;
 use cubecl::{CubeCount, CubeDim};
 
 use super::linear::{Epilogue, Prologue, TILE, Variant};
+use super::rows::{MAX_X, RowVariant};
 use super::{VitKernels, VitOps};
 
-struct LinearSource(Variant);
+/// Every kernel of ours, keyed by variant: the id keys cubecl's pipeline cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kernel {
+    Linear(Variant),
+    Rows(RowVariant),
+}
 
-impl KernelSource for LinearSource {
+impl KernelSource for Kernel {
     fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(self.0.wgsl())
+        SourceTemplate::new(match self {
+            Kernel::Linear(v) => v.wgsl(),
+            Kernel::Rows(v) => v.wgsl(),
+        })
     }
 
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(self.0)
+        KernelId::new::<Self>().info(*self)
     }
 
     fn lang(&self) -> &'static str {
@@ -29,48 +38,93 @@ impl KernelSource for LinearSource {
     }
 }
 
-/// Runs `variant` over `inputs` (in [`Variant::inputs`] order; A is [M, K], B is [K, N] or,
-/// transposed, [N, K]) and returns its outputs, each [M, N].
-fn launch(variant: Variant, inputs: Vec<CubeTensor>, n: usize) -> Vec<CubeTensor> {
+/// Launches `kernel` over `inputs` (made dense first) with one f32 output per entry of
+/// `outputs` (its shape) and the four-word parameter block bound last.
+fn launch(
+    kernel: Kernel,
+    inputs: Vec<CubeTensor>,
+    outputs: &[Shape],
+    params: [u32; 4],
+    count: CubeCount,
+    dim: CubeDim,
+) -> Vec<CubeTensor> {
     let inputs: Vec<CubeTensor> = inputs.into_iter().map(into_contiguous).collect();
-    let a = &inputs[0];
-    let [m, k] = a.meta.shape().dims::<2>();
-    debug_assert_eq!(a.dtype, DType::F32);
-    let client = a.client.clone();
-    let shape = Shape::new([m, n]);
-    let outputs: Vec<CubeTensor> = variant
-        .outputs()
+    let first = &inputs[0];
+    debug_assert!(inputs.iter().all(|t| t.dtype == DType::F32));
+    let client = first.client.clone();
+    let outputs: Vec<CubeTensor> = outputs
         .iter()
-        .map(|_| {
-            let handle = client.empty(m * n * size_of::<f32>());
+        .map(|shape| {
+            let handle = client.empty(shape.num_elements() * size_of::<f32>());
             CubeTensor::new_contiguous(
                 client.clone(),
-                a.device.clone(),
+                first.device.clone(),
                 shape.clone(),
                 handle,
                 DType::F32,
             )
         })
         .collect();
-    let dims = [m as u32, k as u32, n as u32, 0];
-    let dims = client.create_from_slice(bytemuck::cast_slice(&dims));
-
+    let params = client.create_from_slice(bytemuck::cast_slice(&params));
     let buffers = inputs
         .iter()
         .chain(&outputs)
         .map(|t| t.handle.clone().binding())
-        .chain([dims.binding()])
+        .chain([params.binding()])
         .collect();
-    let kernel = SourceKernel::new(LinearSource(variant), CubeDim::new_2d(8, 8));
     client.launch(
-        Box::new(kernel),
-        CubeCount::Static(n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32, 1),
+        Box::new(SourceKernel::new(kernel, dim)),
+        count,
         KernelArguments::new().with_buffers(buffers),
     );
     outputs
 }
 
-fn rows(t: &CubeTensor) -> [usize; 2] {
+/// Runs linear `variant` over `inputs` (in [`Variant::inputs`] order; A is [M, K], B is [K, N]
+/// or, transposed, [N, K]) and returns its outputs, each [M, N].
+fn linear(variant: Variant, inputs: Vec<CubeTensor>, n: usize) -> Vec<CubeTensor> {
+    let [m, k] = dims2(&inputs[0]);
+    let shapes = vec![Shape::new([m, n]); variant.outputs().len()];
+    let count = CubeCount::Static(n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32, 1);
+    let params = [m as u32, k as u32, n as u32, 0];
+    launch(
+        Kernel::Linear(variant),
+        inputs,
+        &shapes,
+        params,
+        count,
+        CubeDim::new_2d(8, 8),
+    )
+}
+
+/// Runs row kernel `variant` with one workgroup per row of `inputs[0]` ([rows, d]); `c` is
+/// LayerNorm's epsilon or the softmax's scale.
+fn row_kernel(variant: RowVariant, inputs: Vec<CubeTensor>, c: f64) -> Vec<CubeTensor> {
+    let [r, d] = dims2(&inputs[0]);
+    let shapes: Vec<Shape> = variant
+        .outputs()
+        .iter()
+        .map(|&name| {
+            if name == "stats" {
+                Shape::new([r, 2])
+            } else {
+                Shape::new([r, d])
+            }
+        })
+        .collect();
+    let count = CubeCount::Static(r.min(MAX_X) as u32, r.div_ceil(MAX_X) as u32, 1);
+    let params = [r as u32, d as u32, (c as f32).to_bits(), 0];
+    launch(
+        Kernel::Rows(variant),
+        inputs,
+        &shapes,
+        params,
+        count,
+        CubeDim::new_1d(128),
+    )
+}
+
+fn dims2(t: &CubeTensor) -> [usize; 2] {
     t.meta.shape().dims::<2>()
 }
 
@@ -80,13 +134,13 @@ fn vec4(k: usize, n: usize) -> bool {
 }
 
 fn forward(epilogue: Epilogue, inputs: Vec<CubeTensor>) -> Vec<CubeTensor> {
-    let [k, n] = rows(&inputs[1]);
-    launch(Variant::forward(epilogue, vec4(k, n)), inputs, n)
+    let [k, n] = dims2(&inputs[1]);
+    linear(Variant::forward(epilogue, vec4(k, n)), inputs, n)
 }
 
 fn input_grad(prologue: Prologue, inputs: Vec<CubeTensor>) -> CubeTensor {
-    let [n, k] = rows(&inputs[1]);
-    launch(Variant::input_grad(prologue, vec4(k, n)), inputs, n).remove(0)
+    let [n, k] = dims2(&inputs[1]);
+    linear(Variant::input_grad(prologue, vec4(k, n)), inputs, n).remove(0)
 }
 
 impl VitOps for CubeBackend {
@@ -107,6 +161,19 @@ impl VitOps for CubeBackend {
     ) -> CubeTensor {
         forward(Epilogue::Residual, vec![x, w, b, gamma, res]).remove(0)
     }
+
+    fn fused_layer_norm(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        beta: CubeTensor,
+        eps: f64,
+    ) -> CubeTensor {
+        row_kernel(RowVariant::NormForward, vec![x, gamma, beta], eps).remove(0)
+    }
+
+    fn fused_softmax(x: CubeTensor, scale: f64) -> CubeTensor {
+        row_kernel(RowVariant::Softmax, vec![x], scale).remove(0)
+    }
 }
 
 impl VitKernels for CubeBackend {
@@ -114,6 +181,30 @@ impl VitKernels for CubeBackend {
         let mut out = forward(Epilogue::BiasGeluSaved, vec![x, w, b]);
         let z = out.remove(1);
         (out.remove(0), z)
+    }
+
+    fn layer_norm_saved(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        beta: CubeTensor,
+        eps: f64,
+    ) -> (CubeTensor, CubeTensor) {
+        let mut out = row_kernel(RowVariant::NormForwardSaved, vec![x, gamma, beta], eps);
+        let stats = out.remove(1);
+        (out.remove(0), stats)
+    }
+
+    fn layer_norm_input_grad(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        stats: CubeTensor,
+        dy: CubeTensor,
+    ) -> CubeTensor {
+        row_kernel(RowVariant::NormBackward, vec![x, gamma, stats, dy], 0.0).remove(0)
+    }
+
+    fn softmax_input_grad(y: CubeTensor, dy: CubeTensor, scale: f64) -> CubeTensor {
+        row_kernel(RowVariant::SoftmaxBackward, vec![y, dy], scale).remove(0)
     }
 
     fn linear_input_grad(dy: CubeTensor, w: CubeTensor) -> CubeTensor {

@@ -4,8 +4,9 @@
 //! register-blocked matmul with the bias, GELU, LayerScale and the residual add fused into its
 //! write-out (`shaders/linear.wgsl`, variants in [`linear`]), and their activation gradients as
 //! the same kernel reading W transposed with the GELU or LayerScale derivative fused into its
-//! loads ([`autodiff`]). [`twin`] is the plain-Rust twin the tests compare them with, and
-//! [`check`] compiles every variant when a device is set up.
+//! loads ([`autodiff`]). LayerNorm is one kernel per direction (`shaders/rows.wgsl`,
+//! [`rows`]). [`twin`] is the plain-Rust twin the tests compare them with, [`selftest`]
+//! the comparison itself, and [`check`] compiles every variant when a device is set up.
 //!
 //! The functions here pick the path per call: our kernels for f32 tensors on a wgpu device with
 //! frozen weights, while [`enabled`]; burn's own tensor ops otherwise (the CPU backend, a
@@ -16,6 +17,7 @@ mod autodiff;
 pub mod check;
 mod cube;
 pub mod linear;
+pub mod rows;
 pub mod selftest;
 pub mod twin;
 
@@ -23,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
 use burn::nn::Linear;
+use burn::tensor::activation::softmax;
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::model::gelu::gelu;
@@ -46,6 +49,17 @@ pub trait VitOps: Backend {
         b: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// LayerNorm of each row of x [R, D] (biased variance), then gamma and beta [D].
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> FloatTensor<Self>;
+
+    /// softmax(scale x) over each row of x [R, T]: the attention's probabilities.
+    fn fused_softmax(x: FloatTensor<Self>, scale: f64) -> FloatTensor<Self>;
+
     /// res + gamma (x W + b): a residual branch's last layer with its LayerScale.
     fn fused_linear_residual(
         x: FloatTensor<Self>,
@@ -64,6 +78,29 @@ pub trait VitKernels: Backend {
         w: FloatTensor<Self>,
         b: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// (LayerNorm(x), its (mean, rstd) per row as [R, 2]).
+    fn layer_norm_saved(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradient of LayerNorm's input from x, gamma, the saved statistics and dY.
+    fn layer_norm_input_grad(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The input gradient of softmax(scale x) from its output y and dY.
+    fn softmax_input_grad(
+        y: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        scale: f64,
+    ) -> FloatTensor<Self>;
 
     /// dY W^T.
     fn linear_input_grad(dy: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -153,6 +190,53 @@ pub fn linear_layer(x: Tensor<3>, layer: &Linear, gelu_after: bool) -> Tensor<3>
             <Dispatch as VitOps>::fused_linear(x, w, b)
         }
     })
+}
+
+/// LayerNorm over the last axis of x (any rank), burn's op where our kernel does not apply.
+pub fn layer_norm<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Option<Tensor<1>>,
+    eps: f64,
+) -> Tensor<D> {
+    let dims = x.dims();
+    let d = dims[D - 1];
+    let beta_ok = beta
+        .as_ref()
+        .is_none_or(|b| !b.is_autodiff() && b.dtype() == DType::F32);
+    let fused = enabled()
+        && beta_ok
+        && x.dtype() == DType::F32
+        && gamma.dtype() == DType::F32
+        && !gamma.is_autodiff()
+        && on_wgpu(x.device().as_dispatch());
+    if !fused {
+        return burn::tensor::module::layer_norm(x, gamma, beta, eps);
+    }
+    let beta = beta.unwrap_or_else(|| Tensor::zeros([d], &x.device()));
+    let rows = dims[..D - 1].iter().product();
+    let y = Tensor::<2>::from_dispatch(<Dispatch as VitOps>::fused_layer_norm(
+        x.reshape([rows, d]).into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        eps,
+    ));
+    y.reshape(dims)
+}
+
+/// softmax(scale x) over the last axis of x (any rank): the attention's probabilities.
+pub fn scaled_softmax<const D: usize>(x: Tensor<D>, scale: f64) -> Tensor<D> {
+    let dims = x.dims();
+    if !(enabled() && x.dtype() == DType::F32 && on_wgpu(x.device().as_dispatch())) {
+        return softmax(x * scale, D - 1);
+    }
+    let t = dims[D - 1];
+    let rows = dims[..D - 1].iter().product();
+    let y = Tensor::<2>::from_dispatch(<Dispatch as VitOps>::fused_softmax(
+        x.reshape([rows, t]).into_dispatch(),
+        scale,
+    ));
+    y.reshape(dims)
 }
 
 /// `res + gamma * layer(x)` (gamma absent: 1), the end of a residual branch.

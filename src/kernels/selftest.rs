@@ -1,14 +1,14 @@
-//! The linear kernels against their twin on one device, as the page's start-up self-check runs
-//! them in the browser and `tests/kernels.rs` runs them natively: every fused function forward,
-//! and the input gradient of each through burn's autodiff, for shapes that are and are not
-//! multiples of the tile and of 4, batch 1 included.
+//! Our kernels against their twin on one device, as the page's start-up self-check runs them in
+//! the browser and `tests/kernels.rs` runs them natively: every fused linear function, LayerNorm
+//! and the scaled softmax forward, and the input gradient of each through burn's autodiff, for shapes that are
+//! and are not multiples of the tile and of 4, batch 1 included.
 
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::twin::{self, Layer};
-use super::{linear_layer, linear_residual};
+use super::{layer_norm, linear_layer, linear_residual, scaled_softmax};
 use crate::model::ModelError;
 use crate::model::checkpoint::HostTensor;
 use crate::rng::Rng;
@@ -26,6 +26,10 @@ pub const SHAPES: [(usize, usize, usize); 5] = [
     (70, 64, 36),
     (33, 96, 100),
 ];
+
+/// Results per shape: 4 linear functions and their input gradients, LayerNorm, the scaled
+/// softmax, and the gradient of each.
+pub const CASES_PER_SHAPE: usize = 12;
 
 /// How far one function's output strays from the twin's.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +78,10 @@ struct Case {
     gamma: Vec<f32>,
     res: Vec<f32>,
     r: Vec<f32>,
+    /// LayerNorm over rows of x: gamma, beta [k] and the upstream gradient [m, k].
+    ln_gamma: Vec<f32>,
+    ln_beta: Vec<f32>,
+    ln_r: Vec<f32>,
 }
 
 impl Case {
@@ -93,6 +101,9 @@ impl Case {
             gamma: random(n, 0.3),
             res: random(m * n, 1.0),
             r: random(m * n, 1.0),
+            ln_gamma: random(k, 1.0),
+            ln_beta: random(k, 0.5),
+            ln_r: random(m * k, 1.0),
         }
     }
 
@@ -151,6 +162,52 @@ impl Case {
         ])
     }
 
+    /// LayerNorm over the rows of x, [1, m, k].
+    async fn layer_norm(&self, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
+        let (m, k) = (self.m, self.k);
+        let (gamma, beta) = (&self.ln_gamma, &self.ln_beta);
+        let eps = 1e-6;
+        let x = tensor(&self.x, [1, m, k], device).autodiff().require_grad();
+        let (g, b) = (tensor(gamma, [k], device), tensor(beta, [k], device));
+        let y = layer_norm(x.clone(), g, Some(b), eps);
+        let r = tensor(&self.ln_r, [1, m, k], device).autodiff();
+        let loss = (y.clone() * r).sum();
+        let dx = x
+            .grad(&loss.backward())
+            .ok_or_else(|| ModelError::Readback("LayerNorm's input has no gradient".into()))?;
+        let want_y = twin::layer_norm(&self.x, gamma, beta, eps);
+        let want_dx = twin::layer_norm_input_grad(&self.x, gamma, &self.ln_r, eps);
+        Ok(vec![
+            self.result("layernorm", &host(y.inner()).await?, &want_y),
+            self.result("dX layernorm", &host(dx).await?, &want_dx),
+        ])
+    }
+
+    /// softmax(scale x) over the rows of res, [1, m, n], and its input gradient.
+    async fn softmax(&self, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
+        let (m, n) = (self.m, self.n);
+        // Scores of a few units, as q k^T / sqrt(hd) gives them, and a scale that is not 1.
+        let scale = 0.125;
+        let x = tensor(&self.res, [1, m, n], device)
+            .autodiff()
+            .require_grad();
+        let y = scaled_softmax(x.clone() * 8.0, scale);
+        let r = tensor(&self.r, [1, m, n], device).autodiff();
+        let dx = x
+            .grad(&(y.clone() * r).sum().backward())
+            .ok_or_else(|| ModelError::Readback("the softmax's input has no gradient".into()))?;
+        let x8: Vec<f32> = self.res.iter().map(|v| v * 8.0).collect();
+        let want_y = twin::softmax(&x8, n, scale);
+        let want_dx: Vec<f32> = twin::softmax_input_grad(&want_y, &self.r, n, scale)
+            .iter()
+            .map(|g| g * 8.0)
+            .collect();
+        Ok(vec![
+            self.result("softmax", &host(y.inner()).await?, &want_y),
+            self.result("dX softmax", &host(dx).await?, &want_dx),
+        ])
+    }
+
     async fn gradients(&self, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
         let (m, k, n) = (self.m, self.k, self.n);
         let layer = self.linear(device);
@@ -201,6 +258,8 @@ pub async fn run(
         let case = Case::new(shape, i as u64);
         results.extend(case.forward(device).await?);
         results.extend(case.gradients(device).await?);
+        results.extend(case.layer_norm(device).await?);
+        results.extend(case.softmax(device).await?);
     }
     Ok(results)
 }
@@ -221,7 +280,7 @@ mod tests {
     fn the_cpu_backend_passes_with_plain_ops() {
         let device = Device::flex();
         let results = pollster::block_on(run(&device, &SHAPES[..3])).unwrap();
-        assert_eq!(results.len(), 3 * 8);
+        assert_eq!(results.len(), 3 * CASES_PER_SHAPE);
         for r in results {
             assert!(r.ok(), "{r:?}");
         }

@@ -1,6 +1,7 @@
-//! The plain-Rust twin of the linear kernels: the same functions as [`super::VitOps`] and
+//! The plain-Rust twin of our kernels: the same functions as [`super::VitOps`] and
 //! [`super::VitKernels`], in f64 loops over row-major slices, with libm's erf (the kernel uses
-//! a 1.5e-7 approximation). x is [m, k], w [k, n] (burn's `Linear` layout), b and gamma [n].
+//! a 1.5e-7 approximation). For the linear layers x is [m, k], w [k, n] (burn's `Linear`
+//! layout), b and gamma [n]; for LayerNorm x is rows of gamma's length.
 
 /// One layer's shapes and parameters.
 #[derive(Clone, Copy)]
@@ -94,6 +95,84 @@ pub fn scaled_input_grad(dy: &[f32], gamma: &[f32], l: Layer) -> Vec<f32> {
     input_grad_with(dy, l, |e, g| g * f64::from(gamma[e % l.n]))
 }
 
+/// Each row's mean and 1 / sqrt(biased variance + eps), in f64.
+fn row_stats(row: &[f32], eps: f64) -> (f64, f64) {
+    let d = row.len() as f64;
+    let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d;
+    let var = row
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / d;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// LayerNorm of each row of x (row length = gamma's), then gamma and beta.
+pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f64) -> Vec<f32> {
+    let d = gamma.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(d) {
+        let (mean, rstd) = row_stats(row, eps);
+        out.extend(row.iter().enumerate().map(|(i, &v)| {
+            ((f64::from(v) - mean) * rstd * f64::from(gamma[i]) + f64::from(beta[i])) as f32
+        }));
+    }
+    out
+}
+
+/// The gradient of LayerNorm's input: rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma.
+pub fn layer_norm_input_grad(x: &[f32], gamma: &[f32], dy: &[f32], eps: f64) -> Vec<f32> {
+    let d = gamma.len();
+    let mut out = Vec::with_capacity(x.len());
+    for (row, dy) in x.chunks(d).zip(dy.chunks(d)) {
+        let (mean, rstd) = row_stats(row, eps);
+        let g: Vec<f64> = (0..d)
+            .map(|i| f64::from(dy[i]) * f64::from(gamma[i]))
+            .collect();
+        let xhat: Vec<f64> = row.iter().map(|&v| (f64::from(v) - mean) * rstd).collect();
+        let mg = g.iter().sum::<f64>() / d as f64;
+        let mgx = g.iter().zip(&xhat).map(|(g, x)| g * x).sum::<f64>() / d as f64;
+        out.extend((0..d).map(|i| (rstd * (g[i] - mg - xhat[i] * mgx)) as f32));
+    }
+    out
+}
+
+/// softmax(scale x) over each row of length `t`.
+pub fn softmax(x: &[f32], t: usize, scale: f64) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(t) {
+        let top = row
+            .iter()
+            .map(|&v| f64::from(v))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = row
+            .iter()
+            .map(|&v| (scale * (f64::from(v) - top)).exp())
+            .collect();
+        let total: f64 = e.iter().sum();
+        out.extend(e.iter().map(|v| (v / total) as f32));
+    }
+    out
+}
+
+/// The input gradient of softmax(scale x): scale y (dy - sum(dy y)), per row of length `t`.
+pub fn softmax_input_grad(y: &[f32], dy: &[f32], t: usize, scale: f64) -> Vec<f32> {
+    let mut out = Vec::with_capacity(y.len());
+    for (y, dy) in y.chunks(t).zip(dy.chunks(t)) {
+        let dot: f64 = y
+            .iter()
+            .zip(dy)
+            .map(|(&y, &g)| f64::from(y) * f64::from(g))
+            .sum();
+        out.extend(
+            y.iter()
+                .zip(dy)
+                .map(|(&y, &g)| (scale * f64::from(y) * (f64::from(g) - dot)) as f32),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +183,37 @@ mod tests {
             let h = 1e-5;
             let numeric = (gelu(z + h) - gelu(z - h)) / (2.0 * h);
             assert!((numeric - gelu_grad(z)).abs() < 1e-8, "z = {z}");
+        }
+    }
+
+    #[test]
+    fn layer_norm_gradient_is_the_derivative() {
+        // d/dx_j of sum_i r_i LN(x)_i, by central differences in f64 through the f32 twin.
+        let (x, gamma, r) = (
+            [0.3f32, -1.2, 2.0, 0.7],
+            [1.5f32, 0.5, -1.0, 2.0],
+            [1.0f32, -2.0, 0.5, 3.0],
+        );
+        let beta = [0.0f32; 4];
+        let grad = layer_norm_input_grad(&x, &gamma, &r, 1e-6);
+        let loss = |x: &[f32]| -> f64 {
+            layer_norm(x, &gamma, &beta, 1e-6)
+                .iter()
+                .zip(&r)
+                .map(|(y, r)| f64::from(y * r))
+                .sum()
+        };
+        for j in 0..4 {
+            let h = 1e-3f32;
+            let (mut up, mut down) = (x, x);
+            up[j] += h;
+            down[j] -= h;
+            let numeric = (loss(&up) - loss(&down)) / (2.0 * f64::from(h));
+            assert!(
+                (numeric - f64::from(grad[j])).abs() < 2e-3,
+                "x_{j}: {numeric} vs {}",
+                grad[j]
+            );
         }
     }
 

@@ -7,12 +7,13 @@
 //! so they are transposed here, on the host, once.
 
 use burn::module::Param;
+use burn::nn::Linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::checkpoint::{Checkpoint, HostTensor};
 use super::layout::{Layout, Part};
+use super::norm::LayerNorm;
 use super::vit::{Attention, Block, LayerScale, Mlp, PatchEmbed, Vit};
 use super::{ModelError, VitConfig};
 
@@ -122,10 +123,11 @@ fn layer_norm(
     eps: f64,
     device: &Device,
 ) -> Result<LayerNorm, ModelError> {
-    let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(device);
-    norm.gamma = param(ck.take(&format!("{name}.weight"), &[d])?, device);
-    norm.beta = Some(param(ck.take(&format!("{name}.bias"), &[d])?, device));
-    Ok(norm)
+    Ok(LayerNorm {
+        gamma: param(ck.take(&format!("{name}.weight"), &[d])?, device),
+        beta: Some(param(ck.take(&format!("{name}.bias"), &[d])?, device)),
+        eps,
+    })
 }
 
 /// Runs `f` for every required tensor and collects all missing names into one error.

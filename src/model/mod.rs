@@ -11,6 +11,7 @@ pub mod fit;
 pub mod gelu;
 pub mod layout;
 pub mod load;
+pub mod norm;
 pub mod pos_embed;
 pub mod preprocess;
 pub mod profile;

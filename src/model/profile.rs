@@ -6,7 +6,6 @@
 //! the stages add up to somewhat more than an unsynchronised pass.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 
 use super::vit::{Block, LayerScale};
 use super::{Backbone, ModelError};
@@ -80,9 +79,9 @@ async fn block_in_stages(
     let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
     let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
     let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
-    let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [B, H, T, T]
+    let scores = q.matmul(k.swap_dims(2, 3)); // [B, H, T, T]
     laps.lap(4, &scores).await?;
-    let attn = softmax(scores, 3);
+    let attn = kernels::scaled_softmax(scores, (hd as f64).powf(-0.5));
     laps.lap(5, &attn).await?;
     let out = attn.matmul(v).swap_dims(1, 2).reshape([b, t, d]); // [B, T, D]
     laps.lap(6, &out).await?;

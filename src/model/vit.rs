@@ -8,12 +8,12 @@
 //! in the row-vector convention of the BPT paper (see [`Attention::wq`]).
 
 use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
-use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 
 use super::Pool;
+use super::norm::LayerNorm;
 use crate::kernels;
 
 /// Patch embedding: a convolution with kernel and stride equal to the patch size.
@@ -57,8 +57,8 @@ impl Attention {
         let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
         let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
         let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
-        let scores = q.matmul(k.swap_dims(2, 3)) * (hd as f64).powf(-0.5); // [B, H, T, T]
-        let out = softmax(scores, 3).matmul(v); // [B, H, T, hd]
+        let scores = q.matmul(k.swap_dims(2, 3)); // [B, H, T, T]
+        let out = kernels::scaled_softmax(scores, (hd as f64).powf(-0.5)).matmul(v); // [B, H, T, hd]
         out.swap_dims(1, 2).reshape([b, t, d])
     }
 }

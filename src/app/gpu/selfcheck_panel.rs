@@ -104,7 +104,7 @@ fn table(report: &SelfCheck) -> impl IntoView {
     }
 }
 
-/// The ViT linear kernels' cases: how many, the worst error, and any case over the tolerance.
+/// Our ViT kernels' cases: how many, the worst error, and any case over the tolerance.
 fn kernels_note(report: &SelfCheck) -> impl IntoView {
     let worst = report.kernels.iter().map(|c| c.worst).fold(0.0, f32::max);
     let failed: Vec<String> = report
@@ -114,9 +114,9 @@ fn kernels_note(report: &SelfCheck) -> impl IntoView {
         .map(|c| format!("{} ({:.1e})", c.name, c.worst))
         .collect();
     let whose = if report.kernels_on {
-        "Our ViT linear kernels (bias, GELU, LayerScale and residual fused; input gradients)"
+        "Our ViT kernels (linear layers with bias, GELU, LayerScale and residual fused; LayerNorm; softmax; input gradients)"
     } else {
-        "burn's ops in place of our ViT linear kernels (off on this device)"
+        "burn's ops in place of our ViT kernels (off on this device)"
     };
     view! {
         <p class="note" data-testid="kernels-selfcheck" class:status-bad=!failed.is_empty()>
