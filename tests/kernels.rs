@@ -51,6 +51,8 @@ fn every_variant_compiles_on_this_device() {
     let check = gpu().kernel_check();
     assert!(check.ok(), "{}", check.summary());
     assert_eq!(check.compiled, bpt_lab::kernels::check::variants());
+    let choice = check.matmul.as_ref().expect("both forms of the linear kernel were timed");
+    assert!(choice.tiled_ms > 0.0 && choice.direct_ms > 0.0, "{choice:?}");
     assert!(bpt_lab::kernels::enabled());
 }
 

@@ -94,7 +94,7 @@ impl GpuContext {
         let summary = AdapterSummary::of(&adapter);
         // Our ViT kernels are compiled before burn sees the device; if this browser's compiler
         // rejects any of them, the model runs on burn's ops instead (see `kernels::check`).
-        let kernels = compile_all(&device).await;
+        let mut kernels = compile_all(&device).await;
         crate::kernels::set_enabled(kernels.ok());
         let backend = adapter.get_info().backend;
         let burn = burn::tensor::Device::wgpu_options()
@@ -107,6 +107,11 @@ impl GpuContext {
             })
             .init()
             .map_err(|e| GpuError::Burn(e.to_string()))?;
+        if kernels.ok() {
+            kernels.matmul = crate::kernels::tune::measure(&burn)
+                .await
+                .map_err(|e| e.to_string());
+        }
 
         Ok(Self {
             device,

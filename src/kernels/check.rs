@@ -10,14 +10,27 @@ use serde::{Deserialize, Serialize};
 
 use super::linear::Variant;
 use super::rows::RowVariant;
+use super::tune::MatmulChoice;
 
 /// What compiling the kernels on one device gave.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelCheck {
     /// Variants compiled.
     pub compiled: usize,
     /// Each rejected variant with the compiler's message.
     pub failures: Vec<String>,
+    /// The measured choice between the tiled and the direct linear kernel, or why there is none.
+    pub matmul: Result<MatmulChoice, String>,
+}
+
+impl Default for KernelCheck {
+    fn default() -> Self {
+        Self {
+            compiled: 0,
+            failures: Vec::new(),
+            matmul: Err("not measured".into()),
+        }
+    }
 }
 
 impl KernelCheck {
@@ -28,7 +41,17 @@ impl KernelCheck {
     /// One line for the self-check panel and the command line.
     pub fn summary(&self) -> String {
         match self.failures.first() {
-            None => format!("our WGSL kernels: {} variants compiled", self.compiled),
+            None => match &self.matmul {
+                Ok(choice) => format!(
+                    "our WGSL kernels: {} variants compiled; {}",
+                    self.compiled,
+                    choice.summary()
+                ),
+                Err(why) => format!(
+                    "our WGSL kernels: {} variants compiled; linear layers tiled ({why})",
+                    self.compiled
+                ),
+            },
             Some(first) => format!(
                 "our WGSL kernels are off ({} of {} variants rejected; burn's ops run instead): {first}",
                 self.failures.len(),

@@ -11,7 +11,8 @@ use cubecl::server::KernelArguments;
 use cubecl::{CubeCount, CubeDim};
 
 use super::linear::{Epilogue, Prologue, TILE, Variant};
-use super::rows::{MAX_X, RowVariant};
+use super::rows::{MAX_X, ROWS_PER_GROUP, RowVariant};
+use super::tune::tiled;
 use super::{VitKernels, VitOps};
 
 /// Every kernel of ours, keyed by variant: the id keys cubecl's pipeline cache.
@@ -97,7 +98,7 @@ fn linear(variant: Variant, inputs: Vec<CubeTensor>, n: usize) -> Vec<CubeTensor
     )
 }
 
-/// Runs row kernel `variant` with one workgroup per row of `inputs[0]` ([rows, d]); `c` is
+/// Runs row kernel `variant` with one invocation per row of `inputs[0]` ([rows, d]); `c` is
 /// LayerNorm's epsilon or the softmax's scale.
 fn row_kernel(variant: RowVariant, inputs: Vec<CubeTensor>, c: f64) -> Vec<CubeTensor> {
     let [r, d] = dims2(&inputs[0]);
@@ -112,16 +113,11 @@ fn row_kernel(variant: RowVariant, inputs: Vec<CubeTensor>, c: f64) -> Vec<CubeT
             }
         })
         .collect();
-    let count = CubeCount::Static(r.min(MAX_X) as u32, r.div_ceil(MAX_X) as u32, 1);
+    let groups = r.div_ceil(ROWS_PER_GROUP);
+    let count = CubeCount::Static(groups.min(MAX_X) as u32, groups.div_ceil(MAX_X) as u32, 1);
     let params = [r as u32, d as u32, (c as f32).to_bits(), 0];
-    launch(
-        Kernel::Rows(variant),
-        inputs,
-        &shapes,
-        params,
-        count,
-        CubeDim::new_1d(128),
-    )
+    let dim = CubeDim::new_1d(ROWS_PER_GROUP as u32);
+    launch(Kernel::Rows(variant), inputs, &shapes, params, count, dim)
 }
 
 fn dims2(t: &CubeTensor) -> [usize; 2] {
@@ -135,12 +131,17 @@ fn vec4(k: usize, n: usize) -> bool {
 
 fn forward(epilogue: Epilogue, inputs: Vec<CubeTensor>) -> Vec<CubeTensor> {
     let [k, n] = dims2(&inputs[1]);
-    linear(Variant::forward(epilogue, vec4(k, n)), inputs, n)
+    linear(Variant::forward(epilogue, vec4(k, n), tiled()), inputs, n)
 }
 
 fn input_grad(prologue: Prologue, inputs: Vec<CubeTensor>) -> CubeTensor {
     let [n, k] = dims2(&inputs[1]);
-    linear(Variant::input_grad(prologue, vec4(k, n)), inputs, n).remove(0)
+    linear(
+        Variant::input_grad(prologue, vec4(k, n), tiled()),
+        inputs,
+        n,
+    )
+    .remove(0)
 }
 
 impl VitOps for CubeBackend {

@@ -37,6 +37,9 @@ pub struct Variant {
     pub vec4: bool,
     pub prologue: Prologue,
     pub epilogue: Epilogue,
+    /// Operand tiles in workgroup memory (`linear_tiled.wgsl`), or straight from storage
+    /// (`linear_direct.wgsl`); see [`super::tune`].
+    pub tiled: bool,
 }
 
 /// Workgroup tile of `out` (rows, columns); the workgroup is 8 x 8 invocations.
@@ -46,39 +49,43 @@ impl Variant {
     /// Every variant the model can launch, for the compile check.
     pub fn all() -> Vec<Self> {
         let mut all = Vec::new();
-        for vec4 in [true, false] {
-            for epilogue in [
-                Epilogue::Bias,
-                Epilogue::BiasGelu,
-                Epilogue::BiasGeluSaved,
-                Epilogue::Residual,
-            ] {
-                all.push(Self::forward(epilogue, vec4));
-            }
-            for prologue in [Prologue::None, Prologue::GeluGrad, Prologue::Scale] {
-                all.push(Self::input_grad(prologue, vec4));
+        for tiled in [true, false] {
+            for vec4 in [true, false] {
+                for epilogue in [
+                    Epilogue::Bias,
+                    Epilogue::BiasGelu,
+                    Epilogue::BiasGeluSaved,
+                    Epilogue::Residual,
+                ] {
+                    all.push(Self::forward(epilogue, vec4, tiled));
+                }
+                for prologue in [Prologue::None, Prologue::GeluGrad, Prologue::Scale] {
+                    all.push(Self::input_grad(prologue, vec4, tiled));
+                }
             }
         }
         all
     }
 
     /// x [M, K] times W [K, N], then `epilogue`.
-    pub fn forward(epilogue: Epilogue, vec4: bool) -> Self {
+    pub fn forward(epilogue: Epilogue, vec4: bool, tiled: bool) -> Self {
         Self {
             trans_b: false,
             vec4,
             prologue: Prologue::None,
             epilogue,
+            tiled,
         }
     }
 
     /// prologue(dY) [M, K] times W^T, W stored [N, K]: the gradient of a layer's input.
-    pub fn input_grad(prologue: Prologue, vec4: bool) -> Self {
+    pub fn input_grad(prologue: Prologue, vec4: bool, tiled: bool) -> Self {
         Self {
             trans_b: true,
             vec4,
             prologue,
             epilogue: Epilogue::None,
+            tiled,
         }
     }
 
@@ -108,10 +115,43 @@ impl Variant {
 
     /// The complete WGSL source.
     pub fn wgsl(&self) -> String {
+        let main = if self.tiled {
+            include_str!("../../shaders/linear_tiled.wgsl")
+                .replace("{{load_b_tile}}", self.load_b_tile())
+        } else {
+            include_str!("../../shaders/linear_direct.wgsl")
+                .replace("{{direct_step}}", self.direct_step())
+        };
         include_str!("../../shaders/linear.wgsl")
             .replace("{{bindings}}", &self.bindings())
             .replace("{{helpers}}", &self.helpers())
-            .replace("{{load_b_tile}}", self.load_b_tile())
+            .replace("{{main}}", &main)
+    }
+
+    /// One step of 4 along K in the direct form: four vec4 of B, then each of the four rows of A.
+    fn direct_step(&self) -> &'static str {
+        if self.trans_b {
+            // B stored [N, K]: b_j holds B[col + j, k..k+4], so out[i][j] gains dot(a_i, b_j).
+            "let b0 = load_b4(col, k);
+        let b1 = load_b4(col + 1u, k);
+        let b2 = load_b4(col + 2u, k);
+        let b3 = load_b4(col + 3u, k);
+        for (var i = 0u; i < 4u; i++) {
+            let a = load_a4(row0 + i, k);
+            acc[i] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+        }"
+        } else {
+            // B stored [K, N]: b_j holds B[k + j, col..col+4], so out[i] gains a_i[j] b_j.
+            "let b0 = load_b4(k, col);
+        let b1 = load_b4(k + 1u, col);
+        let b2 = load_b4(k + 2u, col);
+        let b3 = load_b4(k + 3u, col);
+        for (var i = 0u; i < 4u; i++) {
+            let a = load_a4(row0 + i, k);
+            acc[i] = fma(vec4<f32>(a.x), b0, fma(vec4<f32>(a.y), b1,
+                fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.w), b3, acc[i]))));
+        }"
+        }
     }
 
     fn bindings(&self) -> String {

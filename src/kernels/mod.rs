@@ -19,6 +19,7 @@ mod cube;
 pub mod linear;
 pub mod rows;
 pub mod selftest;
+pub mod tune;
 pub mod twin;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -16,7 +16,9 @@ pub enum RowVariant {
     SoftmaxBackward,
 }
 
-/// Workgroups per grid row (rows beyond it go to the next grid row).
+/// Invocations (rows) per workgroup.
+pub const ROWS_PER_GROUP: usize = 64;
+/// Workgroups per grid row (rows beyond them go to the next grid row).
 pub const MAX_X: usize = 32768;
 
 impl RowVariant {
@@ -63,7 +65,15 @@ impl RowVariant {
         ));
         include_str!("../../shaders/rows.wgsl")
             .replace("{{bindings}}", &bindings)
+            .replace("{{helpers}}", self.helpers())
             .replace("{{body}}", self.body())
+    }
+
+    fn helpers(self) -> &'static str {
+        match self {
+            Self::NormForward | Self::NormForwardSaved => NORM_STATS,
+            _ => "",
+        }
     }
 
     fn body(self) -> &'static str {
@@ -77,73 +87,57 @@ impl RowVariant {
     }
 }
 
-const NORM_FORWARD: &str = "var s = 0.0;
-    for (var i = lid; i < d; i += WG) { s += x[base + i]; }
-    part_a[lid] = s;
-    part_b[lid] = 0.0;
-    let mean = reduce2(lid).x / f32(d);
-    var q = 0.0;
-    for (var i = lid; i < d; i += WG) { let c = x[base + i] - mean; q += c * c; }
-    part_a[lid] = q;
-    let rstd = inverseSqrt(reduce2(lid).x / f32(d) + bitcast<f32>(params.c));
-    for (var i = lid; i < d; i += WG) {
-        out[base + i] = (x[base + i] - mean) * rstd * gamma[i] + beta[i];
+const NORM_FORWARD: &str = "let rstd_mean = stats_of(base, d);
+    for (var i = 0u; i < d; i++) {
+        out[base + i] = (x[base + i] - rstd_mean.y) * rstd_mean.x * gamma[i] + beta[i];
     }";
 
-const NORM_FORWARD_SAVED: &str = "var s = 0.0;
-    for (var i = lid; i < d; i += WG) { s += x[base + i]; }
-    part_a[lid] = s;
-    part_b[lid] = 0.0;
-    let mean = reduce2(lid).x / f32(d);
-    var q = 0.0;
-    for (var i = lid; i < d; i += WG) { let c = x[base + i] - mean; q += c * c; }
-    part_a[lid] = q;
-    let rstd = inverseSqrt(reduce2(lid).x / f32(d) + bitcast<f32>(params.c));
-    for (var i = lid; i < d; i += WG) {
-        out[base + i] = (x[base + i] - mean) * rstd * gamma[i] + beta[i];
+const NORM_FORWARD_SAVED: &str = "let rstd_mean = stats_of(base, d);
+    for (var i = 0u; i < d; i++) {
+        out[base + i] = (x[base + i] - rstd_mean.y) * rstd_mean.x * gamma[i] + beta[i];
     }
-    if (lid == 0u) {
-        stats[2u * row] = mean;
-        stats[2u * row + 1u] = rstd;
-    }";
+    stats[2u * row] = rstd_mean.y;
+    stats[2u * row + 1u] = rstd_mean.x;";
+
+/// `stats_of(base, d)`: (rstd, mean) of the row at `base`, for the LayerNorm forward variants.
+const NORM_STATS: &str = "fn stats_of(base: u32, d: u32) -> vec2<f32> {
+    var s = 0.0;
+    for (var i = 0u; i < d; i++) { s += x[base + i]; }
+    let mean = s / f32(d);
+    var q = 0.0;
+    for (var i = 0u; i < d; i++) { let c = x[base + i] - mean; q += c * c; }
+    return vec2<f32>(inverseSqrt(q / f32(d) + bitcast<f32>(params.c)), mean);
+}
+";
 
 const NORM_BACKWARD: &str = "let mean = stats[2u * row];
     let rstd = stats[2u * row + 1u];
     var sg = 0.0;
     var sgx = 0.0;
-    for (var i = lid; i < d; i += WG) {
+    for (var i = 0u; i < d; i++) {
         let g = dy[base + i] * gamma[i];
         sg += g;
         sgx += g * (x[base + i] - mean) * rstd;
     }
-    part_a[lid] = sg;
-    part_b[lid] = sgx;
-    let m = reduce2(lid) / f32(d);
-    for (var i = lid; i < d; i += WG) {
+    let mg = sg / f32(d);
+    let mgx = sgx / f32(d);
+    for (var i = 0u; i < d; i++) {
         let g = dy[base + i] * gamma[i];
-        let xh = (x[base + i] - mean) * rstd;
-        dx[base + i] = rstd * (g - m.x - xh * m.y);
+        dx[base + i] = rstd * (g - mg - (x[base + i] - mean) * rstd * mgx);
     }";
 
 const SOFTMAX: &str = "let c = bitcast<f32>(params.c);
     var top = -3.0e38;
-    for (var i = lid; i < d; i += WG) { top = max(top, x[base + i]); }
-    part_a[lid] = top;
-    let m = reduce_max(lid);
+    for (var i = 0u; i < d; i++) { top = max(top, x[base + i]); }
     var s = 0.0;
-    for (var i = lid; i < d; i += WG) { s += exp(c * (x[base + i] - m)); }
-    part_a[lid] = s;
-    part_b[lid] = 0.0;
-    let total = reduce2(lid).x;
-    for (var i = lid; i < d; i += WG) { out[base + i] = exp(c * (x[base + i] - m)) / total; }";
+    for (var i = 0u; i < d; i++) { s += exp(c * (x[base + i] - top)); }
+    let inv = 1.0 / s;
+    for (var i = 0u; i < d; i++) { out[base + i] = exp(c * (x[base + i] - top)) * inv; }";
 
 const SOFTMAX_BACKWARD: &str = "let c = bitcast<f32>(params.c);
-    var s = 0.0;
-    for (var i = lid; i < d; i += WG) { s += dy[base + i] * y[base + i]; }
-    part_a[lid] = s;
-    part_b[lid] = 0.0;
-    let t = reduce2(lid).x;
-    for (var i = lid; i < d; i += WG) { dx[base + i] = c * y[base + i] * (dy[base + i] - t); }";
+    var t = 0.0;
+    for (var i = 0u; i < d; i++) { t += dy[base + i] * y[base + i]; }
+    for (var i = 0u; i < d; i++) { dx[base + i] = c * y[base + i] * (dy[base + i] - t); }";
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::tune;
 use super::twin::{self, Layer};
 use super::{layer_norm, linear_layer, linear_residual, scaled_softmax};
 use crate::model::ModelError;
@@ -27,9 +28,9 @@ pub const SHAPES: [(usize, usize, usize); 5] = [
     (33, 96, 100),
 ];
 
-/// Results per shape: 4 linear functions and their input gradients, LayerNorm, the scaled
-/// softmax, and the gradient of each.
-pub const CASES_PER_SHAPE: usize = 12;
+/// Results per shape: 4 linear functions and their input gradients in each of the two forms
+/// (tiled and direct, see [`tune`]), LayerNorm, the scaled softmax, and the gradient of each.
+pub const CASES_PER_SHAPE: usize = 20;
 
 /// How far one function's output strays from the twin's.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,11 +254,23 @@ pub async fn run(
     device: &Device,
     shapes: &[(usize, usize, usize)],
 ) -> Result<Vec<CaseResult>, ModelError> {
+    let chosen = tune::tiled();
     let mut results = Vec::new();
     for (i, &shape) in shapes.iter().enumerate() {
         let case = Case::new(shape, i as u64);
-        results.extend(case.forward(device).await?);
-        results.extend(case.gradients(device).await?);
+        // Both forms of the linear kernel, whichever this device runs; then the chosen one again.
+        for tiled in [true, false] {
+            tune::set_tiled(tiled);
+            let form = if tiled { "tiled" } else { "direct" };
+            let linear = [case.forward(device).await, case.gradients(device).await];
+            tune::set_tiled(chosen);
+            for r in linear {
+                results.extend(r?.into_iter().map(|c| CaseResult {
+                    name: format!("{form} {}", c.name),
+                    ..c
+                }));
+            }
+        }
         results.extend(case.layer_norm(device).await?);
         results.extend(case.softmax(device).await?);
     }
