@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::kernels::linear_layer;
-use bpt_lab::kernels::selftest::{self, CASES_PER_SHAPE, SHAPES, TOL, worst_error};
+use bpt_lab::kernels::selftest::{self, ATTENTION, CASES_PER_SHAPE, SHAPES, TOL, worst_error};
 use bpt_lab::kernels::twin::{self, Layer};
 use bpt_lab::rng::Rng;
 use burn::module::Param;
@@ -51,9 +51,36 @@ fn every_variant_compiles_on_this_device() {
     let check = gpu().kernel_check();
     assert!(check.ok(), "{}", check.summary());
     assert_eq!(check.compiled, bpt_lab::kernels::check::variants());
-    let choice = check.matmul.as_ref().expect("both forms of the linear kernel were timed");
-    assert!(choice.tiled_ms > 0.0 && choice.direct_ms > 0.0, "{choice:?}");
+    let choice = check
+        .matmul
+        .as_ref()
+        .expect("both forms of the linear kernel were timed");
+    assert!(
+        choice.tiled_ms > 0.0 && choice.direct_ms > 0.0,
+        "{choice:?}"
+    );
     assert!(bpt_lab::kernels::enabled());
+}
+
+#[test]
+fn a_rejected_shader_is_reported_with_the_compilers_message() {
+    // A local that shadows a storage binding, then indexed: the mistake the compile check
+    // caught in our attention kernel while it was written.
+    let source = "@group(0) @binding(0) var<storage, read_write> b: array<f32>;
+        @compute @workgroup_size(1) fn main() { let b = 1u; b[0] = 2.0; }";
+    let message = pollster::block_on(bpt_lab::kernels::check::compile(
+        gpu().device(),
+        source.into(),
+    ));
+    let message = message.expect("the shader is rejected");
+    assert!(message.contains("b"), "{message}");
+    assert!(
+        pollster::block_on(bpt_lab::kernels::check::compile(
+            gpu().device(),
+            "@compute @workgroup_size(1) fn main() {}".into()
+        ))
+        .is_none()
+    );
 }
 
 #[test]
@@ -61,7 +88,10 @@ fn forward_and_input_gradients_match_the_twin() {
     // The page's self-check shapes, and a ViT-S sized layer (65 tokens, 384 -> 1536).
     let shapes: Vec<_> = SHAPES.iter().copied().chain([(65, 384, 1536)]).collect();
     let results = pollster::block_on(selftest::run(gpu().burn_device(), &shapes)).unwrap();
-    assert_eq!(results.len(), CASES_PER_SHAPE * shapes.len());
+    assert_eq!(
+        results.len(),
+        CASES_PER_SHAPE * shapes.len() + 2 * ATTENTION.len()
+    );
     for r in &results {
         assert!(
             r.ok(),

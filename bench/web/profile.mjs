@@ -9,8 +9,8 @@ import { serve } from '../../e2e/lib/serve.mjs';
 import { CHROMIUM, chromiumArgs } from '../../e2e/lib/chromium.mjs';
 
 // model::profile::STAGES, in the order of the pass (the page's JSON object sorts its keys).
-const STAGES = ['upload + pos-embed', 'patch embed (conv)', 'layernorm x2', 'attn qkv linear', 'attn q k^T',
-  'attn softmax', 'attn x v', 'attn proj linear + residual', 'mlp fc1 + gelu', 'mlp fc2 + residual'];
+const STAGES = ['upload + pos-embed', 'patch embed (conv)', 'layernorm x2', 'attn qkv linear',
+  'attention (q k^T, softmax, x v)', 'attn proj linear + residual', 'mlp fc1 + gelu', 'mlp fc2 + residual'];
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (k, d) => process.env[k] ?? d;
 const server = await serve([['/', env('BPT_DIST', join(here, '..', '..', 'dist'))]]);

@@ -146,13 +146,14 @@ test('the page verifies the moments kernel on WebGPU and its figures are right',
 
     // Our ViT kernels compiled under Chromium's compiler and ran (not burn's ops in their place):
     // 5 shapes x (4 linear functions in both forms, tiled and direct, LayerNorm, softmax, and the
-    // gradient of each), each within KERNEL_TOL of the Rust twin.
+    // gradient of each) and 3 attention shapes (forward and d qkv), each within KERNEL_TOL of the
+    // Rust twin.
     const kernels = await page.getByTestId('kernel-check').innerText();
     assert.match(kernels, /^our WGSL kernels: \d+ variants compiled; linear layers (tiled|direct) \(/, kernels);
     assert.equal(gpu.kernels.on, true, 'the kernels are on');
-    assert.equal(gpu.kernels.cases.length, 100);
+    assert.equal(gpu.kernels.cases.length, 106);
     for (const c of gpu.kernels.cases) assert.ok(c.worst <= KERNEL_TOL, `${c.name}: worst error ${c.worst}`);
-    for (const name of ['tiled dX linear+gelu 1x7x5', 'direct dX linear+gelu 1x7x5', 'dX layernorm 37x18x30', 'dX softmax 33x96x100']) {
+    for (const name of ['tiled dX linear+gelu 1x7x5', 'direct dX linear+gelu 1x7x5', 'dX layernorm 37x18x30', 'dX softmax 33x96x100', 'dqkv attention 1x37x3x8']) {
       assert.ok(gpu.kernels.cases.some((c) => c.name === name), `${name} is checked`);
     }
 

@@ -1,5 +1,5 @@
-//! The backward passes of the fused linear layers, LayerNorm and the scaled softmax, in burn's
-//! autodiff.
+//! The backward passes of the fused linear layers, LayerNorm, the scaled softmax and attention,
+//! in burn's autodiff.
 //!
 //! The backbone is frozen: its weights, biases and LayerScale factors are constants of the
 //! graph, so only the gradients of the activations are computed (dX = prologue(dY) W^T, in one
@@ -238,6 +238,45 @@ impl<B: Backend + VitOps + VitKernels, C: CheckpointStrategy> VitOps for Autodif
                 prep.finish((y.clone(), scale), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_softmax(x, scale)),
+        }
+    }
+
+    fn fused_attention(qkv: FloatTensor<Self>, heads: usize, scale: f64) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct AttentionBackward;
+
+        impl<B: Backend + VitKernels> Backward<B, 1> for AttentionBackward {
+            /// qkv, the probabilities, the head count and the scale.
+            type State = (FloatTensor<B>, FloatTensor<B>, usize, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [qkv] = ops.parents;
+                let dout = grads.consume::<B>(&ops.node);
+                let (x, p, heads, scale) = ops.state;
+                if let Some(qkv) = qkv {
+                    let dqkv = B::attention_input_grad(x, p, dout, heads, scale);
+                    grads.register::<B>(qkv.id, dqkv);
+                }
+            }
+        }
+
+        let guards = [qkv.node()];
+        let qkv = qkv.into_primitive();
+        match AttentionBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, p) = B::attention_saved(qkv.clone(), heads, scale);
+                prep.finish((qkv, p, heads, scale), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_attention(qkv, heads, scale)),
         }
     }
 }

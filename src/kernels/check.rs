@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::attention::ProductVariant;
 use super::linear::Variant;
 use super::rows::RowVariant;
 use super::tune::MatmulChoice;
@@ -67,10 +68,13 @@ pub async fn compile_all(device: &wgpu::Device) -> KernelCheck {
     let linear = Variant::all()
         .into_iter()
         .map(|v| (format!("{v:?}"), v.wgsl()));
-    let norm = RowVariant::ALL
+    let rows = RowVariant::ALL
         .into_iter()
         .map(|v| (format!("{v:?}"), v.wgsl()));
-    for (name, source) in linear.chain(norm) {
+    let products = ProductVariant::ALL
+        .into_iter()
+        .map(|v| (format!("{v:?}"), v.wgsl()));
+    for (name, source) in linear.chain(rows).chain(products) {
         match compile(device, source).await {
             None => check.compiled += 1,
             Some(message) => check.failures.push(format!("{name}: {message}")),
@@ -81,10 +85,12 @@ pub async fn compile_all(device: &wgpu::Device) -> KernelCheck {
 
 /// The number of variants [`compile_all`] compiles.
 pub fn variants() -> usize {
-    Variant::all().len() + RowVariant::ALL.len()
+    Variant::all().len() + RowVariant::ALL.len() + ProductVariant::ALL.len()
 }
 
-async fn compile(device: &wgpu::Device, source: String) -> Option<String> {
+/// Compiles `source` (entry point `main`) as a compute pipeline; the compiler's message if it
+/// is rejected.
+pub async fn compile(device: &wgpu::Device, source: String) -> Option<String> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("bpt-lab kernel"),

@@ -10,6 +10,7 @@ use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use cubecl::{CubeCount, CubeDim};
 
+use super::attention::{Heads, Product, ProductVariant};
 use super::linear::{Epilogue, Prologue, TILE, Variant};
 use super::rows::{MAX_X, ROWS_PER_GROUP, RowVariant};
 use super::tune::tiled;
@@ -20,6 +21,7 @@ use super::{VitKernels, VitOps};
 enum Kernel {
     Linear(Variant),
     Rows(RowVariant),
+    Product(ProductVariant),
 }
 
 impl KernelSource for Kernel {
@@ -27,6 +29,7 @@ impl KernelSource for Kernel {
         SourceTemplate::new(match self {
             Kernel::Linear(v) => v.wgsl(),
             Kernel::Rows(v) => v.wgsl(),
+            Kernel::Product(v) => v.wgsl(),
         })
     }
 
@@ -120,6 +123,69 @@ fn row_kernel(variant: RowVariant, inputs: Vec<CubeTensor>, c: f64) -> Vec<CubeT
     launch(Kernel::Rows(variant), inputs, &shapes, params, count, dim)
 }
 
+fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    let handle = like.client.empty(shape.num_elements() * size_of::<f32>());
+    CubeTensor::new_contiguous(
+        like.client.clone(),
+        like.device.clone(),
+        shape,
+        handle,
+        DType::F32,
+    )
+}
+
+/// Runs one strided product of attention into `out` (see `attention.rs`); with `b` None, B is
+/// read from `a`.
+fn product(s: &Heads, p: &Product, a: &CubeTensor, b: Option<&CubeTensor>, out: &CubeTensor) {
+    let client = &a.client;
+    let params = client.create_from_slice(bytemuck::cast_slice(&s.params(p)));
+    let buffers = [Some(a), b, Some(out)]
+        .into_iter()
+        .flatten()
+        .map(|t| t.handle.clone().binding())
+        .chain([params.binding()])
+        .collect();
+    let variant = ProductVariant {
+        shared: b.is_none(),
+    };
+    let count = CubeCount::Static(
+        p.n.div_ceil(TILE) as u32,
+        p.m.div_ceil(TILE) as u32,
+        (s.batch * s.heads) as u32,
+    );
+    client.launch(
+        Box::new(SourceKernel::new(
+            Kernel::Product(variant),
+            CubeDim::new_2d(8, 8),
+        )),
+        count,
+        KernelArguments::new().with_buffers(buffers),
+    );
+}
+
+fn heads_of(qkv: &CubeTensor, heads: usize) -> Heads {
+    let [batch, tokens, d3] = qkv.meta.shape().dims::<3>();
+    Heads {
+        batch,
+        tokens,
+        heads,
+        head_dim: d3 / 3 / heads,
+    }
+}
+
+/// (O, P): the heads' output [B, T, D] and the probabilities [B H T, T].
+fn attention_forward(qkv: CubeTensor, heads: usize, scale: f64) -> (CubeTensor, CubeTensor) {
+    let qkv = into_contiguous(qkv);
+    let s = heads_of(&qkv, heads);
+    let (bht, t) = (s.batch * s.heads * s.tokens, s.tokens);
+    let scores = empty(&qkv, Shape::new([bht, t]));
+    product(&s, &s.scores_product(), &qkv, None, &scores);
+    let p = row_kernel(RowVariant::Softmax, vec![scores], scale).remove(0);
+    let out = empty(&qkv, Shape::new([s.batch, t, s.heads * s.head_dim]));
+    product(&s, &s.output_product(), &p, Some(&qkv), &out);
+    (out, p)
+}
+
 fn dims2(t: &CubeTensor) -> [usize; 2] {
     t.meta.shape().dims::<2>()
 }
@@ -172,6 +238,10 @@ impl VitOps for CubeBackend {
         row_kernel(RowVariant::NormForward, vec![x, gamma, beta], eps).remove(0)
     }
 
+    fn fused_attention(qkv: CubeTensor, heads: usize, scale: f64) -> CubeTensor {
+        attention_forward(qkv, heads, scale).0
+    }
+
     fn fused_softmax(x: CubeTensor, scale: f64) -> CubeTensor {
         row_kernel(RowVariant::Softmax, vec![x], scale).remove(0)
     }
@@ -202,6 +272,30 @@ impl VitKernels for CubeBackend {
         dy: CubeTensor,
     ) -> CubeTensor {
         row_kernel(RowVariant::NormBackward, vec![x, gamma, stats, dy], 0.0).remove(0)
+    }
+
+    fn attention_saved(qkv: CubeTensor, heads: usize, scale: f64) -> (CubeTensor, CubeTensor) {
+        attention_forward(qkv, heads, scale)
+    }
+
+    fn attention_input_grad(
+        qkv: CubeTensor,
+        p: CubeTensor,
+        dout: CubeTensor,
+        heads: usize,
+        scale: f64,
+    ) -> CubeTensor {
+        let (qkv, dout) = (into_contiguous(qkv), into_contiguous(dout));
+        let s = heads_of(&qkv, heads);
+        let dp = empty(&qkv, p.meta.shape().clone());
+        product(&s, &s.probs_grad_product(), &dout, Some(&qkv), &dp);
+        let ds = row_kernel(RowVariant::SoftmaxBackward, vec![p.clone(), dp], scale).remove(0);
+        let dqkv = empty(&qkv, qkv.meta.shape().clone());
+        let [dq, dk, dv] = s.qkv_grad_products();
+        product(&s, &dq, &ds, Some(&qkv), &dqkv);
+        product(&s, &dk, &ds, Some(&qkv), &dqkv);
+        product(&s, &dv, &p, Some(&dout), &dqkv);
+        dqkv
     }
 
     fn softmax_input_grad(y: CubeTensor, dy: CubeTensor, scale: f64) -> CubeTensor {

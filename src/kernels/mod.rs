@@ -13,6 +13,7 @@
 //! trainable layer, or a browser whose compiler rejected a kernel). Both paths compute the same
 //! function; `tests/kernels.rs` checks that they agree.
 
+pub mod attention;
 mod autodiff;
 pub mod check;
 mod cube;
@@ -58,6 +59,9 @@ pub trait VitOps: Backend {
         eps: f64,
     ) -> FloatTensor<Self>;
 
+    /// Every head's softmax(scale q k^T) v from qkv [B, T, 3D], into [B, T, D].
+    fn fused_attention(qkv: FloatTensor<Self>, heads: usize, scale: f64) -> FloatTensor<Self>;
+
     /// softmax(scale x) over each row of x [R, T]: the attention's probabilities.
     fn fused_softmax(x: FloatTensor<Self>, scale: f64) -> FloatTensor<Self>;
 
@@ -94,6 +98,22 @@ pub trait VitKernels: Backend {
         gamma: FloatTensor<Self>,
         stats: FloatTensor<Self>,
         dy: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// (attention output [B, T, D], its probabilities [B H T, T]).
+    fn attention_saved(
+        qkv: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// d qkv [B, T, 3D] from qkv, the probabilities and dO [B, T, D].
+    fn attention_input_grad(
+        qkv: FloatTensor<Self>,
+        p: FloatTensor<Self>,
+        dout: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
     ) -> FloatTensor<Self>;
 
     /// The input gradient of softmax(scale x) from its output y and dY.
@@ -223,6 +243,24 @@ pub fn layer_norm<const D: usize>(
         eps,
     ));
     y.reshape(dims)
+}
+
+/// Multi-head attention on the qkv projection's output [B, T, 3D]: every head's
+/// softmax(q k^T / sqrt(hd)) v, heads side by side in [B, T, D].
+pub fn attention(qkv: Tensor<3>, heads: usize) -> Tensor<3> {
+    let [b, t, d3] = qkv.dims();
+    let (d, hd) = (d3 / 3, d3 / 3 / heads);
+    let scale = (hd as f64).powf(-0.5);
+    if enabled() && qkv.dtype() == DType::F32 && on_wgpu(qkv.device().as_dispatch()) {
+        let out = <Dispatch as VitOps>::fused_attention(qkv.into_dispatch(), heads, scale);
+        return Tensor::from_dispatch(out);
+    }
+    let qkv = qkv.reshape([b, t, 3, heads, hd]).permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
+    let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
+    let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
+    let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
+    let probs = scaled_softmax(q.matmul(k.swap_dims(2, 3)), scale); // [B, H, T, T]
+    probs.matmul(v).swap_dims(1, 2).reshape([b, t, d])
 }
 
 /// softmax(scale x) over the last axis of x (any rank): the attention's probabilities.

@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::tune;
 use super::twin::{self, Layer};
-use super::{layer_norm, linear_layer, linear_residual, scaled_softmax};
+use super::{attention, layer_norm, linear_layer, linear_residual, scaled_softmax};
 use crate::model::ModelError;
 use crate::model::checkpoint::HostTensor;
 use crate::rng::Rng;
@@ -249,7 +249,50 @@ impl Case {
     }
 }
 
-/// Runs every case of `shapes` on `device`.
+/// Attention shapes: (batch, tokens, heads, head width); two images of 5 tokens, a ragged 37,
+/// and 65 tokens (a 112 px image at patch 14 with its class token).
+pub const ATTENTION: [(usize, usize, usize, usize); 3] =
+    [(2, 5, 2, 4), (1, 37, 3, 8), (1, 65, 2, 16)];
+
+/// Attention forward and its input gradient (d qkv) against the twin, through autodiff.
+async fn attention_case(
+    (batch, tokens, heads, head_dim): (usize, usize, usize, usize),
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<CaseResult>, ModelError> {
+    let s = twin::Heads {
+        batch,
+        tokens,
+        heads,
+        head_dim,
+    };
+    let d = heads * head_dim;
+    let mut rng = Rng::new(1000 + seed);
+    let mut random = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.normal() as f32).collect() };
+    let (qkv, r) = (random(batch * tokens * 3 * d), random(batch * tokens * d));
+    let x = tensor(&qkv, [batch, tokens, 3 * d], device)
+        .autodiff()
+        .require_grad();
+    let out = attention(x.clone(), heads);
+    let rt = tensor(&r, [batch, tokens, d], device).autodiff();
+    let dx = x
+        .grad(&(out.clone() * rt).sum().backward())
+        .ok_or_else(|| ModelError::Readback("attention's input has no gradient".into()))?;
+    let (want, dwant) = twin::attention(&qkv, s, Some(&r));
+    let name = |what: &str| format!("{what} {batch}x{tokens}x{heads}x{head_dim}");
+    Ok(vec![
+        CaseResult {
+            name: name("attention"),
+            worst: worst_error(&host(out.inner()).await?, &want),
+        },
+        CaseResult {
+            name: name("dqkv attention"),
+            worst: worst_error(&host(dx).await?, &dwant.expect("asked for")),
+        },
+    ])
+}
+
+/// Runs every case of `shapes` on `device`, then the attention cases of [`ATTENTION`].
 pub async fn run(
     device: &Device,
     shapes: &[(usize, usize, usize)],
@@ -274,6 +317,9 @@ pub async fn run(
         results.extend(case.layer_norm(device).await?);
         results.extend(case.softmax(device).await?);
     }
+    for (i, &shape) in ATTENTION.iter().enumerate() {
+        results.extend(attention_case(shape, i as u64, device).await?);
+    }
     Ok(results)
 }
 
@@ -293,7 +339,7 @@ mod tests {
     fn the_cpu_backend_passes_with_plain_ops() {
         let device = Device::flex();
         let results = pollster::block_on(run(&device, &SHAPES[..3])).unwrap();
-        assert_eq!(results.len(), 3 * CASES_PER_SHAPE);
+        assert_eq!(results.len(), 3 * CASES_PER_SHAPE + 2 * ATTENTION.len());
         for r in results {
             assert!(r.ok(), "{r:?}");
         }

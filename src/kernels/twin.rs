@@ -3,6 +3,8 @@
 //! a 1.5e-7 approximation). For the linear layers x is [m, k], w [k, n] (burn's `Linear`
 //! layout), b and gamma [n]; for LayerNorm x is rows of gamma's length.
 
+pub use super::attention::Heads;
+
 /// One layer's shapes and parameters.
 #[derive(Clone, Copy)]
 pub struct Layer<'a> {
@@ -171,6 +173,67 @@ pub fn softmax_input_grad(y: &[f32], dy: &[f32], t: usize, scale: f64) -> Vec<f3
         );
     }
     out
+}
+
+/// Multi-head attention on qkv [B, T, 3D] (q, k, v side by side, heads contiguous in each):
+/// every head's softmax(q k^T / sqrt(hd)) v into [B, T, D], and d qkv for the upstream
+/// gradient `dout` [B, T, D] when one is given.
+pub fn attention(qkv: &[f32], s: Heads, dout: Option<&[f32]>) -> (Vec<f32>, Option<Vec<f32>>) {
+    let (t, hd, h) = (s.tokens, s.head_dim, s.heads);
+    let d = h * hd;
+    let scale = (hd as f64).powf(-0.5);
+    let mut out = vec![0.0f32; s.batch * t * d];
+    let mut dqkv = dout.map(|_| vec![0.0f32; qkv.len()]);
+    let at = |b: usize, i: usize, part: usize, head: usize, c: usize| {
+        (b * t + i) * 3 * d + part * d + head * hd + c
+    };
+    for b in 0..s.batch {
+        for head in 0..h {
+            let get = |part, i, c| f64::from(qkv[at(b, i, part, head, c)]);
+            let dot =
+                |i: usize, j: usize| (0..hd).map(|c| get(0, i, c) * get(1, j, c)).sum::<f64>();
+            let p: Vec<Vec<f64>> = (0..t)
+                .map(|i| {
+                    let logits: Vec<f64> = (0..t).map(|j| scale * dot(i, j)).collect();
+                    let top = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = logits.iter().map(|l| (l - top).exp()).collect();
+                    let total: f64 = e.iter().sum();
+                    e.iter().map(|v| v / total).collect()
+                })
+                .collect();
+            let o_at = |i: usize, c: usize| (b * t + i) * d + head * hd + c;
+            for i in 0..t {
+                for c in 0..hd {
+                    out[o_at(i, c)] = (0..t).map(|j| p[i][j] * get(2, j, c)).sum::<f64>() as f32;
+                }
+            }
+            let (Some(dout), Some(dqkv)) = (dout, dqkv.as_mut()) else {
+                continue;
+            };
+            let g = |i: usize, c: usize| f64::from(dout[o_at(i, c)]);
+            // dS = scale P (dP - rowsum(dP P)), dP = dO V^T.
+            let ds: Vec<Vec<f64>> = (0..t)
+                .map(|i| {
+                    let dp: Vec<f64> = (0..t)
+                        .map(|j| (0..hd).map(|c| g(i, c) * get(2, j, c)).sum())
+                        .collect();
+                    let rowsum: f64 = (0..t).map(|j| dp[j] * p[i][j]).sum();
+                    (0..t).map(|j| scale * p[i][j] * (dp[j] - rowsum)).collect()
+                })
+                .collect();
+            for i in 0..t {
+                for c in 0..hd {
+                    let dq: f64 = (0..t).map(|j| ds[i][j] * get(1, j, c)).sum();
+                    let dk: f64 = (0..t).map(|j| ds[j][i] * get(0, j, c)).sum();
+                    let dv: f64 = (0..t).map(|j| p[j][i] * g(j, c)).sum();
+                    dqkv[at(b, i, 0, head, c)] = dq as f32;
+                    dqkv[at(b, i, 1, head, c)] = dk as f32;
+                    dqkv[at(b, i, 2, head, c)] = dv as f32;
+                }
+            }
+        }
+    }
+    (out, dqkv)
 }
 
 #[cfg(test)]

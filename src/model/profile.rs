@@ -14,14 +14,12 @@ use crate::kernels;
 /// The stages, in the order of the forward pass.
 /// The linear layers are timed as they run: with our kernels, GELU and LayerScale plus the
 /// residual add are fused into them (`crate::kernels`).
-pub const STAGES: [&str; 10] = [
+pub const STAGES: [&str; 8] = [
     "upload + pos-embed",
     "patch embed (conv)",
     "layernorm x2",
     "attn qkv linear",
-    "attn q k^T",
-    "attn softmax",
-    "attn x v",
+    "attention (q k^T, softmax, x v)",
     "attn proj linear + residual",
     "mlp fc1 + gelu",
     "mlp fc2 + residual",
@@ -68,30 +66,19 @@ async fn block_in_stages(
     x: Tensor<3>,
     laps: &mut impl Laps,
 ) -> Result<Tensor<3>, ModelError> {
-    let [b, t, d] = x.dims();
-    let h = block.attn.num_heads;
-    let hd = d / h;
     let y = block.norm1.forward(x.clone());
     laps.lap(2, &y).await?;
     let qkv = kernels::linear_layer(y, &block.attn.qkv, false);
     laps.lap(3, &qkv).await?;
-    let qkv = qkv.reshape([b, t, 3, h, hd]).permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
-    let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
-    let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
-    let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
-    let scores = q.matmul(k.swap_dims(2, 3)); // [B, H, T, T]
-    laps.lap(4, &scores).await?;
-    let attn = kernels::scaled_softmax(scores, (hd as f64).powf(-0.5));
-    laps.lap(5, &attn).await?;
-    let out = attn.matmul(v).swap_dims(1, 2).reshape([b, t, d]); // [B, T, D]
-    laps.lap(6, &out).await?;
+    let out = kernels::attention(qkv, block.attn.num_heads); // [B, T, D]
+    laps.lap(4, &out).await?;
     let x = kernels::linear_residual(out, &block.attn.proj, LayerScale::gamma(&block.ls1), x);
-    laps.lap(7, &x).await?;
+    laps.lap(5, &x).await?;
     let y = block.norm2.forward(x.clone());
     laps.lap(2, &y).await?;
     let y = block.mlp.hidden(y);
-    laps.lap(8, &y).await?;
+    laps.lap(6, &y).await?;
     let x = kernels::linear_residual(y, &block.mlp.fc2, LayerScale::gamma(&block.ls2), x);
-    laps.lap(9, &x).await?;
+    laps.lap(7, &x).await?;
     Ok(x)
 }

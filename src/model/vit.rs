@@ -48,18 +48,7 @@ impl Attention {
     /// # Shapes
     /// - x: [B, T, D] -> [B, T, D]
     pub fn heads(&self, x: Tensor<3>) -> Tensor<3> {
-        let [b, t, d] = x.dims();
-        let h = self.num_heads;
-        let hd = d / h;
-        let qkv = kernels::linear_layer(x, &self.qkv, false)
-            .reshape([b, t, 3, h, hd])
-            .permute([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
-        let q = qkv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
-        let k = qkv.clone().narrow(0, 1, 1).squeeze_dim::<4>(0);
-        let v = qkv.narrow(0, 2, 1).squeeze_dim::<4>(0);
-        let scores = q.matmul(k.swap_dims(2, 3)); // [B, H, T, T]
-        let out = kernels::scaled_softmax(scores, (hd as f64).powf(-0.5)).matmul(v); // [B, H, T, hd]
-        out.swap_dims(1, 2).reshape([b, t, d])
+        kernels::attention(kernels::linear_layer(x, &self.qkv, false), self.num_heads)
     }
 }
 
