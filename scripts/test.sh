@@ -46,6 +46,7 @@ step "web tools" wait_for_web_tools
 step "format (view!)" leptosfmt --check --quiet src/app
 step "web build" trunk build --release
 step "browser tests" npm --prefix e2e test
+step "benchmark report (node)" node --test bench/web/test/
 
 log "timings"
 printf '  %s\n' "${timings[@]}"

@@ -65,6 +65,15 @@ const server = await serve([
 ]);
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ webgpu: true }) });
 try {
+  // The adapter as the browser describes it (wgpu on wasm gets no name from Chromium).
+  const probe = await browser.newPage();
+  await probe.goto(`${server.url}/lib/images.mjs`);
+  const device = await probe.evaluate(async () => {
+    const info = (await navigator.gpu?.requestAdapter())?.info;
+    return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : null;
+  });
+  await probe.close();
+  console.error(`WebGPU adapter: ${device}`);
   const common = `size=${SIZE}&batches=${BATCHES}&warmup=${WARMUP}&iters=${ITERS}`;
   console.error(`BPT Lab (?bench, ${common}, train=${TRAIN_BATCH})`);
   // A failing page is reported and the others still run; each result is printed as it comes.
@@ -101,6 +110,7 @@ try {
     commit: env('COMMIT', 'unknown'),
     beforeCommit: BEFORE_DIST ? env('BEFORE_COMMIT', 'unknown') : null,
     chromium: browser.version(),
+    device,
     size: Number(SIZE),
     warmup: Number(WARMUP),
     iters: Number(ITERS),

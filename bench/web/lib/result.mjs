@@ -7,7 +7,7 @@ const trainMs = (doc) => (doc?.train_step && !doc.train_step.error ? doc.train_s
 // How many times faster `ours` is than `other` (both in ms): above 1 means we are faster.
 const speedup = (other, ours) => (other > 0 && ours > 0 ? other / ours : null);
 
-export function resultSummary({ date, commit, beforeCommit, chromium, size, warmup, iters, ours, burnOps, before, ort }) {
+export function resultSummary({ date, commit, beforeCommit, chromium, device, size, warmup, iters, ours, burnOps, before, ort }) {
   const cases = ours.forward.map((c) => ({
     case: 'forward',
     batch: c.batch,
@@ -34,7 +34,7 @@ export function resultSummary({ date, commit, beforeCommit, chromium, size, warm
     date,
     commit,
     before_commit: beforeCommit,
-    device: ours.adapter ?? null,
+    device: device || ours.adapter || null,
     chromium,
     ort_runtime: ort?.runtime ?? null,
     kernels: ours.kernels ?? null,

@@ -132,11 +132,16 @@ pub fn run(args: ForwardArgs) -> Result<(), Error> {
     }
     let mut results = Vec::new();
     let mut adapters = serde_json::Map::new();
+    let mut kernels = None;
     for &backend in &args.backend {
         let (device, gpu) = backend.device()?;
         let backend_label = format!("{backend:?}").to_lowercase();
         if let Some(gpu) = &gpu {
             adapters.insert(backend_label.clone(), json!(gpu.adapter().name));
+            kernels = Some(gpu.kernel_check().summary());
+            if !args.json {
+                println!("{}: {}", gpu.adapter().name, gpu.kernel_check().summary());
+            }
         }
         // The CPU backend has one set of ops.
         let ops = if gpu.is_some() {
@@ -177,6 +182,7 @@ pub fn run(args: ForwardArgs) -> Result<(), Error> {
             "bench": "forward",
             "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             "adapters": adapters,
+            "kernels": kernels,
             "results": results.iter().map(|r| r.to_json(args.size, args.warmup)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
