@@ -176,6 +176,8 @@ fn applies(x: &Tensor<3>, params: &[&Tensor<1>], w: &Tensor<2>) -> bool {
         && on_wgpu(x.device().as_dispatch())
 }
 
+/// The layer's bias, or zeros on the weight's device (not the activations': an autodiff device
+/// would make the zeros look trainable).
 fn bias(layer: &Linear, device: &Device) -> Tensor<1> {
     match &layer.bias {
         Some(b) => b.val(),
@@ -197,7 +199,7 @@ fn rows(
 /// A linear layer on [B, T, in] tokens, with the exact GELU after it when `gelu_after`.
 pub fn linear_layer(x: Tensor<3>, layer: &Linear, gelu_after: bool) -> Tensor<3> {
     let w = layer.weight.val();
-    let b = bias(layer, &x.device());
+    let b = bias(layer, &w.device());
     if !applies(&x, &[&b], &w) {
         let y = layer.forward(x);
         return if gelu_after { gelu(y) } else { y };
@@ -234,7 +236,7 @@ pub fn layer_norm<const D: usize>(
     if !fused {
         return burn::tensor::module::layer_norm(x, gamma, beta, eps);
     }
-    let beta = beta.unwrap_or_else(|| Tensor::zeros([d], &x.device()));
+    let beta = beta.unwrap_or_else(|| Tensor::zeros([d], &gamma.device()));
     let rows = dims[..D - 1].iter().product();
     let y = Tensor::<2>::from_dispatch(<Dispatch as VitOps>::fused_layer_norm(
         x.reshape([rows, d]).into_dispatch(),
@@ -286,7 +288,7 @@ pub fn linear_residual(
     res: Tensor<3>,
 ) -> Tensor<3> {
     let w = layer.weight.val();
-    let device = x.device();
+    let device = w.device();
     let b = bias(layer, &device);
     let n = w.dims()[1];
     let fused = match &gamma {
