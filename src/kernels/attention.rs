@@ -5,6 +5,8 @@
 //! (timm's and our layout, see `model::vit`); S, P, dP and dS are [B H, T, T]; O and dO are
 //! [B, T, D]; dqkv is laid out like qkv.
 
+use super::wgsl::storage_bindings;
+
 /// One compiled form: whether B is read from A's binding (S = Q K^T, both from qkv).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProductVariant {
@@ -20,16 +22,7 @@ impl ProductVariant {
         } else {
             &["a", "b", "out"]
         };
-        let mut bindings = String::new();
-        for (i, name) in names.iter().enumerate() {
-            bindings.push_str(&format!(
-                "@group(0) @binding({i}) var<storage, read_write> {name}: array<f32>;\n"
-            ));
-        }
-        bindings.push_str(&format!(
-            "@group(0) @binding({}) var<storage, read_write> dims: Dims;\n",
-            names.len()
-        ));
+        let bindings = storage_bindings(names.iter().copied(), "f32", "dims: Dims");
         include_str!("../../shaders/attention.wgsl")
             .replace("{{bindings}}", &bindings)
             .replace("{{b}}", if self.shared { "a" } else { "b" })

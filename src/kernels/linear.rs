@@ -5,6 +5,8 @@
 //! (dX = prologue(dY) W^T). The text is made here, on the host, so that the launch and the
 //! compile check at device set-up ([`super::check`]) compile the very same source.
 
+use super::wgsl::storage_bindings;
+
 /// What is applied to each element of A as it is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Prologue {
@@ -156,20 +158,9 @@ impl Variant {
 
     fn bindings(&self) -> String {
         let elem = if self.vec4 { "vec4<f32>" } else { "f32" };
-        let mut text = String::new();
         let names = self.inputs().into_iter().chain(self.outputs());
-        // Every binding read_write: natively two tensors may share one wgpu buffer, and a
-        // read-only binding next to a writable one of the same buffer is a usage conflict.
-        for (i, name) in names.enumerate() {
-            text.push_str(&format!(
-                "@group(0) @binding({i}) var<storage, read_write> {name}: array<{elem}>;\n"
-            ));
-        }
-        let i = self.inputs().len() + self.outputs().len();
-        text.push_str("struct Dims { m: u32, k: u32, n: u32, pad: u32 }\n");
-        text.push_str(&format!(
-            "@group(0) @binding({i}) var<storage, read_write> dims: Dims;\n"
-        ));
+        let mut text = String::from("struct Dims { m: u32, k: u32, n: u32, pad: u32 }\n");
+        text.push_str(&storage_bindings(names, elem, "dims: Dims"));
         text
     }
 

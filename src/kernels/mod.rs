@@ -22,6 +22,7 @@ pub mod rows;
 pub mod selftest;
 pub mod tune;
 pub mod twin;
+mod wgsl;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

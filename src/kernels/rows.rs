@@ -1,6 +1,8 @@
 //! The variants of the row kernels (`shaders/rows.wgsl`): LayerNorm and the attention's scaled
 //! softmax, each forward and backward, and the WGSL text of each.
 
+use super::wgsl::storage_bindings;
+
 /// One compiled form of the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RowVariant {
@@ -50,19 +52,10 @@ impl RowVariant {
     }
 
     pub fn wgsl(self) -> String {
-        let mut bindings = String::new();
-        let names = self.inputs().iter().chain(self.outputs());
-        for (i, name) in names.enumerate() {
-            bindings.push_str(&format!(
-                "@group(0) @binding({i}) var<storage, read_write> {name}: array<f32>;\n"
-            ));
-        }
-        let i = self.inputs().len() + self.outputs().len();
         // `c` is LayerNorm's epsilon or the softmax's scale, as f32 bits.
-        bindings.push_str("struct Params { rows: u32, d: u32, c: u32, pad: u32 }\n");
-        bindings.push_str(&format!(
-            "@group(0) @binding({i}) var<storage, read_write> params: Params;\n"
-        ));
+        let mut bindings = String::from("struct Params { rows: u32, d: u32, c: u32, pad: u32 }\n");
+        let names = self.inputs().iter().chain(self.outputs()).copied();
+        bindings.push_str(&storage_bindings(names, "f32", "params: Params"));
         include_str!("../../shaders/rows.wgsl")
             .replace("{{bindings}}", &bindings)
             .replace("{{helpers}}", self.helpers())
