@@ -56,19 +56,7 @@ fn launch(
     let first = &inputs[0];
     debug_assert!(inputs.iter().all(|t| t.dtype == DType::F32));
     let client = first.client.clone();
-    let outputs: Vec<CubeTensor> = outputs
-        .iter()
-        .map(|shape| {
-            let handle = client.empty(shape.num_elements() * size_of::<f32>());
-            CubeTensor::new_contiguous(
-                client.clone(),
-                first.device.clone(),
-                shape.clone(),
-                handle,
-                DType::F32,
-            )
-        })
-        .collect();
+    let outputs: Vec<CubeTensor> = outputs.iter().map(|s| empty(first, s.clone())).collect();
     let params = client.create_from_slice(bytemuck::cast_slice(&params));
     let buffers = inputs
         .iter()
