@@ -114,4 +114,17 @@ fn the_page_self_check_passes_on_this_device() {
     assert!(report.histogram_ok(), "{report:?}");
     assert!(report.tail_ok(), "{report:?}");
     assert!(report.matmul_ok(), "{report:?}");
+    assert!(report.kernels_ok(), "{:?}", report.kernels);
+    // lavapipe has shader-f16, so the f16-weight cases run too.
+    let half = report
+        .kernels
+        .iter()
+        .filter(|c| c.name.contains("f16 weights"))
+        .count();
+    let expected = if ctx().adapter().shader_f16 {
+        16 * selfcheck::HALF_SHAPES
+    } else {
+        0
+    };
+    assert_eq!(half, expected);
 }

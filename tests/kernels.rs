@@ -2,12 +2,13 @@
 //! against their plain-Rust twin: every variant compiles, and the forward values and the input
 //! gradients match for shapes that are and are not multiples of the 32 x 32 tile and of 4 (the
 //! vec4 variants), batch 1 included. A trainable weight takes burn's own ops, and its gradient
-//! still comes out.
+//! still comes out. With the weights stored in f16 (`kernels::half`), the same cases against
+//! the twin on the same f16-rounded weights.
 //!
 //! The cases are `kernels::selftest`'s, which the page's start-up self-check also runs in the
 //! browser. Tolerance: `selftest::TOL` absolute plus relative to the twin's value, per element.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::kernels::linear_layer;
@@ -24,6 +25,13 @@ fn gpu() -> &'static GpuContext {
         pollster::block_on(GpuContext::new())
             .unwrap_or_else(|e| panic!("these tests need a wgpu adapter (lavapipe in CI): {e}"))
     })
+}
+
+/// Held by every test that turns our kernels off or depends on their being on: the switch is
+/// process-wide and the tests run in parallel threads.
+fn kernels_switch() -> MutexGuard<'static, ()> {
+    static SWITCH: Mutex<()> = Mutex::new(());
+    SWITCH.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
@@ -85,6 +93,7 @@ fn a_rejected_shader_is_reported_with_the_compilers_message() {
 #[test]
 fn forward_and_input_gradients_match_the_twin() {
     // The page's self-check shapes, and a ViT-S sized layer (65 tokens, 384 -> 1536).
+    let _switch = kernels_switch();
     let shapes: Vec<_> = SHAPES.iter().copied().chain([(65, 384, 1536)]).collect();
     let device = gpu().burn_device();
     assert!(
@@ -115,7 +124,43 @@ fn forward_and_input_gradients_match_the_twin() {
 }
 
 #[test]
+fn f16_weights_match_the_twin_on_the_same_rounded_weights() {
+    let _switch = kernels_switch();
+    pollster::block_on(gpu().prepare_f16()).expect("lavapipe has shader-f16");
+    assert!(bpt_lab::kernels::half::ready());
+    // An f16 weight takes our kernels, not burn's ops (which would match the twin as well).
+    let device = gpu().burn_device();
+    let weight = Tensor::<2>::from_data(
+        TensorData::new(vec![0.5f32; 8 * 4], [8, 4]),
+        (device, burn::tensor::DType::F16),
+    );
+    let layer = Linear {
+        weight: Param::from_tensor(weight),
+        bias: None,
+    };
+    assert!(bpt_lab::kernels::uses_our_kernels(
+        &tensor(&[1.0; 8], [1, 1, 8], device),
+        &layer
+    ));
+    let shapes: Vec<_> = SHAPES.iter().copied().chain([(65, 384, 1536)]).collect();
+    let results = pollster::block_on(selftest::run_half(gpu().burn_device(), &shapes)).unwrap();
+    assert_eq!(results.len(), 16 * shapes.len());
+    for r in &results {
+        assert!(r.name.contains("f16 weights"), "{}", r.name);
+        assert!(r.ok(), "{}: worst error {} over {TOL}", r.name, r.worst);
+    }
+    // burn's ops widen an f16 weight to f32: the same function.
+    bpt_lab::kernels::set_enabled(false);
+    let fallback = pollster::block_on(selftest::run_half(gpu().burn_device(), &SHAPES[..2]));
+    bpt_lab::kernels::set_enabled(true);
+    for r in &fallback.unwrap() {
+        assert!(r.ok(), "burn's ops, {}: worst error {}", r.name, r.worst);
+    }
+}
+
+#[test]
 fn a_batch_of_several_images_is_one_matrix() {
+    let _switch = kernels_switch();
     let device = gpu().burn_device();
     let mut rng = Rng::new(7);
     let (k, n) = (40, 24);

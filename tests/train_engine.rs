@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use bpt_lab::gpu::GpuContext;
+use bpt_lab::kernels::half::WeightStorage;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
 use bpt_lab::model::load::load_vit;
 use bpt_lab::model::random::random_timm_tensors;
@@ -20,13 +21,17 @@ use burn::tensor::{Device, Tensor, TensorData};
 const SIZE: usize = 32;
 
 fn backbone(device: &Device) -> Arc<Backbone> {
+    Arc::new(plain_backbone(device))
+}
+
+fn plain_backbone(device: &Device) -> Backbone {
     let config = VitConfig::from_json(
         r#"{"img_size":32,"patch_size":8,"embed_dim":16,"depth":2,"num_heads":2,"init_values":0.5}"#,
     )
     .unwrap();
     let mut ck = Checkpoint::from_tensors(random_timm_tensors(&config, 11, 0.3));
     let loaded = load_vit(&mut ck, &config, device).unwrap();
-    Arc::new(Backbone::from_loaded(loaded, config))
+    Backbone::from_loaded(loaded, config)
 }
 
 /// Two classes of noise images: class 0 reddish, class 1 bluish.
@@ -82,12 +87,22 @@ fn prompt_config(method: Method, deep: bool) -> PromptConfig {
 }
 
 fn session(method: Method, deep: bool, data: &Dataset, device: &Device) -> Session {
+    session_on(backbone(device), method, deep, data, device)
+}
+
+fn session_on(
+    backbone: Arc<Backbone>,
+    method: Method,
+    deep: bool,
+    data: &Dataset,
+    device: &Device,
+) -> Session {
     let whiten = WhitenConfig {
         max_images: 12,
         ..WhitenConfig::default()
     };
     pollster::block_on(Session::new(
-        backbone(device),
+        backbone,
         prompt_config(method, deep),
         train_config(),
         whiten,
@@ -174,9 +189,13 @@ fn gradients_match_finite_differences_for_every_method() {
 }
 
 fn loss_falls(device: &Device, methods: &[(Method, bool)]) {
+    loss_falls_on(|| backbone(device), device, methods);
+}
+
+fn loss_falls_on(make: impl Fn() -> Arc<Backbone>, device: &Device, methods: &[(Method, bool)]) {
     let data = dataset(8, 2);
     for &(method, deep) in methods {
-        let mut s = session(method, deep, &data, device);
+        let mut s = session_on(make(), method, deep, &data, device);
         let (images, labels) = fixed_batch(&data, &s, device);
         let before = pollster::block_on(s.loss(images.clone(), &labels)).unwrap();
         while !s.finished() {
@@ -222,6 +241,31 @@ fn a_few_steps_reduce_the_loss_on_wgpu() {
     loss_falls(
         ctx.burn_device(),
         &[(Method::Vpt, false), (Method::BptBilinear, true)],
+    );
+}
+
+#[test]
+fn a_few_steps_reduce_the_loss_on_wgpu_with_f16_weights() {
+    let ctx = pollster::block_on(GpuContext::new())
+        .unwrap_or_else(|e| panic!("needs a wgpu adapter (lavapipe in CI): {e}"));
+    let device = ctx.burn_device();
+    let f16 = || {
+        let mut b = plain_backbone(device);
+        pollster::block_on(ctx.store_weights(&mut b.vit, WeightStorage::F16))
+            .expect("lavapipe has shader-f16");
+        assert_eq!(b.vit.linear_weight_dtype(), burn::tensor::DType::F16);
+        Arc::new(b)
+    };
+    // The whitening reads W_q and W_k from the f16 weights (BPT-fwhiten), the prompts'
+    // gradients flow back through the f16 kernels (VPT deep, BPT-bilinear).
+    loss_falls_on(
+        f16,
+        device,
+        &[
+            (Method::Vpt, true),
+            (Method::BptFWhiten, false),
+            (Method::BptBilinear, false),
+        ],
     );
 }
 

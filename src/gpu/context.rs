@@ -14,6 +14,8 @@ use burn::tensor::wgpu::WgpuSetup;
 
 use super::GpuError;
 use crate::kernels::check::{KernelCheck, compile_all};
+use crate::kernels::half::{self, HalfError, WeightStorage};
+use crate::model::vit::Vit;
 
 /// What the page and the command line show about the adapter in use.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,6 +139,31 @@ impl GpuContext {
     /// What compiling our ViT kernels on this device gave.
     pub fn kernel_check(&self) -> &KernelCheck {
         &self.kernels
+    }
+
+    /// Readies this device for linear weights stored in f16 ([`crate::kernels::half`]): the
+    /// adapter must have `shader-f16` and the f16 kernels must compile. Call it before
+    /// [`crate::model::vit::Vit::store_linear_weights`] with f16.
+    pub async fn prepare_f16(&self) -> Result<(), HalfError> {
+        half::prepare(&self.device, self.adapter.shader_f16).await
+    }
+
+    /// Stores the blocks' linear weights of `vit` as `storage` asks; f16 only after
+    /// [`Self::prepare_f16`] succeeds, so a refusal leaves the model as it was.
+    pub async fn store_weights(
+        &self,
+        vit: &mut Vit,
+        storage: WeightStorage,
+    ) -> Result<(), HalfError> {
+        let dtype = match storage {
+            WeightStorage::F32 => burn::tensor::FloatDType::F32,
+            WeightStorage::F16 => {
+                self.prepare_f16().await?;
+                burn::tensor::FloatDType::F16
+            }
+        };
+        vit.store_linear_weights(dtype);
+        Ok(())
     }
 
     /// The burn device backed by this context's wgpu device and queue.

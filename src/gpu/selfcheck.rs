@@ -135,6 +135,10 @@ pub fn shape_agrees(gpu: &Moments, cpu: &Moments) -> bool {
         && (both_nan(gk, ck) || (gk - ck).abs() <= KURTOSIS_TOL * (ck + 3.0))
 }
 
+/// How many of `selftest::SHAPES` are also run with f16 weights, where the adapter has
+/// `shader-f16`: batch 1, a ragged shape and one over several tiles.
+pub const HALF_SHAPES: usize = 3;
+
 /// Runs all the checks on `ctx`, uploading the input once for the three kernels.
 pub async fn run(ctx: &GpuContext) -> Result<SelfCheck, GpuError> {
     let values = selfcheck_input();
@@ -152,9 +156,17 @@ pub async fn run(ctx: &GpuContext) -> Result<SelfCheck, GpuError> {
     let tail_cpu = tail_cpu(&values, &tail_spec)?;
     let matmul_max_abs_err = matmul_error(ctx.burn_device()).await?;
     let kernels_on = crate::kernels::enabled();
-    let kernels = selftest::run(ctx.burn_device(), &selftest::SHAPES)
+    let mut kernels = selftest::run(ctx.burn_device(), &selftest::SHAPES)
         .await
         .map_err(|e| GpuError::Readback(e.to_string()))?;
+    // Where weights may be stored in f16, that path is checked too (its kernels compiled here;
+    // if they are refused, the choice on the page says why when it is made).
+    if kernels_on && ctx.adapter().shader_f16 && ctx.prepare_f16().await.is_ok() {
+        let half = selftest::run_half(ctx.burn_device(), &selftest::SHAPES[..HALF_SHAPES])
+            .await
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        kernels.extend(half);
+    }
     Ok(SelfCheck {
         gpu,
         cpu,

@@ -42,7 +42,8 @@ impl KernelSource for Kernel {
     }
 }
 
-/// Launches `kernel` over `inputs` (made dense first) with one f32 output per entry of
+/// Launches `kernel` over `inputs` (made dense first; f32, or an f16 weight where the variant
+/// says so) with one f32 output per entry of
 /// `outputs` (its shape) and the four-word parameter block bound last.
 fn launch(
     kernel: Kernel,
@@ -54,7 +55,11 @@ fn launch(
 ) -> Vec<CubeTensor> {
     let inputs: Vec<CubeTensor> = inputs.into_iter().map(into_contiguous).collect();
     let first = &inputs[0];
-    debug_assert!(inputs.iter().all(|t| t.dtype == DType::F32));
+    debug_assert!(
+        inputs
+            .iter()
+            .all(|t| matches!(t.dtype, DType::F32 | DType::F16))
+    );
     let client = first.client.clone();
     let outputs: Vec<CubeTensor> = outputs.iter().map(|s| empty(first, s.clone())).collect();
     let params = client.create_from_slice(bytemuck::cast_slice(&params));
@@ -183,19 +188,22 @@ fn vec4(k: usize, n: usize) -> bool {
     k.is_multiple_of(4) && n.is_multiple_of(4)
 }
 
+/// The weight (always the second input) is stored in f16.
+fn half_weight(inputs: &[CubeTensor]) -> bool {
+    inputs[1].dtype == DType::F16
+}
+
 fn forward(epilogue: Epilogue, inputs: Vec<CubeTensor>) -> Vec<CubeTensor> {
     let [k, n] = dims2(&inputs[1]);
-    linear(Variant::forward(epilogue, vec4(k, n), tiled()), inputs, n)
+    let variant = Variant::forward(epilogue, vec4(k, n), tiled()).with_half_b(half_weight(&inputs));
+    linear(variant, inputs, n)
 }
 
 fn input_grad(prologue: Prologue, inputs: Vec<CubeTensor>) -> CubeTensor {
     let [n, k] = dims2(&inputs[1]);
-    linear(
-        Variant::input_grad(prologue, vec4(k, n), tiled()),
-        inputs,
-        n,
-    )
-    .remove(0)
+    let variant =
+        Variant::input_grad(prologue, vec4(k, n), tiled()).with_half_b(half_weight(&inputs));
+    linear(variant, inputs, n).remove(0)
 }
 
 impl VitOps for CubeBackend {

@@ -5,7 +5,7 @@
 //! (dX = prologue(dY) W^T). The text is made here, on the host, so that the launch and the
 //! compile check at device set-up ([`super::check`]) compile the very same source.
 
-use super::wgsl::storage_bindings;
+use super::wgsl::typed_storage_bindings;
 
 /// What is applied to each element of A as it is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,13 +42,17 @@ pub struct Variant {
     /// Operand tiles in workgroup memory (`linear_tiled.wgsl`), or straight from storage
     /// (`linear_direct.wgsl`); see [`super::tune`].
     pub tiled: bool,
+    /// B (the weight) is stored in f16 and widened to f32 as it is loaded; everything else,
+    /// the accumulation included, stays f32. Needs the adapter's `shader-f16` (see
+    /// [`super::half`]).
+    pub half_b: bool,
 }
 
 /// Workgroup tile of `out` (rows, columns); the workgroup is 8 x 8 invocations.
 pub const TILE: usize = 32;
 
 impl Variant {
-    /// Every variant the model can launch, for the compile check.
+    /// Every variant the model can launch with f32 weights, for the compile check.
     pub fn all() -> Vec<Self> {
         let mut all = Vec::new();
         for tiled in [true, false] {
@@ -69,6 +73,24 @@ impl Variant {
         all
     }
 
+    /// The variants with f16 weights in one form (tiled or direct): what the model launches
+    /// once its weights are stored in f16.
+    pub fn all_half(tiled: bool) -> Vec<Self> {
+        Self::all()
+            .into_iter()
+            .filter(|v| v.tiled == tiled)
+            .map(|v| v.with_half_b(true))
+            .collect()
+    }
+
+    /// This variant with B stored in f16 (`half`) or f32.
+    pub fn with_half_b(self, half: bool) -> Self {
+        Self {
+            half_b: half,
+            ..self
+        }
+    }
+
     /// x [M, K] times W [K, N], then `epilogue`.
     pub fn forward(epilogue: Epilogue, vec4: bool, tiled: bool) -> Self {
         Self {
@@ -77,6 +99,7 @@ impl Variant {
             prologue: Prologue::None,
             epilogue,
             tiled,
+            half_b: false,
         }
     }
 
@@ -88,6 +111,7 @@ impl Variant {
             prologue,
             epilogue: Epilogue::None,
             tiled,
+            half_b: false,
         }
     }
 
@@ -124,10 +148,13 @@ impl Variant {
             include_str!("../../shaders/linear_direct.wgsl")
                 .replace("{{direct_step}}", self.direct_step())
         };
-        include_str!("../../shaders/linear.wgsl")
+        // An `enable` directive must come before every declaration.
+        let enable = if self.half_b { "enable f16;\n" } else { "" };
+        let body = include_str!("../../shaders/linear.wgsl")
             .replace("{{bindings}}", &self.bindings())
             .replace("{{helpers}}", &self.helpers())
-            .replace("{{main}}", &main)
+            .replace("{{main}}", &main);
+        format!("{enable}{body}")
     }
 
     /// One step of 4 along K in the direct form: four vec4 of B, then each of the four rows of A.
@@ -157,10 +184,19 @@ impl Variant {
     }
 
     fn bindings(&self) -> String {
-        let elem = if self.vec4 { "vec4<f32>" } else { "f32" };
-        let names = self.inputs().into_iter().chain(self.outputs());
+        let (elem, b_elem) = match (self.vec4, self.half_b) {
+            (true, false) => ("vec4<f32>", "vec4<f32>"),
+            (true, true) => ("vec4<f32>", "vec4<f16>"),
+            (false, false) => ("f32", "f32"),
+            (false, true) => ("f32", "f16"),
+        };
+        let buffers = self
+            .inputs()
+            .into_iter()
+            .chain(self.outputs())
+            .map(|name| (name, if name == "b" { b_elem } else { elem }));
         let mut text = String::from("struct Dims { m: u32, k: u32, n: u32, pad: u32 }\n");
-        text.push_str(&storage_bindings(names, elem, "dims: Dims"));
+        text.push_str(&typed_storage_bindings(buffers, "dims: Dims"));
         text
     }
 
@@ -234,7 +270,13 @@ impl Variant {
 
     /// `load_b4`: four consecutive elements of B along its stored rows, zero outside B. For
     /// B as stored, `(k, n)` reads B[k, n..n+4]; for B transposed, `(n, k)` reads B[n, k..k+4].
+    /// f16 elements are widened to f32 here, so the rest of the kernel is the same.
     fn load_b(&self) -> String {
+        let (widen4, widen) = if self.half_b {
+            ("vec4<f32>", "f32")
+        } else {
+            ("", "")
+        };
         let (first, second, first_len, row_len) = if self.trans_b {
             ("n", "k", "dims.n", "dims.k")
         } else {
@@ -244,7 +286,7 @@ impl Variant {
             format!(
                 "fn load_b4({first}: u32, {second}: u32) -> vec4<f32> {{
     if ({first} >= {first_len} || {second} >= {row_len}) {{ return vec4<f32>(0.0); }}
-    return b[({first} * {row_len} + {second}) / 4u];
+    return {widen4}(b[({first} * {row_len} + {second}) / 4u]);
 }}
 "
             )
@@ -254,7 +296,7 @@ impl Variant {
     var v = vec4<f32>(0.0);
     if ({first} < {first_len}) {{
         for (var c = 0u; c < 4u; c++) {{
-            if ({second} + c < {row_len}) {{ v[c] = b[{first} * {row_len} + {second} + c]; }}
+            if ({second} + c < {row_len}) {{ v[c] = {widen}(b[{first} * {row_len} + {second} + c]); }}
         }}
     }}
     return v;
@@ -319,7 +361,10 @@ mod tests {
 
     #[test]
     fn every_variant_binds_what_it_uses_and_nothing_else() {
-        for v in Variant::all() {
+        let half = Variant::all_half(true)
+            .into_iter()
+            .chain(Variant::all_half(false));
+        for v in Variant::all().into_iter().chain(half) {
             let text = v.wgsl();
             assert!(!text.contains("{{"), "{v:?}: a marker is left");
             let names: Vec<_> = v.inputs().into_iter().chain(v.outputs()).collect();
@@ -345,11 +390,32 @@ mod tests {
 
     #[test]
     fn variants_are_distinct() {
-        let all = Variant::all();
+        let mut all = Variant::all();
+        all.extend(Variant::all_half(true));
+        all.extend(Variant::all_half(false));
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a.wgsl(), b.wgsl(), "{a:?} and {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn half_variants_store_only_the_weight_in_f16() {
+        for v in Variant::all_half(false) {
+            assert!(!v.tiled && v.half_b);
+            let text = v.wgsl();
+            assert!(text.starts_with("enable f16;\n"), "{v:?}");
+            let elem = if v.vec4 { "vec4<f16>" } else { "f16" };
+            assert_eq!(
+                text.matches(&format!("> b: array<{elem}>;")).count(),
+                1,
+                "{v:?}"
+            );
+            // The directive and b's binding: no other buffer is f16.
+            assert_eq!(text.matches("f16").count(), 2, "{v:?}");
+        }
+        assert!(Variant::all().iter().all(|v| !v.wgsl().contains("f16")));
+        assert_eq!(Variant::all_half(true).len(), Variant::all().len() / 2);
     }
 }

@@ -11,12 +11,14 @@
 //! The functions here pick the path per call: our kernels for f32 tensors on a wgpu device with
 //! frozen weights, while [`enabled`]; burn's own tensor ops otherwise (the CPU backend, a
 //! trainable layer, or a browser whose compiler rejected a kernel). Both paths compute the same
-//! function; `tests/kernels.rs` checks that they agree.
+//! function; `tests/kernels.rs` checks that they agree. Linear weights may be stored in f16
+//! ([`half`]); burn's path widens them to f32 first.
 
 pub mod attention;
 mod autodiff;
 pub mod check;
 mod cube;
+pub mod half;
 pub mod linear;
 pub mod rows;
 pub mod selftest;
@@ -29,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Device, FloatDType, Tensor};
 
 use crate::model::gelu::gelu;
 
@@ -165,11 +167,17 @@ fn on_wgpu(device: &DispatchDevice) -> bool {
     }
 }
 
-/// Our kernels take f32 activations on a wgpu device and frozen (non-autodiff) parameters.
+/// Our kernels take f32 activations on a wgpu device and frozen (non-autodiff) parameters, the
+/// weight in f32 or, once the f16 variants are compiled, in f16.
 fn applies(x: &Tensor<3>, params: &[&Tensor<1>], w: &Tensor<2>) -> bool {
+    let weight_ok = match w.dtype() {
+        DType::F32 => true,
+        DType::F16 => half::ready(),
+        _ => false,
+    };
     enabled()
         && x.dtype() == DType::F32
-        && w.dtype() == DType::F32
+        && weight_ok
         && !w.is_autodiff()
         && params
             .iter()
@@ -186,6 +194,16 @@ fn bias(layer: &Linear, device: &Device) -> Tensor<1> {
     }
 }
 
+/// burn's own linear op (x W + b), an f16 weight widened to f32 first.
+fn plain_linear(x: Tensor<3>, layer: &Linear) -> Tensor<3> {
+    let w = layer.weight.val();
+    if w.dtype() == x.dtype() {
+        return layer.forward(x);
+    }
+    let b = layer.bias.as_ref().map(|b| b.val());
+    burn::tensor::module::linear(x, w.cast(FloatDType::F32), b)
+}
+
 /// Flattens [B, T, D] to [B T, D], runs `op` on dispatch primitives, and restores the batch.
 fn rows(
     x: Tensor<3>,
@@ -197,14 +215,20 @@ fn rows(
     y.reshape([b, t, n])
 }
 
+/// Whether [`linear_layer`] runs `layer` on `x` with our kernels (else burn's ops).
+pub fn uses_our_kernels(x: &Tensor<3>, layer: &Linear) -> bool {
+    let w = layer.weight.val();
+    applies(x, &[&bias(layer, &w.device())], &w)
+}
+
 /// A linear layer on [B, T, in] tokens, with the exact GELU after it when `gelu_after`.
 pub fn linear_layer(x: Tensor<3>, layer: &Linear, gelu_after: bool) -> Tensor<3> {
-    let w = layer.weight.val();
-    let b = bias(layer, &w.device());
-    if !applies(&x, &[&b], &w) {
-        let y = layer.forward(x);
+    if !uses_our_kernels(&x, layer) {
+        let y = plain_linear(x, layer);
         return if gelu_after { gelu(y) } else { y };
     }
+    let w = layer.weight.val();
+    let b = bias(layer, &w.device());
     let n = w.dims()[1];
     let (w, b) = (w.into_dispatch(), b.into_dispatch());
     rows(x, n, |x| {
@@ -297,7 +321,7 @@ pub fn linear_residual(
         None => applies(&x, &[&b], &w),
     };
     if !fused || res.dtype() != DType::F32 {
-        let y = layer.forward(x);
+        let y = plain_linear(x, layer);
         return match gamma {
             Some(g) => res + y * g.unsqueeze::<3>(),
             None => res + y,

@@ -5,7 +5,7 @@
 
 use burn::module::Param;
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::tune;
 use super::twin::{self, Layer};
@@ -83,9 +83,24 @@ struct Case {
     ln_gamma: Vec<f32>,
     ln_beta: Vec<f32>,
     ln_r: Vec<f32>,
+    /// The weight is uploaded in f16: `w` holds its f16 values, so the twin sees the same ones.
+    half: bool,
 }
 
 impl Case {
+    /// The case with its weight stored in f16 (rounded to nearest, as `half` and burn's upload
+    /// round it).
+    fn half(shape: (usize, usize, usize), seed: u64) -> Self {
+        let mut case = Self::new(shape, seed);
+        case.w = case
+            .w
+            .iter()
+            .map(|&v| ::half::f16::from_f32(v).to_f32())
+            .collect();
+        case.half = true;
+        case
+    }
+
     fn new((m, k, n): (usize, usize, usize), seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let mut random = |len: usize, scale: f32| -> Vec<f32> {
@@ -105,6 +120,7 @@ impl Case {
             ln_gamma: random(k, 1.0),
             ln_beta: random(k, 0.5),
             ln_r: random(m * k, 1.0),
+            half: false,
         }
     }
 
@@ -118,15 +134,18 @@ impl Case {
     }
 
     fn linear(&self, device: &Device) -> Linear {
+        let dtype = if self.half { DType::F16 } else { DType::F32 };
+        let w = TensorData::new(self.w.clone(), [self.k, self.n]);
         Linear {
-            weight: Param::from_tensor(tensor(&self.w, [self.k, self.n], device)),
+            weight: Param::from_tensor(Tensor::from_data(w, (device, dtype))),
             bias: Some(Param::from_tensor(tensor(&self.b, [self.n], device))),
         }
     }
 
     fn result(&self, what: &str, got: &[f32], want: &[f32]) -> CaseResult {
+        let weights = if self.half { "f16 weights " } else { "" };
         CaseResult {
-            name: format!("{what} {}x{}x{}", self.m, self.k, self.n),
+            name: format!("{weights}{what} {}x{}x{}", self.m, self.k, self.n),
             worst: worst_error(got, want),
         }
     }
@@ -292,28 +311,50 @@ async fn attention_case(
     ])
 }
 
+/// The linear cases of `shapes` with the weights stored in f16 ([`super::half`]), in both
+/// forms: 16 per shape. Compared with the twin on the same f16-rounded weights, so the
+/// tolerance is [`TOL`] as for f32; the rounding itself is measured on the whole ViT
+/// (`tests/kernels.rs`).
+pub async fn run_half(
+    device: &Device,
+    shapes: &[(usize, usize, usize)],
+) -> Result<Vec<CaseResult>, ModelError> {
+    let mut results = Vec::new();
+    for (i, &shape) in shapes.iter().enumerate() {
+        results.extend(linear_in_both_forms(&Case::half(shape, 500 + i as u64), device).await?);
+    }
+    Ok(results)
+}
+
+/// The linear functions and their input gradients of `case` in both forms of the linear
+/// kernel (tiled and direct, whichever this device runs), then back to the chosen form.
+async fn linear_in_both_forms(case: &Case, device: &Device) -> Result<Vec<CaseResult>, ModelError> {
+    let chosen = tune::tiled();
+    let mut results = Vec::new();
+    for tiled in [true, false] {
+        tune::set_tiled(tiled);
+        let form = if tiled { "tiled" } else { "direct" };
+        let linear = [case.forward(device).await, case.gradients(device).await];
+        tune::set_tiled(chosen);
+        for r in linear {
+            results.extend(r?.into_iter().map(|c| CaseResult {
+                name: format!("{form} {}", c.name),
+                ..c
+            }));
+        }
+    }
+    Ok(results)
+}
+
 /// Runs every case of `shapes` on `device`, then the attention cases of [`ATTENTION`].
 pub async fn run(
     device: &Device,
     shapes: &[(usize, usize, usize)],
 ) -> Result<Vec<CaseResult>, ModelError> {
-    let chosen = tune::tiled();
     let mut results = Vec::new();
     for (i, &shape) in shapes.iter().enumerate() {
         let case = Case::new(shape, i as u64);
-        // Both forms of the linear kernel, whichever this device runs; then the chosen one again.
-        for tiled in [true, false] {
-            tune::set_tiled(tiled);
-            let form = if tiled { "tiled" } else { "direct" };
-            let linear = [case.forward(device).await, case.gradients(device).await];
-            tune::set_tiled(chosen);
-            for r in linear {
-                results.extend(r?.into_iter().map(|c| CaseResult {
-                    name: format!("{form} {}", c.name),
-                    ..c
-                }));
-            }
-        }
+        results.extend(linear_in_both_forms(&case, device).await?);
         results.extend(case.layer_norm(device).await?);
         results.extend(case.softmax(device).await?);
     }

@@ -10,9 +10,17 @@ pub fn storage_bindings<'a>(
     elem: &str,
     params: &str,
 ) -> String {
+    typed_storage_bindings(names.into_iter().map(|name| (name, elem)), params)
+}
+
+/// [`storage_bindings`] with each buffer's own element type: `(name, elem)` in binding order.
+pub fn typed_storage_bindings<'a>(
+    buffers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    params: &str,
+) -> String {
     let mut text = String::new();
     let mut count = 0;
-    for (i, name) in names.into_iter().enumerate() {
+    for (i, (name, elem)) in buffers.into_iter().enumerate() {
         text.push_str(&format!(
             "@group(0) @binding({i}) var<storage, read_write> {name}: array<{elem}>;\n"
         ));

@@ -10,7 +10,7 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, FloatDType, Tensor};
 
 use super::Pool;
 use super::norm::LayerNorm;
@@ -31,16 +31,21 @@ pub struct Attention {
 }
 
 impl Attention {
-    /// W_q as [D_in, D_out]: the query of a token row x is `x W_q + b_q`.
+    /// W_q as [D_in, D_out]: the query of a token row x is `x W_q + b_q`. Always f32 (the
+    /// stored weight may be f16, see [`Vit::store_linear_weights`]).
     pub fn wq(&self) -> Tensor<2> {
         let d = self.proj.weight.val().dims()[0];
-        self.qkv.weight.val().narrow(1, 0, d)
+        self.qkv_f32().narrow(1, 0, d)
     }
 
     /// W_k as [D_in, D_out], like [`Self::wq`].
     pub fn wk(&self) -> Tensor<2> {
         let d = self.proj.weight.val().dims()[0];
-        self.qkv.weight.val().narrow(1, d, d)
+        self.qkv_f32().narrow(1, d, d)
+    }
+
+    fn qkv_f32(&self) -> Tensor<2> {
+        self.qkv.weight.val().cast(FloatDType::F32)
     }
 
     /// Every head's softmax(q k^T / sqrt(hd)) v, heads side by side: the input of `proj`.
@@ -135,6 +140,30 @@ pub struct Vit {
 }
 
 impl Vit {
+    /// Stores the weights of every block's four linear layers (qkv, proj, fc1, fc2: nearly all
+    /// of the parameters) as `dtype`; biases, norms, LayerScale, the patch embedding and the head
+    /// stay f32. Converting to f16 rounds each weight once; converting back does not undo that.
+    /// For f16, [`crate::kernels::half::prepare`] must have succeeded on the device first.
+    pub fn store_linear_weights(&mut self, dtype: FloatDType) {
+        for block in &mut self.blocks {
+            for layer in [
+                &mut block.attn.qkv,
+                &mut block.attn.proj,
+                &mut block.mlp.fc1,
+                &mut block.mlp.fc2,
+            ] {
+                layer.weight = layer.weight.clone().map(|w| w.cast(dtype));
+            }
+        }
+    }
+
+    /// How the blocks' linear weights are stored (f32 unless [`Self::store_linear_weights`]).
+    pub fn linear_weight_dtype(&self) -> DType {
+        self.blocks
+            .first()
+            .map_or(DType::F32, |b| b.attn.qkv.weight.val().dtype())
+    }
+
     /// Patch tokens plus class token plus position embeddings: the input of block 0.
     ///
     /// # Shapes

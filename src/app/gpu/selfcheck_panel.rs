@@ -113,6 +113,11 @@ fn kernels_note(report: &SelfCheck) -> impl IntoView {
         .filter(|c| !c.ok())
         .map(|c| format!("{} ({:.1e})", c.name, c.worst))
         .collect();
+    let half = report
+        .kernels
+        .iter()
+        .filter(|c| c.name.contains("f16 weights"))
+        .count();
     let whose = if report.kernels_on {
         "Our ViT kernels (linear layers with bias, GELU, LayerScale and residual fused; LayerNorm; softmax; input gradients)"
     } else {
@@ -123,7 +128,9 @@ fn kernels_note(report: &SelfCheck) -> impl IntoView {
             {whose}
             ": "
             {report.kernels.len()}
-            " cases against the Rust twin, worst error "
+            " cases against the Rust twin"
+            {(half > 0).then(|| format!(" ({half} with the weights in f16)"))}
+            ", worst error "
             {format!("{worst:.1e}")}
             " (tolerance "
             {format!("{TOL:.0e}")}
