@@ -1,30 +1,18 @@
-//! `bpt-lab bench forward` end to end on the tiny random model and the CPU backend: it runs and
-//! prints JSON with a positive, finite throughput per case. No timing is asserted.
+//! `bpt-lab bench forward` end to end on the tiny random model, on the CPU backend and on wgpu
+//! (lavapipe in CI) with each choice of ops: it runs and prints JSON with a positive, finite
+//! throughput per case. No timing is asserted.
 
 use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn bench_forward_prints_json_with_a_positive_throughput_per_case() {
+/// `bpt-lab bench forward --model tiny --size 32 --json` with `args`: its one JSON document.
+fn bench_forward(args: &[&str]) -> Value {
     let run = Command::new(env!("CARGO_BIN_EXE_bpt-lab"))
         .args([
-            "bench",
-            "forward",
-            "--model",
-            "tiny",
-            "--backend",
-            "cpu",
-            "--batch",
-            "1,2",
-            "--size",
-            "32",
-            "--iters",
-            "2",
-            "--warmup",
-            "1",
-            "--json",
+            "bench", "forward", "--model", "tiny", "--size", "32", "--json",
         ])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -32,7 +20,21 @@ fn bench_forward_prints_json_with_a_positive_throughput_per_case() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let doc: Value = serde_json::from_slice(&run.stdout).expect("stdout is one JSON document");
+    serde_json::from_slice(&run.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn bench_forward_prints_json_with_a_positive_throughput_per_case() {
+    let doc = bench_forward(&[
+        "--backend",
+        "cpu",
+        "--batch",
+        "1,2",
+        "--iters",
+        "2",
+        "--warmup",
+        "1",
+    ]);
     let results = doc["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for (r, batch) in results.iter().zip([1, 2]) {
@@ -45,6 +47,34 @@ fn bench_forward_prints_json_with_a_positive_throughput_per_case() {
         let ms = r["ms_per_batch_median"].as_f64().unwrap();
         assert!(ms.is_finite() && ms > 0.0, "{r}");
     }
+}
+
+#[test]
+fn bench_forward_on_wgpu_runs_each_choice_of_ops_as_a_case() {
+    let doc = bench_forward(&[
+        "--backend",
+        "wgpu",
+        "--ops",
+        "ours,ours-f16,burn",
+        "--batch",
+        "1",
+        "--iters",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    let backends: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let throughput = r["images_per_s"].as_f64().unwrap();
+            assert!(throughput.is_finite() && throughput > 0.0, "{r}");
+            r["backend"].as_str().unwrap()
+        })
+        .collect();
+    // lavapipe has shader-f16, so ours-f16 runs there.
+    assert_eq!(backends, ["wgpu", "wgpu/f16-weights", "wgpu/burn-ops"]);
 }
 
 #[test]

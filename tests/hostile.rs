@@ -68,7 +68,7 @@ fn bad_flags_and_files_are_refused_with_their_limits_and_leave_nothing() {
     f.images("red", 5, [180, 20, 20]);
     f.images("blue", 5, [20, 20, 180]);
     let (config, model) = (f.dir.join("config.json"), f.dir.join("model.safetensors"));
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--epochs", "18446744073709551615"], "too many steps"),
         (&["--warmup", "18446744073709551615"], "--warmup"),
         (
@@ -92,6 +92,7 @@ fn bad_flags_and_files_are_refused_with_their_limits_and_leave_nothing() {
         (&["--holdout", "5"], "held-out share 5"),
         (&["--holdout=-1"], "held-out share -1"),
         (&["--batch", "0"], "batch and epochs must be positive"),
+        (&["--weights", "f16"], "--weights f16 needs --backend wgpu"),
     ];
     for (extra, needle) in cases {
         refused(&train(&f, &config, &model, extra), needle, &f);

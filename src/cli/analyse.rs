@@ -57,7 +57,7 @@ pub fn run(args: AnalyseArgs) -> Result<(), Error> {
         .take(args.images.max(1))
         .collect();
     let (device, gpu) = args.backend.device()?;
-    let backbone = args.files.load(config, &device)?;
+    let backbone = args.files.load(config, &device, gpu.as_ref())?;
     let views = pollster::block_on(gather(&backbone, &samples, args.block, args.size, &device))?;
     let by = match &gpu {
         Some(ctx) => Summarizer::Gpu(ctx, StatsKernels::new(ctx)),

@@ -14,14 +14,18 @@ pub mod train_step;
 
 use crate::error::Error;
 use crate::gpu::GpuContext;
+use crate::kernels::half::WeightStorage;
+use crate::model::Backbone;
 
 pub use crate::timing::Summary;
 
-/// Whose ops the model runs on a GPU: our WGSL kernels where they apply, or burn's own ops
-/// throughout (as before the kernels existed), to compare the two in one run.
+/// Whose ops the model runs on a GPU: our WGSL kernels where they apply (with the blocks'
+/// linear weights in f32, or in f16 where the adapter has shader-f16), or burn's own ops
+/// throughout (as before the kernels existed), to compare them in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Ops {
     Ours,
+    OursF16,
     Burn,
 }
 
@@ -33,16 +37,37 @@ impl Ops {
             return Ok(backend.to_string());
         };
         match self {
-            Ops::Ours if !gpu.kernel_check().ok() => Err(gpu.kernel_check().summary().into()),
+            Ops::Ours | Ops::OursF16 if !gpu.kernel_check().ok() => {
+                Err(gpu.kernel_check().summary().into())
+            }
             Ops::Ours => {
                 crate::kernels::set_enabled(true);
                 Ok(backend.to_string())
+            }
+            Ops::OursF16 => {
+                crate::kernels::set_enabled(true);
+                pollster::block_on(gpu.prepare_f16()).map_err(|e| e.to_string())?;
+                Ok(format!("{backend}/f16-weights"))
             }
             Ops::Burn => {
                 crate::kernels::set_enabled(false);
                 Ok(format!("{backend}/burn-ops"))
             }
         }
+    }
+
+    /// Stores `backbone`'s linear weights as this choice asks (f16 for [`Ops::OursF16`], after
+    /// [`Self::select`] has readied the device).
+    pub fn store(self, gpu: Option<&GpuContext>, backbone: &mut Backbone) -> Result<(), Error> {
+        let storage = match self {
+            Ops::OursF16 => WeightStorage::F16,
+            Ops::Ours | Ops::Burn => WeightStorage::F32,
+        };
+        if let Some(gpu) = gpu {
+            pollster::block_on(gpu.store_weights(&mut backbone.vit, storage))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 

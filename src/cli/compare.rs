@@ -16,6 +16,7 @@ use super::run_args::RunArgs;
 use super::train::load_data;
 use super::{Backend, ModelFiles, write_folder};
 use crate::compare::{self, Cell, Point, svg};
+use crate::kernels::half::WeightStorage;
 use crate::model::Backbone;
 use crate::prompt::{BInit, Method};
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
@@ -29,6 +30,10 @@ pub struct CompareArgs {
     /// The architecture: a timm-style JSON or an HF config.json.
     #[arg(long, required_unless_present = "replot")]
     config: Option<PathBuf>,
+    /// How the blocks' linear weights are stored on wgpu: f32, or f16 where the adapter has
+    /// shader-f16 (see `bpt-lab train --help`).
+    #[arg(long, value_enum, default_value_t = WeightStorage::F32)]
+    weights: WeightStorage,
     /// Training images: one sub-folder per class.
     #[arg(long, required_unless_present = "replot")]
     data: Option<PathBuf>,
@@ -230,6 +235,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     let files = ModelFiles {
         model: model.clone(),
         config: config.clone(),
+        weights: args.weights,
     };
     let config = files.config()?;
     let specs = parse_methods(&args.methods, &args.run)?;
@@ -270,8 +276,8 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
             "a comparison needs held-out images: give --test or a positive --holdout".into(),
         );
     }
-    let (device, _gpu) = args.backend.device()?;
-    let backbone: Arc<Backbone> = Arc::new(files.load(config, &device)?);
+    let (device, gpu) = args.backend.device()?;
+    let backbone: Arc<Backbone> = Arc::new(files.load(config, &device, gpu.as_ref())?);
 
     let steps_per_cell = data.train.len().div_ceil(args.run.batch) * args.run.epochs;
     let cells_total = specs.len() * lrs.len() * seeds.len();

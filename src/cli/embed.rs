@@ -40,8 +40,8 @@ pub fn run(args: EmbedArgs) -> Result<(), Error> {
         )
     })?;
 
-    let (device, _gpu) = args.backend.device()?;
-    let backbone = args.files.load(config, &device)?;
+    let (device, gpu) = args.backend.device()?;
+    let backbone = args.files.load(config, &device, gpu.as_ref())?;
     let images =
         Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), &device);
     let tokens = backbone.forward(images, &Prompts::None, None)?;

@@ -55,8 +55,8 @@ fn mismatched(
 
 pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     let config = args.files.config()?;
-    let (device, _gpu) = args.backend.device()?;
-    let backbone = args.files.load(config, &device)?;
+    let (device, gpu) = args.backend.device()?;
+    let backbone = args.files.load(config, &device, gpu.as_ref())?;
     let classifier = load_run(&args.run, &backbone, &device)?;
     let classes = &classifier.classes;
     let (unknown, missing) = mismatched(&args.data, classes)?;

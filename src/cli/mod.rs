@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use output::{write_atomically, write_files, write_folder};
 
 use crate::gpu::GpuContext;
+use crate::kernels::half::WeightStorage;
 use crate::model::{Backbone, VitConfig};
 
 /// `--model` and `--config`, for every subcommand that loads a backbone.
@@ -31,6 +32,11 @@ pub struct ModelFiles {
     /// The architecture: a timm-style JSON or an HF config.json.
     #[arg(long)]
     pub config: PathBuf,
+    /// How the blocks' linear weights are stored on wgpu: f32, or f16 where the adapter has
+    /// shader-f16 (half their memory; the final tokens move by a relative 1e-3 on DINOv2-S,
+    /// see BENCHMARKS.md). Activations and sums stay f32.
+    #[arg(long, value_enum, default_value_t = WeightStorage::F32)]
+    pub weights: WeightStorage,
 }
 
 impl ModelFiles {
@@ -62,12 +68,23 @@ impl ModelFiles {
         parts.into_iter().rev().collect::<Vec<_>>().join("/")
     }
 
+    /// The backbone on `device`, its linear weights stored as `--weights` asks (f16 needs
+    /// `gpu`, the context behind a wgpu device).
     pub fn load(
         &self,
         config: VitConfig,
         device: &burn::tensor::Device,
+        gpu: Option<&GpuContext>,
     ) -> Result<Backbone, Error> {
-        load_backbone(&self.model, config, device)
+        if self.weights == WeightStorage::F16 && gpu.is_none() {
+            return Err("--weights f16 needs --backend wgpu".into());
+        }
+        let mut backbone = load_backbone(&self.model, config, device)?;
+        if let Some(gpu) = gpu {
+            pollster::block_on(gpu.store_weights(&mut backbone.vit, self.weights))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(backbone)
     }
 }
 

@@ -93,8 +93,8 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
         )
         .into());
     }
-    let (device, _gpu) = args.backend.device()?;
-    let backbone = args.files.load(config, &device)?;
+    let (device, gpu) = args.backend.device()?;
+    let backbone = args.files.load(config, &device, gpu.as_ref())?;
     let classifier = load_run(&args.run, &backbone, &device)?;
     let probs = pollster::block_on(classifier.probabilities_of(&backbone, &samples, &device))?;
     let n = classifier.classes.len();

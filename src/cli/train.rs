@@ -150,8 +150,8 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let train = args.run.train_config(args.method, args.seed)?;
     prompt.validate(config.embed_dim)?;
     let data = load_data(&args.data, args.test.as_deref(), args.holdout, args.seed)?;
-    let (device, _gpu) = args.backend.device()?;
-    let backbone = args.files.load(config, &device)?;
+    let (device, gpu) = args.backend.device()?;
+    let backbone = args.files.load(config, &device, gpu.as_ref())?;
 
     eprintln!(
         "preparing {}{} ...",

@@ -296,13 +296,13 @@ pub fn gflop_per_image(c: &VitConfig, size: usize) -> f64 {
 fn print_row(r: &CaseResult, header: bool) {
     if header {
         println!(
-            "{:<9} {:<8} {:>5} {:>5} {:>10} {:>12} {:>19} {:>8}",
+            "{:<9} {:<16} {:>5} {:>5} {:>10} {:>12} {:>19} {:>8}",
             "model", "backend", "batch", "iters", "images/s", "ms/batch", "min-max ms", "GFLOP/s"
         );
     }
     let s = r.summary;
     println!(
-        "{:<9} {:<8} {:>5} {:>5} {:>10.2} {:>12.1} {:>19} {:>8.1}",
+        "{:<9} {:<16} {:>5} {:>5} {:>10.2} {:>12.1} {:>19} {:>8.1}",
         r.model,
         r.backend,
         r.batch,

@@ -33,7 +33,7 @@ pub struct TrainStepArgs {
     method: Method,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
-    /// On wgpu: our kernels or burn's ops.
+    /// On wgpu: our kernels (ours), ours with f16 weights (ours-f16) or burn's ops (burn).
     #[arg(long, value_enum, default_value_t = Ops::Ours)]
     ops: Ops,
     #[arg(long, default_value_t = 112)]
