@@ -36,7 +36,9 @@ async function viewportShot(page, name) {
 }
 
 test('the first screen shows the pictures and the run settings; the diagnostics fold into one line', { timeout: 300_000 }, async () => {
-  const app = await openApp({ webgpu: true });
+  // A choice of f16 weights saved on another GPU: SwiftShader has no shader-f16, so the model
+  // must load in f32 all the same, with no error.
+  const app = await openApp({ webgpu: true, init: () => localStorage.setItem('bpt-lab.weights', '"f16"') });
   try {
     const { page } = app;
     await page.setViewportSize(DESKTOP);
@@ -62,6 +64,16 @@ test('the first screen shows the pictures and the run settings; the diagnostics 
     }
     await screenshot(page, 'first-screen-1280');
     await viewportShot(page, 'first-screen-1280-viewport');
+
+    // The f16 choice says why it cannot be made here, and the model is in f32.
+    await openDetails(page, 'model-change-toggle');
+    const f16 = page.getByTestId('f16-weights');
+    assert.equal(await f16.isDisabled(), true);
+    assert.equal(await f16.isChecked(), false);
+    assert.match(await page.getByTestId('f16-note').innerText(), /no shader-f16, so the weights stay in f32/);
+    assert.equal(await page.getByTestId('weights-in-use').innerText(), 'f32');
+    assert.equal(await page.getByTestId('f16-refused').count(), 0);
+    await page.getByTestId('model-change-toggle').click();
 
     // The details open on demand, and close again.
     await openDetails(page, 'gpu-details-toggle');

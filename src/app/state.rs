@@ -9,6 +9,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use crate::app::analysis::state::{GatherJobs, Replies};
+use crate::app::browser::saved;
 use crate::app::data::state::ImageClasses;
 use crate::app::gpu::state::{CheckState, GPU_NOT_READY, GpuState};
 use crate::app::model::state::{LoadedModel, ModelState};
@@ -16,6 +17,10 @@ use crate::app::persist::state::Persist;
 use crate::app::runs::state::{Control, Queued, RunRecord};
 use crate::app::worker::client::WorkerSlot;
 use crate::gpu::GpuContext;
+use crate::kernels::half::WeightStorage;
+
+/// Where [`AppState::weights`] is kept in `localStorage`.
+pub const WEIGHTS_KEY: &str = "bpt-lab.weights";
 
 /// What every action that needs a model says when none is loaded.
 pub const NO_MODEL: &str = "load a model first (Model panel)";
@@ -29,6 +34,8 @@ pub struct AppState {
     pub model: RwSignal<ModelState, LocalStorage>,
     /// Incremented by every model load; a load whose number is no longer current is dropped.
     pub model_load: StoredValue<u64>,
+    /// How the user wants the blocks' linear weights stored (kept in `localStorage`).
+    pub weights: RwSignal<WeightStorage>,
     pub data: RwSignal<ImageClasses, LocalStorage>,
     pub runs: RwSignal<Vec<RunRecord>, LocalStorage>,
     /// Runs of a comparison waiting for the one in progress to end.
@@ -56,6 +63,7 @@ impl AppState {
             check: RwSignal::new_local(CheckState::Waiting),
             model: RwSignal::new_local(ModelState::Idle),
             model_load: StoredValue::new(0),
+            weights: RwSignal::new(saved::load(WEIGHTS_KEY).unwrap_or_default()),
             data: RwSignal::new_local(ImageClasses::with_default_classes()),
             runs: RwSignal::new_local(Vec::new()),
             queue: RwSignal::new_local(Vec::new()),

@@ -13,6 +13,7 @@ use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache::ModelCache;
 use crate::app::state::AppState;
 use crate::hub::{self, CONFIG_FILE, HubModel, PREPROCESSOR_FILE, WEIGHTS_FILE};
+use crate::kernels::half::{HalfError, WeightStorage};
 use crate::model::fit::{Room, check_fits};
 use crate::model::{Backbone, VitConfig};
 
@@ -95,10 +96,26 @@ async fn place(
         return;
     }
     app.model.set(ModelState::Placing { what: what.clone() });
+    // f16 weights need the f16 kernels compiled on this device; if they are refused, the model
+    // is placed in f32 and the reason shown beside the choice.
+    let (storage, storage_note) = match app.weights.get_untracked() {
+        WeightStorage::F16 => match gpu.prepare_f16().await {
+            Ok(()) => (WeightStorage::F16, None),
+            // The choice says so itself (a choice saved on another GPU).
+            Err(HalfError::NoShaderF16) => (WeightStorage::F32, None),
+            Err(e) => (WeightStorage::F32, Some(e.to_string())),
+        },
+        WeightStorage::F32 => (WeightStorage::F32, None),
+    };
     // Let the page paint the new state before the (synchronous) upload.
     js::sleep(0).await;
     match Backbone::from_safetensors(&weights, config, gpu.burn_device()) {
-        Ok(backbone) if current(app, &load) => {
+        Ok(mut backbone) if current(app, &load) => {
+            if storage == WeightStorage::F16 {
+                backbone
+                    .vit
+                    .store_linear_weights(burn::tensor::FloatDType::F16);
+            }
             app.model.set(ModelState::Ready(Rc::new(LoadedModel {
                 key: load.number,
                 backbone: Arc::new(backbone),
@@ -111,6 +128,8 @@ async fn place(
                 name,
                 parameters,
                 bytes: weights.len(),
+                storage,
+                storage_note,
             })))
         }
         Ok(_) => {}
@@ -376,4 +395,32 @@ pub async fn reload(app: AppState, source: ModelSource) {
         ModelSource::Hub { input, .. } => load_hub(app, input).await,
         ModelSource::Local { .. } => {}
     }
+}
+
+/// Places the model in use again from the files it was loaded from, its weights stored as
+/// the page's choice now says (see `precision.rs`); nothing when no model is in use or it is
+/// stored that way already.
+pub async fn place_again(app: AppState) {
+    let Some(model) = app.model.with_untracked(ModelState::ready) else {
+        return;
+    };
+    if model.storage == app.weights.get_untracked() && model.storage_note.is_none() {
+        return;
+    }
+    let load = begin(app);
+    let files = Downloaded {
+        weights: model.files.weights.to_vec(),
+        config: model.files.config.clone(),
+        preprocessor: model.files.preprocessor.clone(),
+    };
+    let what = model.name.clone();
+    place(
+        app,
+        load,
+        what,
+        files,
+        model.source.clone(),
+        model.name.clone(),
+    )
+    .await
 }

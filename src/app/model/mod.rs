@@ -5,4 +5,5 @@ pub mod cache;
 pub mod facts;
 pub mod loaders;
 pub mod panel;
+pub mod precision;
 pub mod state;

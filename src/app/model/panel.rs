@@ -13,6 +13,7 @@ use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache;
 use crate::app::model::facts::facts;
 use crate::app::model::loaders;
+use crate::app::model::precision::WeightsChoice;
 use crate::app::model::state::{LoadedModel, ModelState};
 use crate::app::state::AppState;
 
@@ -216,6 +217,7 @@ pub fn ModelPanel() -> impl IntoView {
                     "A pretrained Vision Transformer, frozen; only prompts and a head are trained."
                 </p>
                 {move || app.model.with(facts)}
+                <WeightsChoice />
                 <form
                     class="hub-form"
                     on:submit=move |ev| {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::app::browser::fetch::Progress;
 use crate::hub::{HubModel, PREPROCESSOR_FILE};
+use crate::kernels::half::WeightStorage;
 use crate::model::{Backbone, VitConfig};
 
 /// The model served with the page (created by the set-up scripts, see README).
@@ -47,6 +48,10 @@ pub struct LoadedModel {
     pub name: String,
     pub parameters: usize,
     pub bytes: usize,
+    /// How the blocks' linear weights are stored on the GPU.
+    pub storage: WeightStorage,
+    /// Why f16 was asked for but not used (the f16 kernels did not compile), if so.
+    pub storage_note: Option<String>,
 }
 
 #[derive(Clone)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::app::runs::state::{Control, EvalPoint, RunSettings};
+use crate::kernels::half::WeightStorage;
 
 /// Page to worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,6 +67,9 @@ pub struct ModelRef {
     /// An HF `preprocessor_config.json`'s text, when the model has one.
     #[serde(default)]
     pub preprocessor: Option<String>,
+    /// How the page stored the blocks' linear weights; the worker stores its copy the same way.
+    #[serde(default)]
+    pub storage: WeightStorage,
 }
 
 /// What a run is doing between steps.

@@ -22,6 +22,7 @@ use crate::app::worker::predict;
 use crate::app::worker::protocol::{Event, ModelRef, Request, bytes, decode};
 use crate::app::worker::train_loop::{self, Job, Report};
 use crate::gpu::GpuContext;
+use crate::kernels::half::WeightStorage;
 use crate::model::Backbone;
 use crate::train::{RgbImage, pack};
 
@@ -104,7 +105,7 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
                     pixels,
                 };
                 let fits = image.pixels.len() == width.saturating_mul(height).saturating_mul(3);
-                match backbone(&gpu, &model, weights) {
+                match backbone(&gpu, &model, weights).await {
                     Ok(backbone) if fits => predict::predict(&gpu, backbone, run, image, job).await,
                     Ok(_) => post(
                         &Event::PredictFailed {
@@ -134,10 +135,9 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
             let weights = bytes(&data, "weights");
             let pixels = bytes(&data, "pixels").unwrap_or_default();
             spawn_local(async move {
-                let prepared = backbone(&gpu, &model, weights).and_then(|backbone| {
-                    let data = pack::unpack(&index, &pixels)?;
-                    Ok((backbone, data.train))
-                });
+                let prepared = backbone(&gpu, &model, weights)
+                    .await
+                    .and_then(|backbone| Ok((backbone, pack::unpack(&index, &pixels)?.train)));
                 drop(pixels);
                 match prepared {
                     Ok((backbone, samples)) => {
@@ -164,10 +164,9 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
             let weights = bytes(&data, "weights");
             let pixels = bytes(&data, "pixels").unwrap_or_default();
             spawn_local(async move {
-                let prepared = backbone(&gpu, &model, weights).and_then(|backbone| {
-                    let data = pack::unpack(&index, &pixels)?;
-                    Ok((backbone, data))
-                });
+                let prepared = backbone(&gpu, &model, weights)
+                    .await
+                    .and_then(|backbone| Ok((backbone, pack::unpack(&index, &pixels)?)));
                 drop(pixels);
                 match prepared {
                     Ok((backbone, data)) => {
@@ -193,12 +192,18 @@ fn on_message(gpu: Rc<GpuContext>, data: JsValue) {
     }
 }
 
-/// The backbone for `model`: the one held when the key matches, else built from `weights`.
-fn backbone(
+/// The backbone for `model`: the one held when the key matches, else built from `weights`,
+/// its linear weights stored as the page stored them.
+async fn backbone(
     gpu: &GpuContext,
     model: &ModelRef,
     weights: Option<Vec<u8>>,
 ) -> crate::error::Result<Arc<Backbone>> {
+    // The one wait comes first (compiling the f16 kernels, once), so that what follows runs
+    // without yielding, as before, and two requests cannot both place a model.
+    if model.storage == WeightStorage::F16 {
+        gpu.prepare_f16().await.map_err(|e| e.to_string())?;
+    }
     if let Some(held) =
         MODEL.with_borrow(|m| m.as_ref().filter(|m| m.0 == model.key).map(|m| m.1.clone()))
     {
@@ -208,11 +213,13 @@ fn backbone(
     // Free the previous model's GPU memory before placing the new one.
     MODEL.set(None);
     let config = model_config(&model.config, model.preprocessor.as_deref())?;
-    let backbone = Arc::new(Backbone::from_safetensors(
-        &weights,
-        config,
-        gpu.burn_device(),
-    )?);
+    let mut backbone = Backbone::from_safetensors(&weights, config, gpu.burn_device())?;
+    if model.storage == WeightStorage::F16 {
+        backbone
+            .vit
+            .store_linear_weights(burn::tensor::FloatDType::F16);
+    }
+    let backbone = Arc::new(backbone);
     MODEL.set(Some((model.key, backbone.clone())));
     Ok(backbone)
 }
