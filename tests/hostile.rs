@@ -92,7 +92,10 @@ fn bad_flags_and_files_are_refused_with_their_limits_and_leave_nothing() {
         (&["--holdout", "5"], "held-out share 5"),
         (&["--holdout=-1"], "held-out share -1"),
         (&["--batch", "0"], "batch and epochs must be positive"),
-        (&["--weights", "f16"], "--weights f16 needs --backend wgpu"),
+        (
+            &["--weight-dtype", "f16"],
+            "--weight-dtype f16 needs --backend wgpu",
+        ),
     ];
     for (extra, needle) in cases {
         refused(&train(&f, &config, &model, extra), needle, &f);

@@ -33,7 +33,7 @@ pub struct CompareArgs {
     /// How the blocks' linear weights are stored on wgpu: f32, or f16 where the adapter has
     /// shader-f16 (see `bpt-lab train --help`).
     #[arg(long, value_enum, default_value_t = WeightStorage::F32)]
-    weights: WeightStorage,
+    weight_dtype: WeightStorage,
     /// Training images: one sub-folder per class.
     #[arg(long, required_unless_present = "replot")]
     data: Option<PathBuf>,
@@ -235,7 +235,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     let files = ModelFiles {
         model: model.clone(),
         config: config.clone(),
-        weights: args.weights,
+        weight_dtype: args.weight_dtype,
     };
     let config = files.config()?;
     let specs = parse_methods(&args.methods, &args.run)?;

@@ -36,7 +36,7 @@ pub struct ModelFiles {
     /// shader-f16 (half their memory; the final tokens move by a relative 1e-3 on DINOv2-S,
     /// see BENCHMARKS.md). Activations and sums stay f32.
     #[arg(long, value_enum, default_value_t = WeightStorage::F32)]
-    pub weights: WeightStorage,
+    pub weight_dtype: WeightStorage,
 }
 
 impl ModelFiles {
@@ -68,7 +68,7 @@ impl ModelFiles {
         parts.into_iter().rev().collect::<Vec<_>>().join("/")
     }
 
-    /// The backbone on `device`, its linear weights stored as `--weights` asks (f16 needs
+    /// The backbone on `device`, its linear weights stored as `--weight-dtype` asks (f16 needs
     /// `gpu`, the context behind a wgpu device).
     pub fn load(
         &self,
@@ -76,12 +76,12 @@ impl ModelFiles {
         device: &burn::tensor::Device,
         gpu: Option<&GpuContext>,
     ) -> Result<Backbone, Error> {
-        if self.weights == WeightStorage::F16 && gpu.is_none() {
-            return Err("--weights f16 needs --backend wgpu".into());
+        if self.weight_dtype == WeightStorage::F16 && gpu.is_none() {
+            return Err("--weight-dtype f16 needs --backend wgpu".into());
         }
         let mut backbone = load_backbone(&self.model, config, device)?;
         if let Some(gpu) = gpu {
-            pollster::block_on(gpu.store_weights(&mut backbone.vit, self.weights))
+            pollster::block_on(gpu.store_weights(&mut backbone.vit, self.weight_dtype))
                 .map_err(|e| e.to_string())?;
         }
         Ok(backbone)
