@@ -1,13 +1,13 @@
 //! f16 storage of the frozen linear weights, with f32 everywhere else: an opt-in for adapters
 //! with `shader-f16`.
 //!
-//! The four linear layers of every block hold nearly all of a ViT's parameters and, at small
-//! batches, their reading is what the forward pass waits on. Stored in f16 they take half the
-//! memory and half the bandwidth; the kernel widens each weight to f32 as it loads it
+//! The four linear layers of every block hold nearly all of a ViT's parameters. Stored in f16
+//! they take half the memory and half the reading (what a GPU's linear layer waits on at small
+//! batches; not measured here, see BENCHMARKS.md); the kernel widens each weight to f32 as it loads it
 //! ([`super::linear::Variant::half_b`]), so the activations, the bias, the accumulation and the
 //! gradients stay f32. The only error is the rounding of each weight to f16 (a relative 2^-11,
 //! about 4.9e-4, for weights in f16's normal range); what that does to a whole ViT is measured
-//! by `tests/kernels.rs` and stated in BENCHMARKS.md.
+//! by `tests/vit_default_model.rs` and stated in BENCHMARKS.md.
 //!
 //! [`prepare`] compiles the f16 variants on the device (inside error scopes, as
 //! [`super::check`] does for the rest) before any weight is converted, so a compiler that
@@ -20,7 +20,9 @@ use super::linear::Variant;
 
 static READY: AtomicBool = AtomicBool::new(false);
 
-/// Whether the f16 variants compiled on this device ([`prepare`] succeeded).
+/// Whether the f16 variants compiled ([`prepare`] succeeded). Kept for the process, like
+/// [`super::enabled`]: a device set up again after a loss is the same adapter and browser, and
+/// [`prepare`] checks its `shader-f16` before this.
 pub fn ready() -> bool {
     READY.load(Ordering::Relaxed)
 }

@@ -313,8 +313,8 @@ async fn attention_case(
 
 /// The linear cases of `shapes` with the weights stored in f16 ([`super::half`]), in both
 /// forms: 16 per shape. Compared with the twin on the same f16-rounded weights, so the
-/// tolerance is [`TOL`] as for f32; the rounding itself is measured on the whole ViT
-/// (`tests/kernels.rs`).
+/// tolerance is [`TOL`] as for f32; what the rounding itself does is measured on the whole
+/// ViT (`tests/vit_default_model.rs`).
 pub async fn run_half(
     device: &Device,
     shapes: &[(usize, usize, usize)],
