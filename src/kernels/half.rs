@@ -3,9 +3,9 @@
 //!
 //! The four linear layers of every block hold nearly all of a ViT's parameters. Stored in f16
 //! they take half the memory and half the reading (what a GPU's linear layer waits on at small
-//! batches; not measured here, see BENCHMARKS.md); the kernel widens each weight to f32 as it loads it
-//! ([`super::linear::Variant::half_b`]), so the activations, the bias, the accumulation and the
-//! gradients stay f32. The only error is the rounding of each weight to f16 (a relative 2^-11,
+//! batches; not measured here, see BENCHMARKS.md). The kernel widens each weight to f32 as it
+//! loads it ([`super::linear::Variant::half_b`]), so the activations, the bias, the
+//! accumulation and the gradients stay f32. The only error is the rounding of each weight to f16 (a relative 2^-11,
 //! about 4.9e-4, for weights in f16's normal range); what that does to a whole ViT is measured
 //! by `tests/vit_default_model.rs` and stated in BENCHMARKS.md.
 //!

@@ -296,7 +296,9 @@ impl Variant {
     var v = vec4<f32>(0.0);
     if ({first} < {first_len}) {{
         for (var c = 0u; c < 4u; c++) {{
-            if ({second} + c < {row_len}) {{ v[c] = {widen}(b[{first} * {row_len} + {second} + c]); }}
+            if ({second} + c < {row_len}) {{
+                v[c] = {widen}(b[{first} * {row_len} + {second} + c]);
+            }}
         }}
     }}
     return v;
