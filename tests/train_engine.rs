@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use bpt_lab::gpu::GpuContext;
-use bpt_lab::kernels::half::WeightStorage;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
 use bpt_lab::model::load::load_vit;
 use bpt_lab::model::random::random_timm_tensors;
@@ -251,8 +250,7 @@ fn a_few_steps_reduce_the_loss_on_wgpu_with_f16_weights() {
     let device = ctx.burn_device();
     let f16 = || {
         let mut b = plain_backbone(device);
-        pollster::block_on(ctx.store_weights(&mut b.vit, WeightStorage::F16))
-            .expect("lavapipe has shader-f16");
+        pollster::block_on(ctx.store_f16(&mut b.vit)).expect("lavapipe has shader-f16");
         assert_eq!(b.vit.linear_weight_dtype(), burn::tensor::DType::F16);
         Arc::new(b)
     };

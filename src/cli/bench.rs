@@ -14,7 +14,6 @@ pub mod train_step;
 
 use crate::error::Error;
 use crate::gpu::GpuContext;
-use crate::kernels::half::WeightStorage;
 use crate::model::Backbone;
 
 pub use crate::timing::Summary;
@@ -59,13 +58,8 @@ impl Ops {
     /// Stores `backbone`'s linear weights as this choice asks (f16 for [`Ops::OursF16`], after
     /// [`Self::select`] has readied the device).
     pub fn store(self, gpu: Option<&GpuContext>, backbone: &mut Backbone) -> Result<(), Error> {
-        let storage = match self {
-            Ops::OursF16 => WeightStorage::F16,
-            Ops::Ours | Ops::Burn => WeightStorage::F32,
-        };
-        if let Some(gpu) = gpu {
-            pollster::block_on(gpu.store_weights(&mut backbone.vit, storage))
-                .map_err(|e| e.to_string())?;
+        if let (Ops::OursF16, Some(gpu)) = (self, gpu) {
+            pollster::block_on(gpu.store_f16(&mut backbone.vit)).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

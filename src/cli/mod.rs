@@ -76,13 +76,16 @@ impl ModelFiles {
         device: &burn::tensor::Device,
         gpu: Option<&GpuContext>,
     ) -> Result<Backbone, Error> {
-        if self.weight_dtype == WeightStorage::F16 && gpu.is_none() {
-            return Err("--weight-dtype f16 needs --backend wgpu".into());
-        }
+        let f16 = match (self.weight_dtype, gpu) {
+            (WeightStorage::F32, _) => None,
+            (WeightStorage::F16, Some(gpu)) => Some(gpu),
+            (WeightStorage::F16, None) => {
+                return Err("--weight-dtype f16 needs --backend wgpu".into());
+            }
+        };
         let mut backbone = load_backbone(&self.model, config, device)?;
-        if let Some(gpu) = gpu {
-            pollster::block_on(gpu.store_weights(&mut backbone.vit, self.weight_dtype))
-                .map_err(|e| e.to_string())?;
+        if let Some(gpu) = f16 {
+            pollster::block_on(gpu.store_f16(&mut backbone.vit)).map_err(|e| e.to_string())?;
         }
         Ok(backbone)
     }

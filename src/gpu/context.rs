@@ -14,7 +14,7 @@ use burn::tensor::wgpu::WgpuSetup;
 
 use super::GpuError;
 use crate::kernels::check::{KernelCheck, compile_all};
-use crate::kernels::half::{self, HalfError, WeightStorage};
+use crate::kernels::half::{self, HalfError};
 use crate::model::vit::Vit;
 
 /// What the page and the command line show about the adapter in use.
@@ -148,21 +148,11 @@ impl GpuContext {
         half::prepare(&self.device, self.adapter.shader_f16).await
     }
 
-    /// Stores the blocks' linear weights of `vit` as `storage` asks; f16 only after
-    /// [`Self::prepare_f16`] succeeds, so a refusal leaves the model as it was.
-    pub async fn store_weights(
-        &self,
-        vit: &mut Vit,
-        storage: WeightStorage,
-    ) -> Result<(), HalfError> {
-        let dtype = match storage {
-            WeightStorage::F32 => burn::tensor::FloatDType::F32,
-            WeightStorage::F16 => {
-                self.prepare_f16().await?;
-                burn::tensor::FloatDType::F16
-            }
-        };
-        vit.store_linear_weights(dtype);
+    /// Stores the blocks' linear weights of `vit` in f16, once [`Self::prepare_f16`] has
+    /// succeeded: a refusal leaves the model as it was.
+    pub async fn store_f16(&self, vit: &mut Vit) -> Result<(), HalfError> {
+        self.prepare_f16().await?;
+        vit.store_linear_weights(burn::tensor::FloatDType::F16);
         Ok(())
     }
 

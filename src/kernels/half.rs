@@ -50,10 +50,7 @@ pub async fn prepare(device: &wgpu::Device, shader_f16: bool) -> Result<(), Half
     if ready() {
         return Ok(());
     }
-    for variant in Variant::all_half(true)
-        .into_iter()
-        .chain(Variant::all_half(false))
-    {
+    for variant in Variant::all_half() {
         if let Some(message) = compile(device, variant.wgsl()).await {
             return Err(HalfError::Rejected(format!("{variant:?}: {message}")));
         }

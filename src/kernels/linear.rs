@@ -73,12 +73,11 @@ impl Variant {
         all
     }
 
-    /// The variants with f16 weights in one form (tiled or direct): what the model launches
-    /// once its weights are stored in f16.
-    pub fn all_half(tiled: bool) -> Vec<Self> {
+    /// Every variant with f16 weights (both forms): what the model may launch once its weights
+    /// are stored in f16.
+    pub fn all_half() -> Vec<Self> {
         Self::all()
             .into_iter()
-            .filter(|v| v.tiled == tiled)
             .map(|v| v.with_half_b(true))
             .collect()
     }
@@ -363,9 +362,7 @@ mod tests {
 
     #[test]
     fn every_variant_binds_what_it_uses_and_nothing_else() {
-        let half = Variant::all_half(true)
-            .into_iter()
-            .chain(Variant::all_half(false));
+        let half = Variant::all_half();
         for v in Variant::all().into_iter().chain(half) {
             let text = v.wgsl();
             assert!(!text.contains("{{"), "{v:?}: a marker is left");
@@ -393,8 +390,7 @@ mod tests {
     #[test]
     fn variants_are_distinct() {
         let mut all = Variant::all();
-        all.extend(Variant::all_half(true));
-        all.extend(Variant::all_half(false));
+        all.extend(Variant::all_half());
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a.wgsl(), b.wgsl(), "{a:?} and {b:?}");
@@ -404,8 +400,8 @@ mod tests {
 
     #[test]
     fn half_variants_store_only_the_weight_in_f16() {
-        for v in Variant::all_half(false) {
-            assert!(!v.tiled && v.half_b);
+        for v in Variant::all_half() {
+            assert!(v.half_b);
             let text = v.wgsl();
             assert!(text.starts_with("enable f16;\n"), "{v:?}");
             let elem = if v.vec4 { "vec4<f16>" } else { "f16" };
@@ -418,6 +414,6 @@ mod tests {
             assert_eq!(text.matches("f16").count(), 2, "{v:?}");
         }
         assert!(Variant::all().iter().all(|v| !v.wgsl().contains("f16")));
-        assert_eq!(Variant::all_half(true).len(), Variant::all().len() / 2);
+        assert_eq!(Variant::all_half().len(), Variant::all().len());
     }
 }

@@ -128,7 +128,6 @@ async fn place(
                 name,
                 parameters,
                 bytes: weights.len(),
-                storage,
                 storage_note,
             })))
         }
@@ -404,7 +403,7 @@ pub async fn place_again(app: AppState) {
     let Some(model) = app.model.with_untracked(ModelState::ready) else {
         return;
     };
-    if model.storage == app.weights.get_untracked() && model.storage_note.is_none() {
+    if model.storage() == app.weights.get_untracked() && model.storage_note.is_none() {
         return;
     }
     let load = begin(app);

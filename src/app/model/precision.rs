@@ -27,7 +27,7 @@ fn availability(gpu: &GpuState) -> Result<(), &'static str> {
 /// How the model in use stores its weights, and why f16 was refused if it was.
 fn in_use(state: &ModelState) -> Option<(String, Option<String>)> {
     let model = state.ready()?;
-    let storage = match model.storage {
+    let storage = match model.storage() {
         WeightStorage::F32 => "f32",
         WeightStorage::F16 => "f16",
     };

@@ -48,10 +48,18 @@ pub struct LoadedModel {
     pub name: String,
     pub parameters: usize,
     pub bytes: usize,
-    /// How the blocks' linear weights are stored on the GPU.
-    pub storage: WeightStorage,
     /// Why f16 was asked for but not used (the f16 kernels did not compile), if so.
     pub storage_note: Option<String>,
+}
+
+impl LoadedModel {
+    /// How the blocks' linear weights are stored on the GPU, as the backbone holds them.
+    pub fn storage(&self) -> WeightStorage {
+        match self.backbone.vit.linear_weight_dtype() {
+            burn::tensor::DType::F16 => WeightStorage::F16,
+            _ => WeightStorage::F32,
+        }
+    }
 }
 
 #[derive(Clone)]

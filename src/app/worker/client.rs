@@ -104,7 +104,7 @@ fn model_ref(model: &LoadedModel) -> ModelRef {
         name: model.name.clone(),
         config: model.files.config.clone(),
         preprocessor: model.files.preprocessor.clone(),
-        storage: model.storage,
+        storage: model.storage(),
     }
 }
 
