@@ -22,6 +22,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The JSON documents a successful `predict --json` printed, one per line.
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    assert!(o.status.success(), "{}", stderr(o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// A fixture with a deep VPT run trained on red and blue pictures.
 fn trained(name: &str) -> Fixture {
     let f = Fixture::new(name);
@@ -74,12 +83,7 @@ fn predict_gives_probabilities_and_evaluate_counts_the_same_predictions() {
     args.extend(&image_args);
     let paths = model_args(&f);
     let refs: Vec<(&str, &Path)> = paths.iter().map(|(k, p)| (*k, p.as_path())).collect();
-    let o = bpt_lab(&args, &refs);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&bpt_lab(&args, &refs));
     assert_eq!(lines.len(), 10);
     let mut right = 0;
     for (line, (truth, _)) in lines.iter().zip(&images) {
@@ -106,12 +110,7 @@ fn predict_gives_probabilities_and_evaluate_counts_the_same_predictions() {
         "--json",
     ];
     args.extend(&image_args);
-    let o = bpt_lab(&args, &refs);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let half: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let half = json_lines(&bpt_lab(&args, &refs));
     assert_eq!(half.len(), lines.len());
     for (h, f) in half.iter().zip(&lines) {
         for (class, p) in f["probabilities"].as_object().unwrap() {

@@ -122,7 +122,7 @@ fn the_page_self_check_passes_on_this_device() {
         .filter(|c| c.name.contains("f16 weights"))
         .count();
     let expected = if ctx().adapter().shader_f16 {
-        16 * selfcheck::HALF_SHAPES
+        bpt_lab::kernels::selftest::HALF_CASES_PER_SHAPE * selfcheck::HALF_SHAPES
     } else {
         0
     };

@@ -12,7 +12,9 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::kernels::linear_layer;
-use bpt_lab::kernels::selftest::{self, ATTENTION, CASES_PER_SHAPE, SHAPES, TOL, worst_error};
+use bpt_lab::kernels::selftest::{
+    self, ATTENTION, CASES_PER_SHAPE, CaseResult, HALF_CASES_PER_SHAPE, SHAPES, TOL, worst_error,
+};
 use bpt_lab::kernels::twin::{self, Layer};
 use bpt_lab::rng::Rng;
 use burn::module::Param;
@@ -32,6 +34,19 @@ fn gpu() -> &'static GpuContext {
 fn kernels_switch() -> MutexGuard<'static, ()> {
     static SWITCH: Mutex<()> = Mutex::new(());
     SWITCH.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a device whose compiler rejected a kernel runs: `cases` with our kernels off (burn's
+/// ops), each within the tolerance all the same.
+fn assert_burns_ops_pass(
+    cases: impl FnOnce() -> Result<Vec<CaseResult>, bpt_lab::model::ModelError>,
+) {
+    bpt_lab::kernels::set_enabled(false);
+    let fallback = cases();
+    bpt_lab::kernels::set_enabled(true);
+    for r in &fallback.unwrap() {
+        assert!(r.ok(), "burn's ops, {}: worst error {}", r.name, r.worst);
+    }
 }
 
 fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
@@ -114,13 +129,7 @@ fn forward_and_input_gradients_match_the_twin() {
             r.worst
         );
     }
-    // What a device whose compiler rejected a kernel runs: burn's ops, the same functions.
-    bpt_lab::kernels::set_enabled(false);
-    let fallback = pollster::block_on(selftest::run(device, &SHAPES[..2]));
-    bpt_lab::kernels::set_enabled(true);
-    for r in &fallback.unwrap() {
-        assert!(r.ok(), "burn's ops, {}: worst error {}", r.name, r.worst);
-    }
+    assert_burns_ops_pass(|| pollster::block_on(selftest::run(device, &SHAPES[..2])));
 }
 
 #[test]
@@ -143,19 +152,14 @@ fn f16_weights_match_the_twin_on_the_same_rounded_weights() {
         &layer
     ));
     let shapes: Vec<_> = SHAPES.iter().copied().chain([(65, 384, 1536)]).collect();
-    let results = pollster::block_on(selftest::run_half(gpu().burn_device(), &shapes)).unwrap();
-    assert_eq!(results.len(), 16 * shapes.len());
+    let results = pollster::block_on(selftest::run_half(device, &shapes)).unwrap();
+    assert_eq!(results.len(), HALF_CASES_PER_SHAPE * shapes.len());
     for r in &results {
         assert!(r.name.contains("f16 weights"), "{}", r.name);
         assert!(r.ok(), "{}: worst error {} over {TOL}", r.name, r.worst);
     }
     // burn's ops widen an f16 weight to f32: the same function.
-    bpt_lab::kernels::set_enabled(false);
-    let fallback = pollster::block_on(selftest::run_half(gpu().burn_device(), &SHAPES[..2]));
-    bpt_lab::kernels::set_enabled(true);
-    for r in &fallback.unwrap() {
-        assert!(r.ok(), "burn's ops, {}: worst error {}", r.name, r.worst);
-    }
+    assert_burns_ops_pass(|| pollster::block_on(selftest::run_half(device, &SHAPES[..2])));
 }
 
 #[test]

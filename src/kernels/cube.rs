@@ -60,21 +60,32 @@ fn launch(
             .iter()
             .all(|t| matches!(t.dtype, DType::F32 | DType::F16))
     );
-    let client = first.client.clone();
     let outputs: Vec<CubeTensor> = outputs.iter().map(|s| empty(first, s.clone())).collect();
-    let params = client.create_from_slice(bytemuck::cast_slice(&params));
-    let buffers = inputs
+    let buffers: Vec<&CubeTensor> = inputs.iter().chain(&outputs).collect();
+    dispatch(kernel, &buffers, &params, count, dim);
+    outputs
+}
+
+/// Binds `buffers` in order, then `params` as the last binding, and queues `kernel`.
+fn dispatch(
+    kernel: Kernel,
+    buffers: &[&CubeTensor],
+    params: &[u32],
+    count: CubeCount,
+    dim: CubeDim,
+) {
+    let client = &buffers[0].client;
+    let params = client.create_from_slice(bytemuck::cast_slice(params));
+    let bindings = buffers
         .iter()
-        .chain(&outputs)
         .map(|t| t.handle.clone().binding())
         .chain([params.binding()])
         .collect();
     client.launch(
         Box::new(SourceKernel::new(kernel, dim)),
         count,
-        KernelArguments::new().with_buffers(buffers),
+        KernelArguments::new().with_buffers(bindings),
     );
-    outputs
 }
 
 /// Runs linear `variant` over `inputs` (in [`Variant::inputs`] order; A is [M, K], B is [K, N]
@@ -130,14 +141,7 @@ fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
 /// Runs one strided product of attention into `out` (see `attention.rs`); with `b` None, B is
 /// read from `a`.
 fn product(s: &Heads, p: &Product, a: &CubeTensor, b: Option<&CubeTensor>, out: &CubeTensor) {
-    let client = &a.client;
-    let params = client.create_from_slice(bytemuck::cast_slice(&s.params(p)));
-    let buffers = [Some(a), b, Some(out)]
-        .into_iter()
-        .flatten()
-        .map(|t| t.handle.clone().binding())
-        .chain([params.binding()])
-        .collect();
+    let buffers: Vec<&CubeTensor> = [Some(a), b, Some(out)].into_iter().flatten().collect();
     let variant = ProductVariant {
         shared: b.is_none(),
     };
@@ -146,13 +150,12 @@ fn product(s: &Heads, p: &Product, a: &CubeTensor, b: Option<&CubeTensor>, out: 
         p.m.div_ceil(TILE) as u32,
         (s.batch * s.heads) as u32,
     );
-    client.launch(
-        Box::new(SourceKernel::new(
-            Kernel::Product(variant),
-            CubeDim::new_2d(8, 8),
-        )),
+    dispatch(
+        Kernel::Product(variant),
+        &buffers,
+        &s.params(p),
         count,
-        KernelArguments::new().with_buffers(buffers),
+        CubeDim::new_2d(8, 8),
     );
 }
 

@@ -311,8 +311,12 @@ async fn attention_case(
     ])
 }
 
+/// Results per shape of [`run_half`]: 4 linear functions and their input gradients in each
+/// of the two forms.
+pub const HALF_CASES_PER_SHAPE: usize = 16;
+
 /// The linear cases of `shapes` with the weights stored in f16 ([`super::half`]), in both
-/// forms: 16 per shape. Compared with the twin on the same f16-rounded weights, so the
+/// forms: [`HALF_CASES_PER_SHAPE`] per shape. Compared with the twin on the same f16-rounded weights, so the
 /// tolerance is [`TOL`] as for f32; what the rounding itself does is measured on the whole
 /// ViT (`tests/vit_default_model.rs`).
 pub async fn run_half(
