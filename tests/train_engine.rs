@@ -13,7 +13,7 @@ use bpt_lab::model::{Backbone, VitConfig};
 use bpt_lab::prompt::{Method, PromptConfig};
 use bpt_lab::rng::Rng;
 use bpt_lab::train::data::batch;
-use bpt_lab::train::{Dataset, RgbImage, Sample, Session, TrainConfig, export};
+use bpt_lab::train::{Augment, Dataset, RgbImage, Sample, Session, TrainConfig, export};
 use bpt_lab::whiten::{Accumulator, Estimator, Source, Views, WhitenConfig, qk_product, x_tilde};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -453,7 +453,7 @@ fn evaluation_views_whiten_the_same_whatever_the_seed_and_training_views_do_not(
         ))
         .unwrap();
         let w = &s.whitening[0];
-        (w.eigenvalues.clone(), w.images)
+        (w.spectrum.values.clone(), w.images)
     };
     // The spectrum of Sigma (W itself is ill-conditioned along its smallest directions, where
     // the order of the f32 sums shows).
@@ -476,5 +476,48 @@ fn evaluation_views_whiten_the_same_whatever_the_seed_and_training_views_do_not(
         diff(&c, &d) > 1e-3,
         "augmented views depend on the seed: {}",
         diff(&c, &d)
+    );
+}
+
+#[test]
+fn without_augmentation_a_step_trains_on_the_evaluation_views() {
+    // The loss a step reports is its batch's loss before the update: on the evaluation views
+    // with `Augment::None`, on random crops and flips otherwise.
+    let device = Device::flex();
+    let data = dataset(6, 2);
+    let views_loss = |augment: Augment| {
+        let mut s = pollster::block_on(Session::new(
+            backbone(&device),
+            prompt_config(Method::Vpt, false),
+            TrainConfig {
+                augment,
+                crop_scale: 0.5,
+                ..train_config()
+            },
+            WhitenConfig::default(),
+            &data,
+            &device,
+        ))
+        .unwrap();
+        let chosen: Vec<&Sample> = data.train.iter().take(4).collect();
+        let (images, labels) = batch(&chosen, &s.model.transform, None, &device);
+        let eval = pollster::block_on(s.loss(images, &labels)).unwrap();
+        let step = pollster::block_on(s.step(&data.train, &[0, 1, 2, 3])).unwrap();
+        assert_eq!(
+            s.model.transform.scale,
+            (0.5, 1.0),
+            "--crop-scale reaches the crops"
+        );
+        (eval, step.loss)
+    };
+    let (eval, step) = views_loss(Augment::None);
+    assert!(
+        (eval - step).abs() < 1e-5,
+        "evaluation views: {eval} vs {step}"
+    );
+    let (eval, step) = views_loss(Augment::CropFlip);
+    assert!(
+        (eval - step).abs() > 1e-4,
+        "crops and flips: {eval} vs {step}"
     );
 }

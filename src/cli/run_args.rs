@@ -7,10 +7,10 @@ use super::by_name::by_name;
 use crate::error::Error;
 use crate::model::Pool;
 use crate::prompt::{BInit, Method, PromptConfig};
-use crate::train::TrainConfig;
 use crate::train::optim::Optimizer;
 use crate::train::recipe::{self, Recipe};
-use crate::whiten::{Estimator, Source, Views, WhitenConfig};
+use crate::train::{Augment, DEFAULT_CROP_SCALE, TrainConfig};
+use crate::whiten::{Estimator, Side, Source, Views, WhitenConfig};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum EstimatorArg {
@@ -103,6 +103,17 @@ pub struct RunArgs {
     /// Training views used for the whitening statistics.
     #[arg(long, default_value_t = 100)]
     pub whiten_images: usize,
+    /// The product whitened: the prompt as query (the paper's X~ = W_q W_k^T X^T), as key (read
+    /// by the image tokens through X W_q W_k^T), or both pooled (fWhiten, tWhiten, bilinear).
+    #[arg(long, value_enum, default_value_t = Side::Query)]
+    pub whiten_side: Side,
+    /// Training views: RandomResizedCrop and flips, or none (each picture's evaluation view).
+    #[arg(long, value_enum, default_value_t = Augment::CropFlip)]
+    pub augment: Augment,
+    /// The smallest area share RandomResizedCrop keeps, in (0, 1] (the official 0.08 keeps
+    /// 8 x 8 px of a 28 px picture; 0.5 is gentler for small pictures).
+    #[arg(long, default_value_t = DEFAULT_CROP_SCALE)]
+    pub crop_scale: f64,
     /// Regulariser of the centred estimator, relative to the mean eigenvalue.
     #[arg(long, default_value_t = 1e-5)]
     pub epsilon: f64,
@@ -176,6 +187,8 @@ impl RunArgs {
                 Some(PoolArg::Avg) => Some(Pool::Avg),
                 None => r.map(|r| r.pool),
             },
+            augment: self.augment,
+            crop_scale: self.crop_scale,
         };
         config.validate()?;
         Ok(config)
@@ -195,6 +208,7 @@ impl RunArgs {
                 ViewsArg::Train => Views::Train,
                 ViewsArg::Eval => Views::Eval,
             },
+            side: self.whiten_side,
             epsilon: self.epsilon,
             max_images: self.whiten_images,
         }

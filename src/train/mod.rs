@@ -45,7 +45,36 @@ pub struct TrainConfig {
     pub optimizer: optim::Optimizer,
     /// How the head pools the final tokens; None takes the checkpoint's own pooling.
     pub pool: Option<crate::model::Pool>,
+    /// The training views: RandomResizedCrop and flips, or each picture's evaluation view.
+    pub augment: Augment,
+    /// The smallest area share RandomResizedCrop keeps (torchvision's and the official 0.08).
+    pub crop_scale: f64,
 }
+
+/// How training pictures are turned into views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    /// RandomResizedCrop (area share from `crop_scale` to 1) and horizontal flips, as the
+    /// official recipes.
+    #[default]
+    CropFlip,
+    /// The evaluation view (resize and centre crop), the same at every step.
+    None,
+}
+
+impl Augment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Augment::CropFlip => "crop-flip",
+            Augment::None => "none",
+        }
+    }
+}
+
+/// The official RandomResizedCrop's smallest area share.
+pub const DEFAULT_CROP_SCALE: f64 = 0.08;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -62,6 +91,8 @@ impl Default for TrainConfig {
             seed: 0,
             optimizer: optim::Optimizer::AdamW,
             pool: None,
+            augment: Augment::CropFlip,
+            crop_scale: DEFAULT_CROP_SCALE,
         }
     }
 }
@@ -122,6 +153,13 @@ impl TrainConfig {
         }
         if let Some(h) = self.lr_head.filter(|h| !(h.is_finite() && *h > 0.0)) {
             return bad(format!("head learning rate {h} must be a positive number"));
+        }
+        if !(self.crop_scale > 0.0 && self.crop_scale <= 1.0) {
+            return bad(format!(
+                "crop scale {} must be above 0 and at most 1 (the smallest area share a \
+                 random crop keeps)",
+                self.crop_scale
+            ));
         }
         if !(self.min_lr.is_finite() && self.min_lr >= 0.0) {
             return bad(format!(

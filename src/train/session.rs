@@ -23,7 +23,7 @@ use crate::model::checkpoint::HostTensor;
 use crate::model::vit::{Prompts, Trace};
 use crate::prompt::{Factor, PromptConfig, PromptParams};
 use crate::rng::{Rng, Stream};
-use crate::whiten::{Accumulator, Views, WhitenConfig, Whitening};
+use crate::whiten::{Accumulator, Views, WhitenConfig, Whitening, diagnostics};
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,7 +104,8 @@ impl Session {
             )));
         }
         let pos = backbone.pos_embed(config.size, config.size, device)?;
-        let transform = Transform::new(config.size, &c.preprocess);
+        let mut transform = Transform::new(config.size, &c.preprocess);
+        transform.scale = (config.crop_scale, 1.0);
         let rng = Rng::new(config.seed);
         let sets = if prompt.deep { c.depth } else { 1 };
         let whitening = if prompt.needs_whitening() {
@@ -285,7 +286,11 @@ impl Session {
     ) -> Result<StepStats, TrainError> {
         let chosen: Vec<&Sample> = indices.iter().map(|&i| &samples[i]).collect();
         let mut aug = self.rng.stream(Stream::Crops(self.step as u64));
-        let (images, labels) = batch(&chosen, &self.model.transform, Some(&mut aug), &self.device);
+        let augment = match self.config.augment {
+            super::Augment::CropFlip => Some(&mut aug),
+            super::Augment::None => None,
+        };
+        let (images, labels) = batch(&chosen, &self.model.transform, augment, &self.device);
         self.step_on(images, &labels).await
     }
 
@@ -363,6 +368,22 @@ impl Session {
         })
     }
 
+    /// The share of the first prompt set's energy, after its block's norm1, that lies in the top
+    /// eigen-directions of that block's Sigma (`whiten::diagnostics`); None for a method without
+    /// whitening.
+    pub async fn prompt_energy_share(&self) -> Result<Option<f64>, TrainError> {
+        let (Some(w), Some(set)) = (self.whitening.first(), self.model.prompts.sets.first()) else {
+            return Ok(None);
+        };
+        let k = diagnostics::k_covering(&w.spectrum.values, diagnostics::TRACE_SHARE);
+        let tokens = diagnostics::after_norm1(&self.backbone, w.block, set.tokens()).await?;
+        Ok(Some(diagnostics::energy_share(
+            &tokens.data,
+            &w.spectrum,
+            k,
+        )))
+    }
+
     /// Loss without dropout or updates (for checks).
     pub async fn loss(&self, images: Tensor<4>, labels: &[usize]) -> Result<f32, TrainError> {
         let logits = self.logits(images, &self.model.prompts, &self.model.head, None);
@@ -410,7 +431,7 @@ async fn estimate_whitening(
     rng: &mut Rng,
     device: &Device,
 ) -> Result<Vec<Whitening>, TrainError> {
-    let mut acc = Accumulator::new(backbone, (0..sets).collect(), config.source);
+    let mut acc = Accumulator::for_side(backbone, (0..sets).collect(), config.source, config.side);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     rng.shuffle(&mut order);
     let wanted = match config.views {

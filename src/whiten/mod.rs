@@ -10,6 +10,12 @@
 //!
 //! One column of X~ per token: x~ = W_q W_k^T x^T, i.e. the row `x W_k W_q^T`.
 //!
+//! That is the query side: the prompt as the query, the image tokens as keys, as the paper
+//! whitens it. The prompt is also a key: every image token (the class token among them) reads
+//! it through `x W_q W_k^T p^T = p . (x W_q W_k^T)`, so the data it meets there are the rows
+//! `x W_q W_k^T`, the transposed product ([`Side::Key`]; `tests::prompts_as_keys_meet_x_wq_wk`).
+//! [`Side::Both`] pools the two sets of rows into one covariance.
+//!
 //! Two estimators of Sigma (d x d):
 //! - [`Estimator::Centred`] (default): the covariance of the columns x~ over every token of every
 //!   image, mean removed, eigenvalues raised by `epsilon` times their mean. This is the quantity
@@ -21,6 +27,7 @@
 //!   `f32::EPSILON` times the largest (zero in the official f32 arithmetic) are raised to that
 //!   floor, which keeps W finite and, like the original, very large along those directions.
 
+pub mod diagnostics;
 mod eig;
 
 use burn::tensor::Tensor;
@@ -29,7 +36,7 @@ use crate::model::Backbone;
 use crate::model::checkpoint::HostTensor;
 use crate::model::vit::{Attention, Trace};
 
-pub use eig::inverse_sqrt;
+pub use eig::{Spectrum, inverse_sqrt};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Estimator {
@@ -44,6 +51,30 @@ pub enum Source {
     BlockInput,
     /// The block's norm1 output: what W_q and W_k actually multiply.
     Norm1,
+}
+
+/// Which products of the prompt the whitening is estimated for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The prompt as a query: rows x W_k W_q^T (the paper's X~).
+    #[default]
+    Query,
+    /// The prompt as a key, read by the image tokens: rows x W_q W_k^T.
+    Key,
+    /// Both sets of rows pooled into one covariance.
+    Both,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Query => "query",
+            Side::Key => "key",
+            Side::Both => "both",
+        }
+    }
 }
 
 impl Estimator {
@@ -90,6 +121,7 @@ pub struct WhitenConfig {
     pub estimator: Estimator,
     pub source: Source,
     pub views: Views,
+    pub side: Side,
     /// Centred estimator: added to the eigenvalues, relative to their mean. Directions whose
     /// variance is below it are amplified less than full whitening would (their whitened variance
     /// is s / (s + epsilon)), which keeps near-null directions of W_q W_k^T from blowing up.
@@ -104,6 +136,7 @@ impl Default for WhitenConfig {
             estimator: Estimator::Centred,
             source: Source::BlockInput,
             views: Views::Train,
+            side: Side::Query,
             epsilon: 1e-5,
             max_images: 100,
         }
@@ -116,8 +149,8 @@ pub struct Whitening {
     pub block: usize,
     /// W, d x d, symmetric.
     pub matrix: HostTensor,
-    /// Eigenvalues of Sigma, largest first (before the floor and epsilon).
-    pub eigenvalues: Vec<f64>,
+    /// Sigma's eigenvalues, largest first (before the floor and epsilon), and eigenvectors.
+    pub spectrum: Spectrum,
     pub images: usize,
     pub tokens: usize,
 }
@@ -147,9 +180,23 @@ pub fn x_tilde(x: Tensor<3>, qk: Tensor<2>) -> Tensor<3> {
     x.matmul(qk.transpose().unsqueeze::<3>())
 }
 
+/// The rows whose covariance `side` whitens, for tokens `x` [B, T, D] and qk = W_q W_k^T:
+/// [B, T, D], or [B, 2T, D] for both sides (the query rows, then the key rows).
+pub fn side_rows(x: Tensor<3>, qk: Tensor<2>, side: Side) -> Tensor<3> {
+    match side {
+        Side::Query => x_tilde(x, qk),
+        Side::Key => x.matmul(qk.unsqueeze::<3>()),
+        Side::Both => {
+            let key = x.clone().matmul(qk.clone().unsqueeze::<3>());
+            Tensor::cat(vec![x_tilde(x, qk), key], 1)
+        }
+    }
+}
+
 /// Sums over images, kept on the device until [`Accumulator::finish`] reads them back once.
 pub struct Accumulator {
     source: Source,
+    side: Side,
     blocks: Vec<usize>,
     qk: Vec<Tensor<2>>,
     /// A shift subtracted before squaring (the first batch's mean), so the centred covariance
@@ -163,8 +210,14 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
-    /// Statistics for the given blocks (0 for shallow prompts, every block for deep ones).
+    /// Query-side statistics for the given blocks (0 for shallow prompts, every block for deep
+    /// ones).
     pub fn new(backbone: &Backbone, blocks: Vec<usize>, source: Source) -> Self {
+        Self::for_side(backbone, blocks, source, Side::Query)
+    }
+
+    /// Statistics of the rows `side` names (see [`side_rows`]).
+    pub fn for_side(backbone: &Backbone, blocks: Vec<usize>, source: Source, side: Side) -> Self {
         let qk = blocks
             .iter()
             .map(|&b| qk_product(&backbone.vit.blocks[b].attn))
@@ -172,6 +225,7 @@ impl Accumulator {
         let n = blocks.len();
         Self {
             source,
+            side,
             blocks,
             qk,
             shift: vec![None; n],
@@ -194,7 +248,8 @@ impl Accumulator {
                 Source::BlockInput => &trace.block_inputs[block],
                 Source::Norm1 => &trace.norm1_outputs[block],
             };
-            let [b, t, d] = x.dims();
+            let xt = side_rows(x.clone(), self.qk[k].clone(), self.side); // [B, T', D]
+            let [b, t, d] = xt.dims();
             if k == 0 {
                 if let Some(seen) = self.tokens_per_image.filter(|&s| s != t) {
                     return Err(WhitenError::TokenCount(seen, t));
@@ -202,7 +257,6 @@ impl Accumulator {
                 self.tokens_per_image = Some(t);
                 self.images += b;
             }
-            let xt = x_tilde(x.clone(), self.qk[k].clone()); // [B, T, D]
             let image_sum = xt.clone().sum_dim(0).squeeze_dim::<2>(0); // [T, D]
             let rows = xt.reshape([b * t, d]);
             let shift = self.shift[k]
@@ -244,22 +298,27 @@ impl Accumulator {
                 }
             };
             let d = (sigma.len() as f64).sqrt() as usize;
-            let (matrix, eigenvalues) = match config.estimator {
-                Estimator::Centred => {
-                    let mean_eig = (0..d).map(|i| sigma[i * d + i]).sum::<f64>() / d as f64;
-                    inverse_sqrt(&sigma, d, 1e-12, config.epsilon * mean_eig)
-                }
-                Estimator::Official => inverse_sqrt(&sigma, d, f32::EPSILON as f64, 0.0),
-            };
+            let spectrum = Spectrum::of(&sigma, d);
+            let matrix = whitening_matrix(&spectrum, config.estimator, config.epsilon);
             out.push(Whitening {
                 block,
                 matrix: HostTensor::new(vec![d, d], matrix.iter().map(|&v| v as f32).collect()),
-                eigenvalues,
+                spectrum,
                 images: self.images,
                 tokens: self.images * t,
             });
         }
         Ok(out)
+    }
+}
+
+/// W from Sigma's spectrum as `estimator` makes it: the centred estimator raises every eigenvalue
+/// by `epsilon` times their mean; the official one only floors the eigenvalues that are zero up
+/// to f32 rounding.
+pub fn whitening_matrix(spectrum: &Spectrum, estimator: Estimator, epsilon: f64) -> Vec<f64> {
+    match estimator {
+        Estimator::Centred => spectrum.inverse_sqrt(1e-12, epsilon * spectrum.mean()),
+        Estimator::Official => spectrum.inverse_sqrt(f32::EPSILON as f64, 0.0),
     }
 }
 
@@ -375,5 +434,111 @@ mod tests {
             "W_q^T W_k should differ: {}",
             err(&official)
         );
+    }
+
+    /// The tiny one-block model of these tests, and three random token rows per seed.
+    fn tiny() -> (crate::model::vit::Vit, Device) {
+        let config = VitConfig::from_json(
+            r#"{"img_size":16,"patch_size":8,"embed_dim":8,"depth":1,"num_heads":2,"qkv_bias":false}"#,
+        )
+        .unwrap();
+        let device = Device::flex();
+        let mut ck = Checkpoint::from_tensors(random_timm_tensors(&config, 3, 0.5));
+        (load_vit(&mut ck, &config, &device).unwrap().vit, device)
+    }
+
+    fn rows(seed: u64, n: usize, device: &Device) -> Tensor<2> {
+        let data = crate::rng::Rng::new(seed).normal_vec(n * 8, 1.0);
+        Tensor::<2>::from_data(TensorData::new(data, [n, 8]), device)
+    }
+
+    #[test]
+    fn prompts_as_keys_meet_x_wq_wk() {
+        let (vit, device) = tiny();
+        let attn = &vit.blocks[0].attn;
+        let d = 8;
+        let (p, x) = (rows(1, 3, &device), rows(2, 4, &device));
+        let proj = |t: Tensor<2>, from| {
+            attn.qkv
+                .forward(t.unsqueeze::<3>())
+                .squeeze_dim::<2>(0)
+                .narrow(1, from, d)
+        };
+        // Image tokens as queries, prompts as keys: q = x W_q, k = p W_k, logits [4, 3].
+        let logits = host(proj(x.clone(), 0).matmul(proj(p.clone(), d).transpose()));
+        let key_rows =
+            side_rows(x.clone().unsqueeze::<3>(), qk_product(attn), Side::Key).squeeze_dim::<2>(0);
+        let query_rows =
+            side_rows(x.unsqueeze::<3>(), qk_product(attn), Side::Query).squeeze_dim::<2>(0);
+        // p . r for every image row r: [4, 3] as x r^T p^T is.
+        let key = host(key_rows.matmul(p.clone().transpose()));
+        let query = host(query_rows.matmul(p.transpose()));
+        let err = |a: &[f32]| {
+            logits
+                .iter()
+                .zip(a)
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0, f32::max)
+        };
+        assert!(err(&key) < 1e-4, "key side: {}", err(&key));
+        assert!(err(&query) > 0.1, "the query side is the other product");
+    }
+
+    #[test]
+    fn each_side_whitens_the_covariance_of_its_own_rows() {
+        let (vit, device) = tiny();
+        let qk = qk_product(&vit.blocks[0].attn);
+        let x =
+            Tensor::cat(vec![rows(3, 40, &device), rows(4, 40, &device)], 0).reshape([2, 40, 8]);
+        let trace = Trace {
+            block_inputs: vec![x.clone()],
+            norm1_outputs: vec![x.clone()],
+        };
+        let config = WhitenConfig {
+            epsilon: 0.0,
+            ..WhitenConfig::default()
+        };
+        for side in [Side::Query, Side::Key, Side::Both] {
+            let backbone_free = Accumulator {
+                source: Source::BlockInput,
+                side,
+                blocks: vec![0],
+                qk: vec![qk.clone()],
+                shift: vec![None],
+                gram: vec![None],
+                sum: vec![None],
+                image_sum: vec![None],
+                tokens_per_image: None,
+                images: 0,
+            };
+            let mut acc = backbone_free;
+            acc.add(&trace).unwrap();
+            let w = pollster::block_on(acc.finish(&config)).unwrap().remove(0);
+            // The covariance of the side's rows, by hand in f64.
+            let r = host(side_rows(x.clone(), qk.clone(), side).reshape([-1, 8]));
+            let n = r.len() / 8;
+            let mean: Vec<f64> = (0..8)
+                .map(|j| (0..n).map(|i| r[i * 8 + j] as f64).sum::<f64>() / n as f64)
+                .collect();
+            let mut sigma = vec![0.0; 64];
+            for i in 0..n {
+                for a in 0..8 {
+                    for b in 0..8 {
+                        sigma[a * 8 + b] += (r[i * 8 + a] as f64 - mean[a])
+                            * (r[i * 8 + b] as f64 - mean[b])
+                            / n as f64;
+                    }
+                }
+            }
+            let want = Spectrum::of(&sigma, 8).values;
+            for (got, want) in w.spectrum.values.iter().zip(&want) {
+                assert!(
+                    (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                    "{side:?}: {:?} vs {want:?}",
+                    w.spectrum.values
+                );
+            }
+            assert_eq!(w.tokens, if side == Side::Both { 160 } else { 80 });
+        }
     }
 }
