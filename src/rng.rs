@@ -125,6 +125,8 @@ pub enum Stream {
     Crops(u64),
     /// The prompt dropout masks of one step.
     Dropout(u64),
+    /// The order the draws of a comparison's shots are taken in.
+    Draws,
 }
 
 impl Stream {
@@ -145,6 +147,7 @@ impl Stream {
             Stream::Shuffle(i) => (6, i),
             Stream::Crops(i) => (7, i),
             Stream::Dropout(i) => (8, i),
+            Stream::Draws => (9, 0),
         };
         assert!(
             index <= Self::MAX_INDEX,

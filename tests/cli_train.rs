@@ -215,6 +215,39 @@ fn a_warm_up_as_long_as_the_run_is_refused_and_a_recipe_gives_way_to_flags() {
     let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
     assert_eq!(meta["train"]["optimizer"], "sgd");
     assert_eq!(meta["train"]["lr"], 0.01);
+    // The training views and the whitened side are recorded with the run.
+    assert_eq!(
+        (
+            meta["train"]["augment"].clone(),
+            meta["train"]["crop_scale"].clone()
+        ),
+        ("crop-flip".into(), 0.08.into())
+    );
+    let o = f.train(&[
+        "--method",
+        "bpt-fwhiten",
+        "--augment",
+        "none",
+        "--crop-scale",
+        "0.5",
+        "--whiten-side",
+        "key",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = bpt_lab::model::checkpoint::read_metadata(
+        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
+    )
+    .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    assert_eq!(meta["train"]["augment"], "none");
+    assert_eq!(meta["train"]["crop_scale"], 0.5);
+    assert_eq!(meta["whitening"]["side"], "key");
+    let o = f.train(&["--crop-scale", "0"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("crop scale 0 must be above 0"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -25,9 +25,9 @@ enum Command {
     Predict(bpt_lab::cli::predict::PredictArgs),
     /// Accuracy, per-class accuracy, confusion matrix and loss of a run file on a class folder.
     Evaluate(bpt_lab::cli::evaluate::EvaluateArgs),
-    /// Compare methods on one data set: learning rates chosen on validation, paired seeds, means
-    /// with 95% intervals; writes compare.json, compare.md and compare.svg.
-    Compare(bpt_lab::cli::compare::CompareArgs),
+    /// Compare methods on one data set: settings chosen on validation, paired draws and seeds,
+    /// means with 95% intervals; writes compare.json, compare.md and compare.svg.
+    Compare(Box<bpt_lab::cli::compare::CompareArgs>),
     /// Histograms, moments and fits of X, W_q W_k^T, X~ and whitened X~ for a block (and of
     /// the prompts of run files), as JSON.
     Analyse(bpt_lab::cli::analyse::AnalyseArgs),
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => exit(bpt_lab::cli::train::run(args)),
         Command::Predict(args) => exit(bpt_lab::cli::predict::run(args)),
         Command::Evaluate(args) => exit(bpt_lab::cli::evaluate::run(args)),
-        Command::Compare(args) => exit(bpt_lab::cli::compare::run(args)),
+        Command::Compare(args) => exit(bpt_lab::cli::compare::run(*args)),
         Command::Analyse(args) => exit(bpt_lab::cli::analyse::run(args)),
         Command::Bench(command) => exit(bpt_lab::cli::bench::run(command)),
     }

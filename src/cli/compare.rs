@@ -1,8 +1,10 @@
-//! `bpt-lab compare`: a grid of methods x learning rates x seeds on one data set, in one
-//! process (the backbone loaded once). Every cell trains on the same training images and is
-//! evaluated on the same validation and held-out images; seeds are paired across methods. The
-//! learning rate of each method is chosen on validation only (`compare::SELECTION`). Writes
-//! `compare.json` (settings, every cell's history, the summary), `compare.md` and `compare.svg`.
+//! `bpt-lab compare`: a grid of methods x settings (prompt rate, head rate, epsilon) x draws of
+//! the shots x seeds on one data set, in one process (the backbone loaded once). Within a draw
+//! every cell trains on the same pictures and is evaluated on the same validation pictures; the
+//! held-out pictures are shared by every draw; draws and seeds are paired across methods. Each
+//! method's setting is chosen on validation only (`compare::SELECTION`). Writes `compare.json`
+//! (settings, every cell's history, losses and whitening diagnostics, the summary),
+//! `compare.md` and `compare.svg`.
 
 use crate::error::Error;
 use std::path::PathBuf;
@@ -15,12 +17,14 @@ use super::progress::{Progress, format_seconds};
 use super::run_args::RunArgs;
 use super::train::load_data;
 use super::{Backend, ModelFiles, write_folder};
-use crate::compare::{self, Cell, Point, svg};
+use crate::compare::{self, Cell, Point, Setting, svg};
 use crate::kernels::half::WeightStorage;
 use crate::model::Backbone;
 use crate::prompt::{BInit, Method};
+use crate::train::data::Portion;
 use crate::train::run::{self, EvalPoint, Flow, Observer, Plan};
-use crate::train::{Session, StepStats};
+use crate::train::{Dataset, Sample, Session, StepStats};
+use crate::whiten::diagnostics::{Diagnostics, TRACE_SHARE, k_covering};
 
 #[derive(clap::Args)]
 pub struct CompareArgs {
@@ -43,9 +47,18 @@ pub struct CompareArgs {
     /// Share of each class held out when there is no --test folder, in [0, 1).
     #[arg(long, default_value_t = 0.2)]
     holdout: f64,
-    /// Share of each class's training images set aside for choosing the learning rate.
-    #[arg(long, default_value_t = 0.2)]
-    validation: f64,
+    /// Validation pictures for choosing the setting: a share of each class's training pictures
+    /// (0.2), or a count per class (5). With --shots, per draw (a share of what it takes).
+    #[arg(long, default_value = "0.2")]
+    validation: Portion,
+    /// Training pictures per class in each draw (the shots); without it every training picture
+    /// not set aside for validation is used, in one draw.
+    #[arg(long)]
+    shots: Option<usize>,
+    /// Disjoint draws of the shots from the training folder (needs --shots above 1 draw); the
+    /// held-out pictures are shared. Intervals are over draw x seed pairs.
+    #[arg(long, default_value_t = 1)]
+    draws: usize,
     /// Seed of the held-out and validation splits (the same for every cell).
     #[arg(long, default_value_t = 0)]
     split_seed: u64,
@@ -54,9 +67,25 @@ pub struct CompareArgs {
     /// `views=train|eval`, `epsilon=E` (e.g. `bpt-bilinear:b-init=xavier`).
     #[arg(long, default_value = "head,vpt,bpt-fwhiten,bpt-bilinear")]
     methods: String,
-    /// Learning rates, comma-separated; each method takes the best on validation.
-    #[arg(long, default_value = "5e-3,5e-2")]
+    /// The prompts' peak learning rates, comma-separated; each method takes the best setting on
+    /// validation (head-only has no prompts: its grid is --head-lrs).
+    #[arg(long, default_value = "1e-3,5e-3,2e-2,1e-1")]
     lrs: String,
+    /// The head's peak learning rates, comma-separated: the same axis for every method,
+    /// head-only included [default: 5e-3, one value: the same head rate for all].
+    #[arg(long)]
+    head_lrs: Option<String>,
+    /// The whitening's epsilons, comma-separated: an axis of the methods that whiten, chosen
+    /// on validation like the rate [default: --epsilon].
+    #[arg(long)]
+    epsilons: Option<String>,
+    /// When held-out and validation accuracy are measured: fractions of the run's steps,
+    /// comma-separated (0.2 is the "how fast" mark; the end is always measured).
+    #[arg(long, default_value = "0.2,1")]
+    eval_at: String,
+    /// Also evaluate at every epoch's end (curves; costs an evaluation per epoch).
+    #[arg(long)]
+    eval_every_epoch: bool,
     /// Seeds, comma-separated (initialisation, order, crops, dropout).
     #[arg(long, default_value = "0,1,2")]
     seeds: String,
@@ -83,6 +112,8 @@ struct MethodSpec {
     label: String,
     method: Method,
     run: RunArgs,
+    /// Set by the method's own `epsilon=` option: the epsilon axis does not apply.
+    fixed_epsilon: bool,
 }
 
 fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
@@ -91,6 +122,7 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
         let mut parts = label.split(':');
         let method: Method = parts.next().unwrap_or_default().parse()?;
         let mut run = base.clone();
+        let mut fixed_epsilon = false;
         for option in parts {
             let (key, value) = option.split_once('=').unwrap_or((option, ""));
             let bad = |e: String| format!("{label}: {key}: {e}");
@@ -101,7 +133,10 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
                 "rank" => run.rank = Some(count(value)?),
                 "prompts" => run.prompts = Some(count(value)?),
                 "deep" => run.deep = true,
-                "epsilon" => run.epsilon = number(value)?,
+                "epsilon" => {
+                    run.epsilon = number(value)?;
+                    fixed_epsilon = true;
+                }
                 // The same names as the flags --whiten-source and --whiten-views take.
                 "source" => {
                     run.whiten_source = clap::ValueEnum::from_str(value, false)
@@ -125,6 +160,7 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
             label: label.to_string(),
             method,
             run,
+            fixed_epsilon,
         });
     }
     if specs.is_empty() {
@@ -149,16 +185,18 @@ where
     Ok(values)
 }
 
-/// The grid's progress bar and each cell's evaluations.
+/// The grid's progress bar, each cell's evaluations and its step losses.
 struct Tracker<'a> {
     progress: &'a Progress,
     done_before: usize,
     label: String,
     points: Vec<Point>,
+    losses: Vec<f32>,
 }
 
 impl Observer for Tracker<'_> {
     fn step(&mut self, stats: &StepStats) {
+        self.losses.push(stats.loss);
         self.progress.set(
             self.done_before + stats.step + 1,
             &format!(
@@ -225,6 +263,91 @@ fn write_outputs(
     Ok(())
 }
 
+/// The settings a method is tried at: head-only at each head rate (its only rate); the others
+/// at each prompt rate x head rate, and each epsilon where the method whitens.
+fn settings_of(spec: &MethodSpec, lrs: &[f64], head_lrs: &[f64], epsilons: &[f64]) -> Vec<Setting> {
+    if spec.method == Method::Head {
+        return head_lrs
+            .iter()
+            .map(|&h| Setting {
+                lr: h,
+                lr_head: Some(h),
+                epsilon: None,
+            })
+            .collect();
+    }
+    let whitens = spec.run.prompt_config(spec.method).needs_whitening();
+    let eps: Vec<Option<f64>> = match (whitens, spec.fixed_epsilon) {
+        (false, _) => vec![None],
+        (true, true) => vec![Some(spec.run.epsilon)],
+        (true, false) => epsilons.iter().map(|&e| Some(e)).collect(),
+    };
+    let mut out = Vec::new();
+    for &lr in lrs {
+        for &h in head_lrs {
+            for &epsilon in &eps {
+                out.push(Setting {
+                    lr,
+                    lr_head: Some(h),
+                    epsilon,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The run settings of one cell.
+fn cell_args(spec: &MethodSpec, setting: &Setting) -> RunArgs {
+    let mut run = spec.run.clone();
+    run.lr = Some(setting.lr);
+    run.lr_head = setting.lr_head;
+    if let Some(e) = setting.epsilon {
+        run.epsilon = e;
+    }
+    run
+}
+
+/// The steps to evaluate after, for `fractions` of `total` steps (each rounded up, at least
+/// one), the end always among them.
+fn eval_steps(fractions: &[f64], total: usize) -> Result<Vec<usize>, Error> {
+    let mut steps = vec![total];
+    for &f in fractions {
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(format!("--eval-at {f}: fractions of the run must be in (0, 1]").into());
+        }
+        // Rounded up, but a product that is whole up to rounding (0.2 x 15) stays whole.
+        let at = f * total as f64;
+        let at = if (at - at.round()).abs() < 1e-9 {
+            at.round()
+        } else {
+            at.ceil()
+        };
+        steps.push((at as usize).clamp(1, total));
+    }
+    steps.sort_unstable();
+    steps.dedup();
+    Ok(steps)
+}
+
+/// The data of each draw: (training set, validation pictures).
+fn draws_of(data: &Dataset, args: &CompareArgs) -> Result<Vec<(Dataset, Vec<Sample>)>, Error> {
+    match args.shots {
+        Some(shots) => Ok(data
+            .draw_shots(args.draws, shots, args.validation, args.split_seed)
+            .map_err(|e| format!("drawing the shots: {e}"))?),
+        None if args.draws > 1 => Err(format!(
+            "--draws {} needs --shots N: how many training pictures per class each draw takes",
+            args.draws
+        )
+        .into()),
+        None => Ok(vec![
+            data.carve_validation(args.validation, args.split_seed)
+                .map_err(|e| format!("validation split: {e}"))?,
+        ]),
+    }
+}
+
 pub fn run(args: CompareArgs) -> Result<(), Error> {
     if let Some(from) = &args.replot {
         return replot(from, &args.out, args.baseline.as_deref());
@@ -240,123 +363,147 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     let config = files.config()?;
     let specs = parse_methods(&args.methods, &args.run)?;
     let lrs: Vec<f64> = parse_list("--lrs", &args.lrs)?;
+    let head_lrs: Vec<f64> = match &args.head_lrs {
+        Some(list) => parse_list("--head-lrs", list)?,
+        None => vec![crate::train::DEFAULT_LR_HEAD],
+    };
+    let epsilons: Vec<f64> = match &args.epsilons {
+        Some(list) => parse_list("--epsilons", list)?,
+        None => vec![args.run.epsilon],
+    };
+    let fractions: Vec<f64> = parse_list("--eval-at", &args.eval_at)?;
     let seeds: Vec<u64> = parse_list("--seeds", &args.seeds)?;
-    if lrs.len() > 1 && !(args.validation > 0.0 && args.validation < 1.0) {
+    let grid: Vec<(&MethodSpec, Vec<Setting>)> = specs
+        .iter()
+        .map(|s| (s, settings_of(s, &lrs, &head_lrs, &epsilons)))
+        .collect();
+    let choices = grid.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    if choices > 1 && args.validation.per_class(1)? == 0 {
         return Err(format!(
-            "--validation {}: choosing among {} rates needs a validation share in (0, 1)",
-            args.validation,
-            lrs.len()
+            "--validation 0: choosing among {choices} settings needs validation pictures"
         )
         .into());
     }
     // Every setting is checked before anything trains.
-    for spec in &specs {
+    for (spec, settings) in &grid {
         spec.run
             .prompt_config(spec.method)
             .validate(config.embed_dim)
             .map_err(|e| format!("{}: {e}", spec.label))?;
-        for &lr in &lrs {
-            let mut r = spec.run.clone();
-            r.lr = Some(lr);
-            r.train_config(spec.method, 0)
+        for setting in settings {
+            cell_args(spec, setting)
+                .train_config(spec.method, 0)
                 .map_err(|e| format!("{}: {e}", spec.label))?;
         }
     }
     let data = load_data(dir, args.test.as_deref(), args.holdout, args.split_seed)?;
-    let (data, validation) = data
-        .carve_validation(args.validation, args.split_seed)
-        .map_err(|e| format!("validation split: {e}"))?;
-    eprintln!(
-        "validation: {} images carved from the training images ({} left to train on)",
-        validation.len(),
-        data.train.len()
-    );
     if data.test.is_empty() {
         return Err(
             "a comparison needs held-out images: give --test or a positive --holdout".into(),
         );
     }
+    let draws = draws_of(&data, &args)?;
+    let (first, validation) = &draws[0];
+    eprintln!(
+        "{} draw(s), each {} training and {} validation pictures; {} held out",
+        draws.len(),
+        first.train.len(),
+        validation.len(),
+        first.test.len()
+    );
     let (device, gpu) = args.backend.device()?;
     let backbone: Arc<Backbone> = Arc::new(files.load(config, &device, gpu.as_ref())?);
 
-    let steps_per_cell = data.train.len().div_ceil(args.run.batch) * args.run.epochs;
-    let cells_total = specs.len() * lrs.len() * seeds.len();
+    let per_epoch = first.train.len().div_ceil(args.run.batch);
+    let steps_per_cell = per_epoch * args.run.epochs;
+    let evals = eval_steps(&fractions, steps_per_cell)?;
+    let cells_total = draws.len() * seeds.len() * grid.iter().map(|(_, s)| s.len()).sum::<usize>();
     let progress = Progress::new(steps_per_cell * cells_total);
     let started = Instant::now();
-    let plan = Plan {
-        extra_evals: vec![compare::early_step(steps_per_cell)],
-        validation,
-    };
     let mut cells = Vec::with_capacity(cells_total);
-    for spec in &specs {
-        for &lr in &lrs {
-            for &seed in &seeds {
-                let mut settings = spec.run.clone();
-                settings.lr = Some(lr);
-                let label = format!("{} lr {lr:e} seed {seed}", spec.label);
-                let session = pollster::block_on(Session::new(
-                    backbone.clone(),
-                    settings.prompt_config(spec.method),
-                    settings.train_config(spec.method, seed)?,
-                    settings.whiten_config(),
-                    &data,
-                    &device,
-                ))
-                .map_err(|e| format!("{label}: {e}"))?;
-                let (total_steps, per_epoch) = (session.total_steps(), session.steps_per_epoch());
-                let mut tracker = Tracker {
-                    progress: &progress,
-                    done_before: cells.len() * steps_per_cell,
-                    label: label.clone(),
-                    points: Vec::new(),
-                };
-                let outcome = pollster::block_on(run::run(session, &data, &plan, &mut tracker));
-                progress.clear();
-                // A diverged cell is a result (this rate is too high), not a failure of the grid.
-                let (points, diverged_at) = match outcome {
-                    Ok(_) => (tracker.points, None),
-                    Err(crate::train::TrainError::NonFinite { step, .. }) => {
-                        eprintln!("{label}: diverged at step {step}; 0% accuracy from then on");
-                        (diverged(tracker.points, total_steps, per_epoch), Some(step))
-                    }
-                    Err(e) => return Err(format!("{label}: {e}").into()),
-                };
-                let last = points.last().map_or(0.0, |p| p.test_accuracy);
-                eprintln!(
-                    "{label}: held-out {:.1}%  [{} elapsed]",
-                    100.0 * last,
-                    format_seconds(started.elapsed().as_secs_f64())
-                );
-                cells.push(Cell {
-                    method: spec.label.clone(),
-                    lr,
-                    seed,
-                    total_steps,
-                    diverged_at,
-                    history: points,
-                });
+    for (draw, (data, validation)) in draws.iter().enumerate() {
+        let plan = Plan {
+            every_epoch: args.eval_every_epoch,
+            extra_evals: evals.clone(),
+            validation: validation.clone(),
+        };
+        for (spec, settings) in &grid {
+            for setting in settings {
+                for &seed in &seeds {
+                    let label = format!(
+                        "{} lr {:e}{}{}{} seed {seed}",
+                        spec.label,
+                        setting.lr,
+                        setting
+                            .lr_head
+                            .filter(|_| spec.method != Method::Head)
+                            .map_or(String::new(), |h| format!(" head {h:e}")),
+                        setting
+                            .epsilon
+                            .map_or(String::new(), |e| format!(" eps {e:e}")),
+                        if draws.len() > 1 {
+                            format!(" draw {draw}")
+                        } else {
+                            String::new()
+                        },
+                    );
+                    let mut tracker = Tracker {
+                        progress: &progress,
+                        done_before: cells.len() * steps_per_cell,
+                        label: label.clone(),
+                        points: Vec::new(),
+                        losses: Vec::new(),
+                    };
+                    let cell = train_cell(
+                        spec,
+                        setting,
+                        draw,
+                        seed,
+                        data,
+                        &plan,
+                        &backbone,
+                        &device,
+                        &mut tracker,
+                    )
+                    .map_err(|e| format!("{label}: {e}"))?;
+                    progress.clear();
+                    let last = cell.history.last().map_or(0.0, |p| p.test_accuracy);
+                    eprintln!(
+                        "{label}: held-out {:.1}%  [{} elapsed]",
+                        100.0 * last,
+                        format_seconds(started.elapsed().as_secs_f64())
+                    );
+                    cells.push(cell);
+                }
             }
         }
     }
 
     let summary = compare::summarise_against(&cells, args.baseline.as_deref());
     let title = format!(
-        "{}: {} classes, {} training images, {} px",
+        "{}: {} classes, {} training pictures x {} draw(s), {} px",
         files.name(),
-        data.classes.len(),
-        data.train.len(),
+        first.classes.len(),
+        first.train.len(),
+        draws.len(),
         args.run.size
     );
+    let seconds = started.elapsed().as_secs_f64();
     let report = json!({
-        "format": 1,
+        "format": 2,
         "title": title,
         "model": files.name(),
-        "classes": data.classes,
-        "images": {"train": data.train.len(), "validation": plan.validation.len(), "test": data.test.len()},
+        "classes": first.classes,
+        "images": {"train": first.train.len(), "validation": validation.len(), "test": first.test.len()},
         "split_seed": args.split_seed,
+        "draws": draws.len(),
+        "shots": args.shots,
         "settings": {
             "epochs": args.run.epochs, "batch": args.run.batch, "size": args.run.size,
-            "recipe": args.run.recipe.map(|r| r.name), "lrs": lrs, "seeds": seeds,
+            "recipe": args.run.recipe.map(|r| r.name), "lrs": lrs, "head_lrs": head_lrs,
+            "epsilons": epsilons, "seeds": seeds, "eval_steps": evals,
+            "eval_every_epoch": args.eval_every_epoch,
+            "augment": args.run.augment.name(), "crop_scale": args.run.crop_scale,
             "methods": specs.iter().map(|s| {
                 let prompt = s.run.prompt_config(s.method);
                 let whiten = s.run.whiten_config();
@@ -365,45 +512,136 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
                     "prompts": prompt.effective().num_prompts,
                     "rank": prompt.effective().rank,
                     "b_init": prompt.b_init.name(),
+                    "whiten": whiten.estimator.name(),
                     "whiten_source": whiten.source.name(),
                     "whiten_views": whiten.views.name(),
+                    "whiten_side": whiten.side.name(),
                     "epsilon": whiten.epsilon,
                 })
             }).collect::<Vec<_>>(),
         },
-        "seconds": started.elapsed().as_secs_f64(),
+        "seconds": seconds,
+        "seconds_per_cell": seconds / cells.len().max(1) as f64,
         "summary": summary,
         "cells": cells,
     });
     write_outputs(&args.out, &report, &summary, &title)?;
     eprintln!(
-        "wrote {0}/compare.json, compare.md and compare.svg ({1})",
+        "wrote {0}/compare.json, compare.md and compare.svg ({1}, {2:.1} s per cell)",
         args.out.display(),
-        format_seconds(started.elapsed().as_secs_f64())
+        format_seconds(seconds),
+        seconds / cells.len().max(1) as f64
     );
     Ok(())
 }
 
+/// Trains one cell and records it: its evaluations, its losses, and for a method that whitens
+/// the whitening's diagnostics at initialisation and at the end.
+#[allow(clippy::too_many_arguments)]
+fn train_cell(
+    spec: &MethodSpec,
+    setting: &Setting,
+    draw: usize,
+    seed: u64,
+    data: &Dataset,
+    plan: &Plan,
+    backbone: &Arc<Backbone>,
+    device: &burn::tensor::Device,
+    tracker: &mut Tracker,
+) -> Result<Cell, Error> {
+    let run = cell_args(spec, setting);
+    let session = pollster::block_on(Session::new(
+        backbone.clone(),
+        run.prompt_config(spec.method),
+        run.train_config(spec.method, seed)?,
+        run.whiten_config(),
+        data,
+        device,
+    ))?;
+    let (total_steps, per_epoch) = (session.total_steps(), session.steps_per_epoch());
+    let share_init = pollster::block_on(session.prompt_energy_share())?;
+    let eigenvalues = session.whitening.first().map(|w| w.spectrum.values.clone());
+    let outcome = pollster::block_on(run::run(session, data, plan, tracker));
+    // A diverged cell is a result (this setting is too fast), not a failure of the grid.
+    let (history, diverged_at, share_end) = match outcome {
+        Ok(outcome) => {
+            let share = pollster::block_on(outcome.session.prompt_energy_share())?;
+            (std::mem::take(&mut tracker.points), None, share)
+        }
+        Err(crate::train::TrainError::NonFinite { step, .. }) => {
+            eprintln!(
+                "{}: diverged at step {step}; 0% accuracy from then on",
+                tracker.label
+            );
+            let points = std::mem::take(&mut tracker.points);
+            (
+                diverged(
+                    points,
+                    &plan.extra_evals,
+                    total_steps,
+                    per_epoch,
+                    plan.every_epoch,
+                ),
+                Some(step),
+                None,
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let losses = &tracker.losses;
+    let diagnostics = match (eigenvalues, share_init) {
+        (Some(eigenvalues), Some(share_init)) => Some(Diagnostics {
+            k: k_covering(&eigenvalues, TRACE_SHARE),
+            eigenvalues,
+            share_init,
+            share_end,
+        }),
+        _ => None,
+    };
+    Ok(Cell {
+        method: spec.label.clone(),
+        setting: *setting,
+        draw,
+        seed,
+        total_steps,
+        steps_per_epoch: per_epoch,
+        diverged_at,
+        history,
+        train_loss: compare::epoch_means(losses, per_epoch),
+        train_loss_early: compare::window_mean(losses, compare::early_step(total_steps), per_epoch),
+        diagnostics,
+    })
+}
+
 /// The history of a cell whose loss stopped being finite: the evaluations it made, then each
-/// later one (epoch ends and the 20% mark) at zero accuracy and infinite validation loss: a
-/// diverged classifier predicts nothing, its rate loses the validation choice, and its curve
-/// keeps the length of the others so seeds stay paired.
-fn diverged(mut points: Vec<Point>, total_steps: usize, steps_per_epoch: usize) -> Vec<Point> {
+/// later one the plan would have made (its steps, and epoch ends when it evaluates every epoch)
+/// at zero accuracy and infinite validation loss: a diverged classifier predicts nothing, its
+/// setting loses the validation choice, and its history keeps the steps of the others so that
+/// pairs stay whole.
+fn diverged(
+    mut points: Vec<Point>,
+    planned: &[usize],
+    total_steps: usize,
+    steps_per_epoch: usize,
+    every_epoch: bool,
+) -> Vec<Point> {
     let last = points.last().map_or(0, |p| p.step);
-    let early = compare::early_step(total_steps);
-    let mut marks: Vec<usize> = (1..)
-        .map(|e| e * steps_per_epoch.max(1))
-        .take_while(|&s| s <= total_steps)
-        .collect();
-    marks.push(early);
+    let per_epoch = steps_per_epoch.max(1);
+    let mut marks: Vec<usize> = planned.to_vec();
+    if every_epoch {
+        marks.extend(
+            (1..)
+                .map(|e| e * per_epoch)
+                .take_while(|&s| s <= total_steps),
+        );
+    }
     marks.sort_unstable();
     marks.dedup();
     for step in marks.into_iter().filter(|&s| s > last) {
-        let epoch_end = step.is_multiple_of(steps_per_epoch.max(1));
         points.push(Point {
             step,
-            epoch: step / steps_per_epoch.max(1),
-            epoch_end,
+            epoch: step / per_epoch,
+            epoch_end: step.is_multiple_of(per_epoch),
             test_accuracy: 0.0,
             validation_accuracy: 0.0,
             validation_loss: f64::INFINITY,

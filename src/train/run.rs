@@ -39,13 +39,26 @@ pub struct EvalPoint {
     pub validation: Option<Evaluation>,
 }
 
-/// What to evaluate, beyond the held-out images at every epoch's end.
-#[derive(Clone, Debug, Default)]
+/// When to evaluate, and on what beside the held-out images.
+#[derive(Clone, Debug)]
 pub struct Plan {
+    /// Evaluate at every epoch's end (curves); a comparison may evaluate only at chosen steps.
+    pub every_epoch: bool,
     /// Steps after which to evaluate as well (e.g. 20% of the run, for the convergence claim).
     pub extra_evals: Vec<usize>,
     /// Images to evaluate at every evaluation beside the held-out ones (a validation split).
     pub validation: Vec<Sample>,
+}
+
+impl Default for Plan {
+    /// Every epoch's end, nothing else.
+    fn default() -> Self {
+        Self {
+            every_epoch: true,
+            extra_evals: Vec::new(),
+            validation: Vec::new(),
+        }
+    }
 }
 
 /// Hears how a run goes. Every method but [`Observer::proceed`] has an empty default.
@@ -100,7 +113,7 @@ pub async fn run<O: Observer>(
             );
             observer.step(&stats);
             let epoch_end = session.step.is_multiple_of(session.steps_per_epoch());
-            if epoch_end || plan.extra_evals.contains(&session.step) {
+            if (epoch_end && plan.every_epoch) || plan.extra_evals.contains(&session.step) {
                 let train_loss = epoch_end.then(|| loss.0 / loss.1.max(1) as f64);
                 let point =
                     evaluate(&session, data, plan, epoch, epoch_end, train_loss, observer).await?;
@@ -163,12 +176,14 @@ pub fn metadata(session: &Session, model_name: &str) -> Value {
             "steps": session.step, "warmup_epochs": c.warmup_epochs,
             "weight_decay": c.weight_decay, "weight_decay_head": c.weight_decay_head,
             "optimizer": c.optimizer.name(), "dropout": prompts.dropout,
+            "augment": c.augment.name(), "crop_scale": c.crop_scale,
         },
         "whitening": {
             "used": prompts.needs_whitening(),
             "estimator": w.estimator.name(),
             "source": w.source.name(),
             "views": w.views.name(),
+            "side": w.side.name(),
             "epsilon": w.epsilon,
             "images": w.max_images,
         },

@@ -6,7 +6,7 @@
 //! choose one on, so the comparison says so rather than choose on the held-out pictures.
 
 use super::state::{Member, Queued, RunRecord, RunSettings, RunStatus, method_label};
-use crate::compare::{self, Cell, Point};
+use crate::compare::{self, Cell, Point, Setting};
 use crate::prompt::Method;
 
 pub const DEFAULT_SEEDS: u64 = 3;
@@ -64,7 +64,7 @@ pub fn plan(base: &RunSettings, seeds: u64, comparison: u32) -> Vec<Queued> {
 }
 
 /// The finished runs of `comparison` as the engine's cells (validation figures are NaN: the
-/// rate was not chosen).
+/// rate was not chosen), with their training losses.
 pub fn cells(runs: &[RunRecord], comparison: u32) -> Vec<Cell> {
     runs.iter()
         .filter(|r| r.status == RunStatus::Finished)
@@ -82,14 +82,33 @@ pub fn cells(runs: &[RunRecord], comparison: u32) -> Vec<Cell> {
                     validation_loss: f64::NAN,
                 })
                 .collect();
-            Some(Cell {
+            let mut cell = Cell {
                 method: m.method.clone(),
-                lr: m.lr,
+                setting: Setting {
+                    lr: m.lr,
+                    lr_head: None,
+                    epsilon: None,
+                },
+                draw: 0,
                 seed: m.seed,
                 total_steps: r.total_steps,
+                steps_per_epoch: 0,
                 diverged_at: None,
                 history,
-            })
+                train_loss: Vec::new(),
+                train_loss_early: None,
+                diagnostics: None,
+            };
+            let mut losses = r.losses.clone();
+            losses.sort_by_key(|(step, _)| *step);
+            let losses: Vec<f32> = losses.into_iter().map(|(_, l)| l).collect();
+            if let Some(per_epoch) = cell.epoch_steps() {
+                cell.steps_per_epoch = per_epoch;
+                cell.train_loss = compare::epoch_means(&losses, per_epoch);
+                let early = compare::early_step(cell.total_steps);
+                cell.train_loss_early = compare::window_mean(&losses, early, per_epoch);
+            }
+            Some(cell)
         })
         .collect()
 }
@@ -121,7 +140,7 @@ pub fn against_head(summary: &compare::Summary) -> Option<String> {
         .methods
         .iter()
         .filter_map(|m| {
-            let (_, last) = m.minus_head.as_ref()?;
+            let last = m.minus_head.as_ref()?.last.as_ref()?;
             let name = Method::from_name(&m.method).map_or(m.method.as_str(), |x| method_label(x));
             Some(format!("{name} {}", last.show(100.0, true)))
         })
