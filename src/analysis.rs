@@ -16,7 +16,11 @@ use crate::model::vit::{Prompts, Trace};
 use crate::stats::{StatsError, StatsKernels, Summary, SummaryOptions, summarize_cpu};
 use crate::train::data::{Sample, batch};
 use crate::train::image::Transform;
-use crate::whiten::{Accumulator, Source, WhitenConfig, qk_product, x_tilde};
+use crate::whiten::diagnostics::{TRACE_SHARE, after_norm1, energy_share, k_covering};
+use crate::whiten::{
+    Accumulator, Estimator, Source, Spectrum, WhitenConfig, Whitening, qk_product,
+    whitening_matrix, x_tilde,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -44,6 +48,8 @@ pub struct SourceViews {
     /// X~ of the other images, whitened with that same matrix: [held * T, D]; None with one
     /// image.
     pub whitened_held_out: Option<HostTensor>,
+    /// The spectrum of Sigma, the covariance of the fitting images' X~.
+    pub spectrum: Spectrum,
 }
 
 /// Both sources of one block, on the host.
@@ -182,7 +188,7 @@ pub async fn gather_with(
     for (norm1, whitening) in [(false, &w_input), (true, &w_norm1)] {
         let fit_x = pick(&fit_tokens, norm1).expect("at least one image");
         let held_x = pick(&held_tokens, norm1);
-        sources.push(source_views(fit_x, held_x, &qk, &whitening.matrix, device).await?);
+        sources.push(source_views(fit_x, held_x, &qk, whitening, device).await?);
     }
     let norm1 = sources.pop().expect("two sources");
     let block_input = sources.pop().expect("two sources");
@@ -206,9 +212,10 @@ async fn source_views(
     fit: Tensor<3>,
     held: Option<Tensor<3>>,
     qk: &Tensor<2>,
-    w: &HostTensor,
+    whitening: &Whitening,
     device: &Device,
 ) -> Result<SourceViews, AnalysisError> {
+    let w = &whitening.matrix;
     let [_, t, d] = fit.dims();
     let w = Tensor::<2>::from_data(
         burn::tensor::TensorData::new(w.data.clone(), [d, d]),
@@ -242,7 +249,60 @@ async fn source_views(
             .map_err(readback)?,
         whitened: HostTensor::read(whitened).await.map_err(readback)?,
         whitened_held_out,
+        spectrum: whitening.spectrum.clone(),
     })
+}
+
+/// The whitening's diagnostics of one source (`whiten::diagnostics`): Sigma's spectrum, the k
+/// top directions that cover 90% of its trace, and the share of a prompt's energy after block
+/// `block`'s norm1 that lies in them: VPT's initial prompt (no whitening), and for each epsilon
+/// BPT-fWhiten's initial prompt P W (P of `prompts` tokens ~ N(0, 0.02^2), W the centred
+/// estimator's at that epsilon), as JSON.
+pub async fn whitening_diagnostics(
+    backbone: &Backbone,
+    block: usize,
+    spectrum: &Spectrum,
+    epsilons: &[f64],
+    prompts: usize,
+    device: &Device,
+) -> Result<Value, AnalysisError> {
+    let d = spectrum.d;
+    let k = k_covering(&spectrum.values, TRACE_SHARE);
+    let c = &backbone.config;
+    let mut rng = crate::rng::Rng::new(0);
+    let share = async |tokens: Vec<f32>| -> Result<f64, AnalysisError> {
+        let t = Tensor::<2>::from_data(burn::tensor::TensorData::new(tokens, [prompts, d]), device);
+        let normed = after_norm1(backbone, block, t).await.map_err(readback)?;
+        Ok(energy_share(&normed.data, spectrum, k))
+    };
+    let patch_in = c.in_chans * c.patch_size * c.patch_size;
+    let bound = (6.0 / (patch_in + d) as f64).sqrt();
+    let vpt = share(rng.uniform_vec(prompts * d, bound)).await?;
+    let p = rng.normal_vec(prompts * d, 0.02);
+    let mut shares = Vec::with_capacity(epsilons.len());
+    for &epsilon in epsilons {
+        let w = whitening_matrix(spectrum, Estimator::Centred, epsilon);
+        let pw: Vec<f32> = p
+            .chunks(d)
+            .flat_map(|row| {
+                (0..d).map(|j| {
+                    row.iter()
+                        .enumerate()
+                        .map(|(i, &v)| v as f64 * w[i * d + j])
+                        .sum::<f64>() as f32
+                })
+            })
+            .collect();
+        shares.push(json!({"epsilon": epsilon, "share": share(pw).await?}));
+    }
+    Ok(json!({
+        "eigenvalues": spectrum.values,
+        "trace_share": TRACE_SHARE,
+        "k": k,
+        "prompts": prompts,
+        "vpt_share": vpt,
+        "fwhiten_share": shares,
+    }))
 }
 
 /// Where summaries are computed.

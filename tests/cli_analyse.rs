@@ -136,6 +136,61 @@ fn analyse_summarises_every_view_consistently_with_the_dump() {
         views.get("x").unwrap().data,
         views.get("norm1.x").unwrap().data
     );
+
+    // The whitening's diagnostics: Sigma's eigenvalues sum to its trace, the variance of the
+    // fitting pictures' X~ (the dump holds them first: images 1, 3 and 5, then 2 and 4),
+    // recomputed here from the dump.
+    for (source, prefix) in [("block_input", ""), ("norm1", "norm1.")] {
+        let w = &json["whitening"][source];
+        let values: Vec<f64> = w["eigenvalues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(values.len(), 16, "{source}");
+        assert!(
+            values.windows(2).all(|p| p[0] >= p[1]),
+            "{source}: largest first"
+        );
+        let xt = &views.get(&format!("{prefix}x_tilde")).unwrap().data;
+        let rows: Vec<&[f32]> = xt
+            .chunks(16)
+            .enumerate()
+            .filter(|(i, _)| i / 17 < 3)
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(rows.len(), 3 * 17);
+        let n = rows.len() as f64;
+        let trace: f64 = (0..16)
+            .map(|j| {
+                let mean = rows.iter().map(|r| r[j] as f64).sum::<f64>() / n;
+                rows.iter()
+                    .map(|r| (r[j] as f64 - mean).powi(2))
+                    .sum::<f64>()
+                    / n
+            })
+            .sum();
+        let sum: f64 = values.iter().sum();
+        assert!(
+            (sum - trace).abs() < 1e-3 * trace,
+            "{source}: {sum} vs {trace}"
+        );
+        // k: the fewest top eigenvalues that reach 90% of the trace.
+        let k = w["k"].as_u64().unwrap() as usize;
+        let top = |k: usize| values[..k].iter().sum::<f64>();
+        assert!(
+            top(k) >= 0.9 * sum && (k == 1 || top(k - 1) < 0.9 * sum),
+            "{source}: k {k}"
+        );
+        let share = |v: &serde_json::Value| v.as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share(&w["vpt_share"])));
+        let per_eps = w["fwhiten_share"].as_array().unwrap();
+        assert_eq!(per_eps.len(), 3, "one share per epsilon (1e-5, 1e-3, 1e-1)");
+        for e in per_eps {
+            assert!((0.0..=1.0).contains(&share(&e["share"])), "{e}");
+        }
+    }
 }
 
 #[test]

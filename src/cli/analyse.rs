@@ -1,6 +1,8 @@
 //! `bpt-lab analyse`: histograms, moments, tails and fits of X, W_q W_k^T, X~ and whitened X~
 //! (in-sample and on held-out images) for a block, for X as the block's input and as its norm1
-//! output, and of the prompt tokens of exported runs, as JSON.
+//! output, and of the prompt tokens of exported runs, as JSON; and the whitening's diagnostics
+//! (Sigma's spectrum, and the share of an initial prompt's energy in its top directions for
+//! each epsilon).
 
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -10,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::images::read_folder;
 use super::{Backend, ModelFiles, read, write_files};
-use crate::analysis::{Summarizer, gather, summarize_views};
+use crate::analysis::{Summarizer, gather, summarize_views, whitening_diagnostics};
 use crate::model::checkpoint::{Checkpoint, to_safetensors};
 use crate::stats::{StatsKernels, SummaryOptions};
 use crate::train::export;
@@ -34,6 +36,13 @@ pub struct AnalyseArgs {
     /// Histogram bins.
     #[arg(long, default_value_t = 256)]
     bins: u32,
+    /// Epsilons of the whitening diagnostics: for each, the share of BPT-fWhiten's initial
+    /// prompt's energy (after norm1) in Sigma's top directions.
+    #[arg(long, default_value = "1e-5,1e-3,1e-1")]
+    epsilons: String,
+    /// Prompt tokens m of the diagnostics' initial prompts.
+    #[arg(long, default_value_t = 100)]
+    prompts: usize,
     /// Run files (`train`'s run.safetensors) whose prompt tokens are summarised too.
     #[arg(long, num_args = 1..)]
     runs: Vec<PathBuf>,
@@ -70,6 +79,31 @@ pub fn run(args: AnalyseArgs) -> Result<(), Error> {
     let mut out = pollster::block_on(summarize_views(&views, &by, &options))?;
     out["model"] = json!(args.files.name());
     out["size"] = json!(args.size);
+    let epsilons: Vec<f64> = args
+        .epsilons
+        .split(',')
+        .map(|e| {
+            e.trim()
+                .parse()
+                .map_err(|_| format!("--epsilons: {e:?} is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    if args.prompts == 0 {
+        return Err("--prompts must be at least 1".into());
+    }
+    let mut whitening = serde_json::Map::new();
+    for (name, source) in [("block_input", &views.block_input), ("norm1", &views.norm1)] {
+        let diagnostics = whitening_diagnostics(
+            &backbone,
+            args.block,
+            &source.spectrum,
+            &epsilons,
+            args.prompts,
+            &device,
+        );
+        whitening.insert(name.into(), pollster::block_on(diagnostics)?);
+    }
+    out["whitening"] = Value::Object(whitening);
 
     let mut prompts = serde_json::Map::new();
     for path in &args.runs {
