@@ -201,25 +201,15 @@ fn hold_out_count(
     count: usize,
     rng: &mut Rng,
 ) -> Result<(Vec<Sample>, Vec<Sample>), TrainError> {
-    let (mut kept, mut held) = (Vec::new(), Vec::new());
-    for (label, name) in classes.iter().enumerate() {
-        let mut mine: Vec<Sample> = samples
-            .iter()
-            .filter(|s| s.label == label)
-            .cloned()
-            .collect();
-        if mine.len() <= count {
-            return Err(TrainError::Data(format!(
-                "class {name:?} has {} image(s); {count} for validation and one to train on need {}",
-                mine.len(),
+    split_per_class(classes, samples, rng, |name, len| {
+        if len <= count {
+            return Err(format!(
+                "class {name:?} has {len} image(s); {count} for validation and one to train on need {}",
                 count + 1
-            )));
+            ));
         }
-        rng.shuffle(&mut mine);
-        held.extend(mine.drain(..count));
-        kept.extend(mine);
-    }
-    Ok((kept, held))
+        Ok(count)
+    })
 }
 
 /// Splits `samples` per class into (kept, held): `fraction` of each class held (at least one
@@ -235,6 +225,34 @@ fn hold_out(
             "the held-out share {fraction} must be at least 0 and below 1"
         )));
     }
+    split_per_class(classes, samples, rng, |name, len| {
+        let need = if fraction > 0.0 { 2 } else { 1 };
+        if len < need {
+            let why = if need == 2 {
+                " (one to train on, one held out)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "class {name:?} has {len} image(s); it needs at least {need}{why}"
+            ));
+        }
+        Ok(if fraction > 0.0 {
+            ((len as f64 * fraction).round() as usize).clamp(1, len - 1)
+        } else {
+            0
+        })
+    })
+}
+
+/// Splits `samples` per class into (kept, held): each class's pictures in an order drawn from
+/// `rng`, the first `held(class name, pictures in the class)` of them held (or its message).
+fn split_per_class(
+    classes: &[String],
+    samples: Vec<Sample>,
+    rng: &mut Rng,
+    held_of: impl Fn(&str, usize) -> Result<usize, String>,
+) -> Result<(Vec<Sample>, Vec<Sample>), TrainError> {
     let (mut kept, mut held) = (Vec::new(), Vec::new());
     for (label, name) in classes.iter().enumerate() {
         let mut mine: Vec<Sample> = samples
@@ -242,24 +260,8 @@ fn hold_out(
             .filter(|s| s.label == label)
             .cloned()
             .collect();
-        let need = if fraction > 0.0 { 2 } else { 1 };
-        if mine.len() < need {
-            return Err(TrainError::Data(format!(
-                "class {name:?} has {} image(s); it needs at least {need}{}",
-                mine.len(),
-                if need == 2 {
-                    " (one to train on, one held out)"
-                } else {
-                    ""
-                }
-            )));
-        }
+        let n = held_of(name, mine.len()).map_err(TrainError::Data)?;
         rng.shuffle(&mut mine);
-        let n = if fraction > 0.0 {
-            ((mine.len() as f64 * fraction).round() as usize).clamp(1, mine.len() - 1)
-        } else {
-            0
-        };
         held.extend(mine.drain(..n));
         kept.extend(mine);
     }

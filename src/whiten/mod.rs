@@ -383,6 +383,13 @@ mod tests {
         pollster::block_on(HostTensor::read(t)).unwrap().data
     }
 
+    fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(u, v)| (u - v).abs())
+            .fold(0.0, f32::max)
+    }
+
     #[test]
     fn attention_logits_contain_wq_wk_transposed() {
         let config = VitConfig::from_json(
@@ -421,13 +428,7 @@ mod tests {
             p.matmul(attn.wq().transpose().matmul(attn.wk()))
                 .matmul(x.transpose()),
         );
-        let err = |a: &[f32]| {
-            logits
-                .iter()
-                .zip(a)
-                .map(|(u, v)| (u - v).abs())
-                .fold(0.0, f32::max)
-        };
+        let err = |a: &[f32]| max_abs(&logits, a);
         assert!(err(&ours) < 1e-4, "W_q W_k^T: {}", err(&ours));
         assert!(
             err(&official) > 0.1,
@@ -473,13 +474,7 @@ mod tests {
         // p . r for every image row r: [4, 3] as x r^T p^T is.
         let key = host(key_rows.matmul(p.clone().transpose()));
         let query = host(query_rows.matmul(p.transpose()));
-        let err = |a: &[f32]| {
-            logits
-                .iter()
-                .zip(a)
-                .map(|(u, v)| (u - v).abs())
-                .fold(0.0, f32::max)
-        };
+        let err = |a: &[f32]| max_abs(&logits, a);
         assert!(err(&key) < 1e-4, "key side: {}", err(&key));
         assert!(err(&query) > 0.1, "the query side is the other product");
     }
