@@ -30,7 +30,14 @@ pub struct Point {
     pub epoch_end: bool,
     pub test_accuracy: f64,
     pub validation_accuracy: f64,
+    /// Infinite after a cell diverged, which JSON writes as null.
+    #[serde(deserialize_with = "null_as_infinity")]
     pub validation_loss: f64,
+}
+
+/// A number, or null (how serde_json writes an infinity) as +infinity.
+fn null_as_infinity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 /// What a grid varies besides the method, and chooses per method on validation.
@@ -969,6 +976,17 @@ mod tests {
         );
         let back: Cell = serde_json::from_str(&json).unwrap();
         assert_eq!(back, cells[0]);
+    }
+
+    #[test]
+    fn a_diverged_cell_reads_back_from_its_json() {
+        let mut c = cell("vpt", 1.0, 0, 0.0, 0.0);
+        c.diverged_at = Some(3);
+        c.history[2].validation_loss = f64::INFINITY;
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"validation_loss\":null"), "{json}");
+        let back: Cell = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.history[2].validation_loss, f64::INFINITY);
     }
 
     #[test]
