@@ -372,6 +372,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
         None => vec![args.run.epsilon],
     };
     let fractions: Vec<f64> = parse_list("--eval-at", &args.eval_at)?;
+    eval_steps(&fractions, 1)?; // refused before anything is loaded
     let seeds: Vec<u64> = parse_list("--seeds", &args.seeds)?;
     let grid: Vec<(&MethodSpec, Vec<Setting>)> = specs
         .iter()
