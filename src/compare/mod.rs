@@ -378,28 +378,22 @@ fn method_result(
     let estimate = |f: &dyn Fn(&Cell) -> Option<f64>| {
         per_pair(at, &pairs, f).as_deref().and_then(Estimate::of)
     };
-    let epochs: Vec<usize> = first
-        .map(|c| {
-            let ends = c.history.iter().filter(|p| p.epoch_end);
-            ends.map(|p| p.epoch).collect()
-        })
-        .unwrap_or_default();
-    let curve = epochs
+    let evaluations: &[Point] = first.map_or(&[], |c| &c.history);
+    let at_steps: Vec<(usize, Estimate)> = evaluations
         .iter()
-        .filter_map(|&e| {
-            let acc = |c: &Cell| {
-                let p = c.history.iter().find(|p| p.epoch_end && p.epoch == e)?;
-                Some(p.test_accuracy)
-            };
-            Some((e, estimate(&acc)?))
+        .filter_map(|p| {
+            let acc = |c: &Cell| c.at(p.step).map(|q| q.test_accuracy);
+            Some((p.step, estimate(&acc)?))
         })
         .collect();
-    let steps: Vec<usize> = first
-        .map(|c| c.history.iter().map(|p| p.step).collect())
-        .unwrap_or_default();
-    let at_steps = steps
+    // The epoch ends among them, by epoch.
+    let curve = evaluations
         .iter()
-        .filter_map(|&s| Some((s, estimate(&|c: &Cell| c.at(s).map(|p| p.test_accuracy))?)))
+        .filter(|p| p.epoch_end)
+        .filter_map(|p| {
+            let (_, e) = at_steps.iter().find(|(s, _)| *s == p.step)?;
+            Some((p.epoch, *e))
+        })
         .collect();
     let loss_epochs = first.map_or(0, |c| c.train_loss.len());
     let loss_curve = (0..loss_epochs)
@@ -514,8 +508,8 @@ impl Summary {
         let d = m.minus_vpt.as_ref()?;
         Some(format!(
             "{label} minus VPT: {} points at the end, {} after 20% of the steps ({})",
-            show(&d.last, 100.0, true),
-            show(&d.early, 100.0, true),
+            cell(d.last.as_ref(), points),
+            cell(d.early.as_ref(), points),
             runs_label(m)
         ))
     }
@@ -536,10 +530,10 @@ impl Summary {
             "\nHeld-out accuracy (%) at each evaluation, mean ± 95% interval over {}:\n\n",
             self.methods.first().map_or("the runs".into(), runs_label)
         );
-        out += &self.series_table("step", |m| &m.at_steps, 100.0);
+        out += &self.series_table("step", |m| &m.at_steps, percent);
         if self.methods.iter().any(|m| !m.loss_curve.is_empty()) {
             out += "\nTraining loss per epoch (mean of its steps):\n\n";
-            out += &self.series_table("epoch", |m| &m.loss_curve, 1.0);
+            out += &self.series_table("epoch", |m| &m.loss_curve, loss);
         }
         out
     }
@@ -569,18 +563,18 @@ impl Summary {
                 show_value(m.setting.lr_head),
                 show_value(m.setting.epsilon),
                 100.0 * val,
-                show(&m.early, 100.0, false),
-                show(&m.last, 100.0, false),
-                pair(&m.minus_vpt, false, 100.0),
-                pair(&m.minus_vpt, true, 100.0),
-                pair(&m.minus_head, false, 100.0),
-                pair(&m.minus_head, true, 100.0),
+                cell(m.early.as_ref(), percent),
+                cell(m.last.as_ref(), percent),
+                cell(side(&m.minus_vpt, false), points),
+                cell(side(&m.minus_vpt, true), points),
+                cell(side(&m.minus_head, false), points),
+                cell(side(&m.minus_head, true), points),
             );
             if self.baseline.is_some() {
                 out += &format!(
                     " {} | {} |",
-                    pair(&m.minus_baseline, false, 100.0),
-                    pair(&m.minus_baseline, true, 100.0)
+                    cell(side(&m.minus_baseline, false), points),
+                    cell(side(&m.minus_baseline, true), points)
                 );
             }
             out += "\n";
@@ -596,12 +590,12 @@ impl Summary {
             out += &format!(
                 "| {} | {} | {} | {} | {} | {} | {} |\n",
                 m.method,
-                show3(&m.loss_early),
-                show3(&m.loss_last),
-                pair3(&m.loss_minus_vpt, false),
-                pair3(&m.loss_minus_vpt, true),
-                pair3(&m.loss_minus_head, false),
-                pair3(&m.loss_minus_head, true),
+                cell(m.loss_early.as_ref(), loss),
+                cell(m.loss_last.as_ref(), loss),
+                cell(side(&m.loss_minus_vpt, false), loss_difference),
+                cell(side(&m.loss_minus_vpt, true), loss_difference),
+                cell(side(&m.loss_minus_head, false), loss_difference),
+                cell(side(&m.loss_minus_head, true), loss_difference),
             );
         }
         out
@@ -618,8 +612,8 @@ impl Summary {
                 m.method,
                 show_value(m.setting.epsilon),
                 w.k,
-                show_precise(&w.share_init),
-                show_precise(&w.share_end),
+                cell(w.share_init.as_ref(), share),
+                cell(w.share_end.as_ref(), share),
             );
         }
         out
@@ -630,7 +624,7 @@ impl Summary {
         &self,
         key: &str,
         series: impl Fn(&MethodResult) -> &Vec<(usize, Estimate)>,
-        scale: f64,
+        write: fn(&Estimate) -> String,
     ) -> String {
         let mut out = format!("| {key} |");
         for m in &self.methods {
@@ -649,15 +643,8 @@ impl Summary {
         for k in keys {
             out += &format!("| {k} |");
             for m in &self.methods {
-                let cell = series(m).iter().find(|(x, _)| *x == k).map(|(_, e)| *e);
-                out += &format!(
-                    " {} |",
-                    cell.map_or("-".into(), |e| if scale == 1.0 {
-                        show_loss(&e, false)
-                    } else {
-                        e.show(scale, false)
-                    })
-                );
+                let e = series(m).iter().find(|(x, _)| *x == k).map(|(_, e)| e);
+                out += &format!(" {} |", cell(e, write));
             }
             out += "\n";
         }
@@ -665,48 +652,50 @@ impl Summary {
     }
 }
 
-fn show(e: &Option<Estimate>, scale: f64, signed: bool) -> String {
-    e.as_ref()
-        .map_or("-".to_string(), |e| e.show(scale, signed))
+/// `e` as `write` writes it; "-" for none.
+fn cell(e: Option<&Estimate>, write: fn(&Estimate) -> String) -> String {
+    e.map_or("-".into(), write)
 }
 
-fn pair(p: &Option<Pair>, end: bool, scale: f64) -> String {
-    p.as_ref().map_or("-".to_string(), |p| {
-        show(if end { &p.last } else { &p.early }, scale, true)
-    })
-}
-
-/// A loss with three decimals: "0.693 ± 0.012".
-fn show_loss(e: &Estimate, signed: bool) -> String {
-    let mean = if signed {
-        format!("{:+.3}", e.mean)
-    } else {
-        format!("{:.3}", e.mean)
-    };
-    match e.half_width {
-        Some(h) => format!("{mean} ± {h:.3}"),
-        None => mean,
-    }
-}
-
-fn show3(e: &Option<Estimate>) -> String {
-    e.as_ref().map_or("-".into(), |e| show_loss(e, false))
-}
-
-fn pair3(p: &Option<Pair>, end: bool) -> String {
-    let e = p.as_ref().and_then(|p| if end { p.last } else { p.early });
-    e.map_or("-".into(), |e| show_loss(&e, true))
-}
-
-/// A share in percent with enough digits for the tiny shares whitening can leave: "0.0031".
-fn show_precise(e: &Option<Estimate>) -> String {
-    e.as_ref().map_or("-".into(), |e| {
-        let digits = |v: f64| format!("{:.2e}", 100.0 * v);
-        match e.half_width {
-            Some(h) => format!("{} ± {}", digits(e.mean), digits(h)),
-            None => digits(e.mean),
+/// A paired difference after 20% of the steps, or at the end.
+fn side(p: &Option<Pair>, end: bool) -> Option<&Estimate> {
+    p.as_ref().and_then(|p| {
+        if end {
+            p.last.as_ref()
+        } else {
+            p.early.as_ref()
         }
     })
+}
+
+/// An accuracy in percent: "62.4 ± 3.1".
+fn percent(e: &Estimate) -> String {
+    e.show(100.0, false)
+}
+
+/// A difference of accuracies in points: "+1.5 ± 9.4".
+fn points(e: &Estimate) -> String {
+    e.show(100.0, true)
+}
+
+/// A loss: "0.693 ± 0.012".
+fn loss(e: &Estimate) -> String {
+    e.show_with(1.0, false, 3)
+}
+
+/// A difference of losses: "-0.100 ± 0.000".
+fn loss_difference(e: &Estimate) -> String {
+    e.show_with(1.0, true, 3)
+}
+
+/// A share in percent with enough digits for the tiny shares whitening can leave:
+/// "3.10e-3 ± 1.20e-3".
+fn share(e: &Estimate) -> String {
+    let digits = |v: f64| format!("{:.2e}", 100.0 * v);
+    match e.half_width {
+        Some(h) => format!("{} ± {}", digits(e.mean), digits(h)),
+        None => digits(e.mean),
+    }
 }
 
 #[cfg(test)]

@@ -51,14 +51,19 @@ impl Estimate {
 
     /// "62.4 ± 3.1" with values scaled by `scale` (100 for percentages).
     pub fn show(&self, scale: f64, signed: bool) -> String {
+        self.show_with(scale, signed, 1)
+    }
+
+    /// [`Estimate::show`] with `decimals` digits after the point ("0.693 ± 0.012" for a loss).
+    pub fn show_with(&self, scale: f64, signed: bool, decimals: usize) -> String {
         let m = self.mean * scale;
         let mean = if signed {
-            format!("{m:+.1}")
+            format!("{m:+.decimals$}")
         } else {
-            format!("{m:.1}")
+            format!("{m:.decimals$}")
         };
         match self.half_width {
-            Some(h) => format!("{mean} ± {:.1}", h * scale),
+            Some(h) => format!("{mean} ± {:.decimals$}", h * scale),
             None => mean,
         }
     }
