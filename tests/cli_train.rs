@@ -37,6 +37,13 @@ impl Train for Fixture {
     }
 }
 
+/// The `bpt_lab` metadata of the run file `train` wrote.
+fn run_metadata(f: &Fixture) -> serde_json::Value {
+    let bytes = std::fs::read(f.out().join("run.safetensors")).unwrap();
+    let meta = bpt_lab::model::checkpoint::read_metadata(&bytes).unwrap();
+    serde_json::from_str(&meta["bpt_lab"]).unwrap()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -151,11 +158,7 @@ fn head_only_trains_the_head_and_writes_no_prompt_tensors() {
             .unwrap();
     let names: Vec<&str> = run.names().collect();
     assert!(names.iter().all(|n| n.starts_with("head.")), "{names:?}");
-    let meta = bpt_lab::model::checkpoint::read_metadata(
-        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
-    )
-    .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    let meta = run_metadata(&f);
     assert_eq!(meta["method"], "head");
     assert_eq!(meta["num_prompts"], 0);
     // Head-only runs give the head the run's rate; the model is named, not located.
@@ -197,22 +200,14 @@ fn a_warm_up_as_long_as_the_run_is_refused_and_a_recipe_gives_way_to_flags() {
         "bpt-bilinear",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let meta = bpt_lab::model::checkpoint::read_metadata(
-        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
-    )
-    .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    let meta = run_metadata(&f);
     assert_eq!(meta["train"]["lr"], 0.02);
     assert_eq!(meta["train"]["weight_decay_head"], 0.1);
     assert_eq!(meta["train"]["optimizer"], "adamw");
     assert_eq!(meta["whitening"]["used"], false);
     let o = f.train(&["--recipe", "vpt", "--method", "vpt"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let meta = bpt_lab::model::checkpoint::read_metadata(
-        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
-    )
-    .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    let meta = run_metadata(&f);
     assert_eq!(meta["train"]["optimizer"], "sgd");
     assert_eq!(meta["train"]["lr"], 0.01);
     // The training views and the whitened side are recorded with the run.
@@ -234,11 +229,7 @@ fn a_warm_up_as_long_as_the_run_is_refused_and_a_recipe_gives_way_to_flags() {
         "key",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let meta = bpt_lab::model::checkpoint::read_metadata(
-        &std::fs::read(f.out().join("run.safetensors")).unwrap(),
-    )
-    .unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&meta["bpt_lab"]).unwrap();
+    let meta = run_metadata(&f);
     assert_eq!(meta["train"]["augment"], "none");
     assert_eq!(meta["train"]["crop_scale"], 0.5);
     assert_eq!(meta["whitening"]["side"], "key");
