@@ -7,6 +7,7 @@
 //! their plain-Rust twins; the JSON layout is the same either way.
 
 use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::gpu::GpuContext;
@@ -82,15 +83,20 @@ impl Progress for () {
 }
 
 impl Views {
+    /// X as the block's input, or as its norm1 output.
+    pub fn source(&self, norm1: bool) -> &SourceViews {
+        if norm1 {
+            &self.norm1
+        } else {
+            &self.block_input
+        }
+    }
+
     /// The views of one source (X as the block's input, or its norm1 output) by the names the
     /// page's distribution cards use: `x`, `wq_wk`, `x_tilde`, `x_tilde_whitened` and, with more
     /// than one picture, `x_tilde_whitened_held_out`.
     pub fn of_source(&self, norm1: bool) -> Vec<(&'static str, &HostTensor)> {
-        let source = if norm1 {
-            &self.norm1
-        } else {
-            &self.block_input
-        };
+        let source = self.source(norm1);
         let mut tensors = vec![
             ("x", &source.x),
             ("wq_wk", &self.wq_wk),
@@ -254,10 +260,35 @@ async fn source_views(
 }
 
 /// The whitening's diagnostics of one source (`whiten::diagnostics`): Sigma's spectrum, the k
-/// top directions that cover 90% of its trace, and the share of a prompt's energy after block
-/// `block`'s norm1 that lies in them: VPT's initial prompt (no whitening), and for each epsilon
-/// BPT-fWhiten's initial prompt P W (P of `prompts` tokens ~ N(0, 0.02^2), W the centred
-/// estimator's at that epsilon), as JSON.
+/// top directions that cover 90% of its trace, and the share of a prompt's energy after the
+/// block's norm1 that lies in them, for VPT's initial prompt and BPT-fWhiten's at each epsilon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WhiteningReport {
+    /// Sigma's eigenvalues, largest first.
+    pub eigenvalues: Vec<f64>,
+    pub trace_share: f64,
+    pub k: usize,
+    /// Tokens of the initial prompts.
+    pub prompts: usize,
+    /// VPT's initial prompt (no whitening).
+    pub vpt_share: f64,
+    /// BPT-fWhiten's initial prompt P W at each epsilon.
+    pub fwhiten_share: Vec<EpsilonShare>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpsilonShare {
+    pub epsilon: f64,
+    pub share: f64,
+}
+
+/// The epsilons and prompt tokens the page's diagnostics use (and `analyse`'s defaults).
+pub const DIAGNOSTIC_EPSILONS: [f64; 3] = [1e-5, 1e-3, 1e-1];
+pub const DIAGNOSTIC_PROMPTS: usize = 100;
+
+/// [`WhiteningReport`] of `spectrum`, block `block`'s whitening: VPT's initial prompt (m =
+/// `prompts` tokens ~ U(-v, v)) and BPT-fWhiten's P W (P ~ N(0, 0.02^2), W the centred
+/// estimator's at each of `epsilons`), each through the block's norm1.
 pub async fn whitening_diagnostics(
     backbone: &Backbone,
     block: usize,
@@ -265,7 +296,7 @@ pub async fn whitening_diagnostics(
     epsilons: &[f64],
     prompts: usize,
     device: &Device,
-) -> Result<Value, AnalysisError> {
+) -> Result<WhiteningReport, AnalysisError> {
     let d = spectrum.d;
     let k = k_covering(&spectrum.values, TRACE_SHARE);
     let c = &backbone.config;
@@ -277,9 +308,9 @@ pub async fn whitening_diagnostics(
     };
     let patch_in = c.in_chans * c.patch_size * c.patch_size;
     let bound = (6.0 / (patch_in + d) as f64).sqrt();
-    let vpt = share(rng.uniform_vec(prompts * d, bound)).await?;
+    let vpt_share = share(rng.uniform_vec(prompts * d, bound)).await?;
     let p = rng.normal_vec(prompts * d, 0.02);
-    let mut shares = Vec::with_capacity(epsilons.len());
+    let mut fwhiten_share = Vec::with_capacity(epsilons.len());
     for &epsilon in epsilons {
         let w = whitening_matrix(spectrum, Estimator::Centred, epsilon);
         let pw: Vec<f32> = p
@@ -293,16 +324,41 @@ pub async fn whitening_diagnostics(
                 })
             })
             .collect();
-        shares.push(json!({"epsilon": epsilon, "share": share(pw).await?}));
+        fwhiten_share.push(EpsilonShare {
+            epsilon,
+            share: share(pw).await?,
+        });
     }
-    Ok(json!({
-        "eigenvalues": spectrum.values,
-        "trace_share": TRACE_SHARE,
-        "k": k,
-        "prompts": prompts,
-        "vpt_share": vpt,
-        "fwhiten_share": shares,
-    }))
+    Ok(WhiteningReport {
+        eigenvalues: spectrum.values.clone(),
+        trace_share: TRACE_SHARE,
+        k,
+        prompts,
+        vpt_share,
+        fwhiten_share,
+    })
+}
+
+impl Views {
+    /// The page's diagnostics of one source's whitening ([`DIAGNOSTIC_EPSILONS`],
+    /// [`DIAGNOSTIC_PROMPTS`]).
+    pub async fn whitening_report(
+        &self,
+        norm1: bool,
+        backbone: &Backbone,
+        device: &Device,
+    ) -> Result<WhiteningReport, AnalysisError> {
+        let spectrum = &self.source(norm1).spectrum;
+        whitening_diagnostics(
+            backbone,
+            self.block,
+            spectrum,
+            &DIAGNOSTIC_EPSILONS,
+            DIAGNOSTIC_PROMPTS,
+            device,
+        )
+        .await
+    }
 }
 
 /// Where summaries are computed.

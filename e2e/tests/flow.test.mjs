@@ -215,6 +215,19 @@ test('load a model, add pictures, train, export, import and predict on WebGPU', 
         const fits = await page.$$eval(`[data-testid="hist-${key}"] polyline`, (ls) => ls.map((l) => l.getAttribute('points')));
         assert.ok(fits.length >= 1 && fits.every((p) => p && !p.includes('NaN')), `${key}: finite fit curves`);
       }
+      // The whitening's diagnostics: Sigma's spectrum (log10, largest first) with k, and the
+      // share of the initial prompts' energy in its top k directions for each epsilon.
+      const spectrum = page.getByTestId('dist-spectrum');
+      const [k, dims, vpt] = await Promise.all(['data-k', 'data-dims', 'data-vpt-share'].map(async (a) => Number(await spectrum.getAttribute(a))));
+      assert.ok(dims > 0 && k >= 1 && k <= dims, `k ${k} of ${dims}`);
+      assert.ok(vpt >= 0 && vpt <= 1, `VPT share ${vpt}`);
+      const shares = await page.getByTestId('prompt-share').evaluateAll((ls) => ls.map((l) => [Number(l.dataset.epsilon), Number(l.dataset.share)]));
+      assert.deepEqual(shares.map(([e]) => e), [1e-5, 1e-3, 1e-1]);
+      assert.ok(shares.every(([, v]) => v >= 0 && v <= 1), `shares ${shares}`);
+      const points = await page.locator('[data-testid="spectrum-chart"] polyline').first().getAttribute('points');
+      const curve = points.trim().split(/[ ,]/).map(Number);
+      assert.equal(curve.length, 2 * dims, 'one point per eigenvalue');
+      assert.ok(curve.every(Number.isFinite), 'finite spectrum');
       await page.getByTestId('dist-x').scrollIntoViewIfNeeded();
       await screenshot(page, 'flow-4-distributions');
       await panelShot(page, 'dist-heading', 'distributions');

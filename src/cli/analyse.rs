@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use super::images::read_folder;
 use super::{Backend, ModelFiles, read, write_files};
-use crate::analysis::{Summarizer, gather, summarize_views, whitening_diagnostics};
+use crate::analysis::{
+    DIAGNOSTIC_EPSILONS, DIAGNOSTIC_PROMPTS, Summarizer, gather, summarize_views,
+    whitening_diagnostics,
+};
 use crate::model::checkpoint::{Checkpoint, to_safetensors};
 use crate::stats::{StatsKernels, SummaryOptions};
 use crate::train::export;
@@ -38,10 +41,10 @@ pub struct AnalyseArgs {
     bins: u32,
     /// Epsilons of the whitening diagnostics: for each, the share of BPT-fWhiten's initial
     /// prompt's energy (after norm1) in Sigma's top directions.
-    #[arg(long, default_value = "1e-5,1e-3,1e-1")]
-    epsilons: String,
+    #[arg(long, value_delimiter = ',', default_values_t = DIAGNOSTIC_EPSILONS)]
+    epsilons: Vec<f64>,
     /// Prompt tokens m of the diagnostics' initial prompts.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = DIAGNOSTIC_PROMPTS)]
     prompts: usize,
     /// Run files (`train`'s run.safetensors) whose prompt tokens are summarised too.
     #[arg(long, num_args = 1..)]
@@ -79,15 +82,6 @@ pub fn run(args: AnalyseArgs) -> Result<(), Error> {
     let mut out = pollster::block_on(summarize_views(&views, &by, &options))?;
     out["model"] = json!(args.files.name());
     out["size"] = json!(args.size);
-    let epsilons: Vec<f64> = args
-        .epsilons
-        .split(',')
-        .map(|e| {
-            e.trim()
-                .parse()
-                .map_err(|_| format!("--epsilons: {e:?} is not a number"))
-        })
-        .collect::<Result<_, _>>()?;
     if args.prompts == 0 {
         return Err("--prompts must be at least 1".into());
     }
@@ -97,11 +91,11 @@ pub fn run(args: AnalyseArgs) -> Result<(), Error> {
             &backbone,
             args.block,
             &source.spectrum,
-            &epsilons,
+            &args.epsilons,
             args.prompts,
             &device,
         );
-        whitening.insert(name.into(), pollster::block_on(diagnostics)?);
+        whitening.insert(name.into(), json!(pollster::block_on(diagnostics)?));
     }
     out["whitening"] = Value::Object(whitening);
 

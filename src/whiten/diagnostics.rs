@@ -72,6 +72,17 @@ pub async fn after_norm1(
     HostTensor::read(normed).await
 }
 
+/// (direction, log10 eigenvalue) for a plot of `eigenvalues` (largest first), directions
+/// numbered from 1; eigenvalues at or below zero (rounding) are drawn at 1e-12 of the largest.
+pub fn log_spectrum(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
+    let floor = eigenvalues.first().map_or(1.0, |top| top.abs() * 1e-12);
+    eigenvalues
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| ((i + 1) as f64, s.max(floor).max(f64::MIN_POSITIVE).log10()))
+        .collect()
+}
+
 /// One whitened run's diagnostics (block 0's whitening, the first prompt set).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
@@ -107,6 +118,14 @@ mod tests {
         assert_eq!(k_covering(&values, 1.0), 4);
         assert_eq!(k_covering(&[1.0, 1.0, 1.0, 1.0], 0.9), 4);
         assert_eq!(k_covering(&[0.0, -1e-12], 0.9), 0);
+    }
+
+    #[test]
+    fn the_log_spectrum_floors_zero_and_negative_eigenvalues() {
+        let p = log_spectrum(&[100.0, 1.0, 0.0, -1e-9]);
+        assert_eq!(p[0], (1.0, 2.0));
+        assert_eq!(p[1], (2.0, 0.0));
+        assert!((p[2].1 + 10.0).abs() < 1e-12 && (p[3].1 + 10.0).abs() < 1e-12);
     }
 
     #[test]

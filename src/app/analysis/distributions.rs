@@ -2,15 +2,16 @@
 //! source of X (the block's input or its norm1 output), the histograms (log y, with Gaussian and
 //! Laplace fits) of X, W_q W_k^T, X~ and whitened X~ (on the pictures the whitening was fitted
 //! on, and on the others), computed with `crate::analysis` and summarised by the statistics
-//! kernels on this GPU.
+//! kernels on this GPU, and the whitening's own diagnostics (`spectrum`).
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::analysis::AnalysisError;
+use crate::analysis::{AnalysisError, WhiteningReport};
 use crate::app::analysis::gathering::{self, gather_views};
+use crate::app::analysis::spectrum::SpectrumCard;
 use crate::app::browser::js;
 use crate::app::state::AppState;
 use crate::app::ui::hist_chart::HistogramChart;
@@ -33,6 +34,7 @@ enum DistState {
         norm1: bool,
         size: usize,
         views: Vec<(&'static str, &'static str, Summary)>,
+        whitening: WhiteningReport,
     },
     Failed(String),
     /// The user stopped it.
@@ -109,6 +111,7 @@ async fn analyse(app: AppState, block: usize, norm1: bool, out: RwSignal<DistSta
             norm1,
             size,
             views: done,
+            whitening: gathered.whitening,
         })
     }
     .await;
@@ -181,7 +184,7 @@ pub fn DistributionsPanel() -> impl IntoView {
                 {m}
             </div>
         }.into_any(),
-        DistState::Done { block, images, fit, held, norm1, size, views } => view! {
+        DistState::Done { block, images, fit, held, norm1, size, views, whitening } => view! {
             <p class="muted" data-testid="dist-status" data-state="done">
                 {format!(
                     "Block {block}, {images} pictures at {size} px, X = {}. The whitening is fitted on {fit} of them and applied to those and to the other {held}. Bars: counts (log scale); lines: Gaussian and Laplace fits.",
@@ -218,7 +221,7 @@ pub fn DistributionsPanel() -> impl IntoView {
                             </figure>
                         }
                     })
-                    .collect_view()}
+                    .collect_view()} <SpectrumCard report=whitening />
             </div>
             <p class="legend">
                 <span class="fit-swatch fit-gauss-swatch"></span>

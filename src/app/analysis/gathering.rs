@@ -54,19 +54,27 @@ pub async fn gather_views(
             let backbone = &model.backbone;
             let mut progress = OnPage(app);
             let views = gather_with(backbone, &samples, block, size, &device, &mut progress);
-            views.await.map_err(Error::from).map(|views| {
-                let tensors = views
-                    .of_source(norm1)
-                    .into_iter()
-                    .map(|(name, t)| (name.to_string(), t.clone()))
-                    .collect();
-                let counts = GatherCounts {
-                    images: views.images,
-                    fit: views.fit_images,
-                    held_out: views.held_out_images,
-                };
-                Gathered { counts, tensors }
-            })
+            match views.await {
+                Ok(views) => {
+                    let report = views.whitening_report(norm1, backbone, &device).await;
+                    let tensors = views
+                        .of_source(norm1)
+                        .into_iter()
+                        .map(|(name, t)| (name.to_string(), t.clone()))
+                        .collect();
+                    let counts = GatherCounts {
+                        images: views.images,
+                        fit: views.fit_images,
+                        held_out: views.held_out_images,
+                    };
+                    report.map_err(Error::from).map(|whitening| Gathered {
+                        counts,
+                        tensors,
+                        whitening,
+                    })
+                }
+                Err(e) => Err(Error::from(e)),
+            }
         }
     };
     // Whatever went wrong after a stop was asked (the worker's refusal comes back as text).

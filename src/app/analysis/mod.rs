@@ -7,4 +7,5 @@ pub mod gathering;
 pub mod live;
 pub mod predict;
 pub mod prompts;
+pub mod spectrum;
 pub mod state;

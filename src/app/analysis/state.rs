@@ -9,14 +9,17 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use leptos::prelude::*;
 
+use crate::analysis::WhiteningReport;
 use crate::app::worker::protocol::GatherCounts;
 use crate::model::checkpoint::HostTensor;
 
 /// The views of one block and source, by name (`x`, `wq_wk`, `x_tilde`, `x_tilde_whitened`,
-/// `x_tilde_whitened_held_out`), and the picture counts.
+/// `x_tilde_whitened_held_out`), the picture counts and the whitening's diagnostics.
 pub struct Gathered {
     pub counts: GatherCounts,
     pub tensors: Vec<(String, HostTensor)>,
+    /// The source's whitening: Sigma's spectrum and the prompts' energy shares.
+    pub whitening: WhiteningReport,
 }
 
 /// Where the worker's answers to numbered requests go: each request's number and the channel

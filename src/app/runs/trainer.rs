@@ -165,9 +165,14 @@ fn gathered(app: AppState, event: Event, file: Option<Vec<u8>>) {
             job,
             counts,
             tensors,
+            whitening,
         } => {
             let bytes = file.unwrap_or_default();
-            let result = split_tensors(tensors, &bytes).map(|tensors| Gathered { counts, tensors });
+            let result = split_tensors(tensors, &bytes).map(|tensors| Gathered {
+                counts,
+                tensors,
+                whitening,
+            });
             app.gather.deliver(job, result);
         }
         Event::GatherFailed { job, message } => app.gather.deliver(job, Err(message)),

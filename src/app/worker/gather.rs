@@ -1,6 +1,6 @@
 //! The worker's side of a gather: the pictures through the model for the distributions panel
 //! (`crate::analysis::gather_with`), progress after every batch, a stop between batches, and
-//! the chosen source's views sent back as f32 bytes.
+//! the chosen source's views sent back as f32 bytes with its whitening's diagnostics.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -53,8 +53,16 @@ pub async fn gather(
         gpu.burn_device(),
         &mut progress,
     );
-    match result.await {
-        Ok(views) => {
+    let device = gpu.burn_device();
+    let result = match result.await {
+        Ok(views) => views
+            .whitening_report(norm1, &backbone, device)
+            .await
+            .map(|report| (views, report)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((views, whitening)) => {
             let tensors = views.of_source(norm1);
             let shapes = tensors
                 .iter()
@@ -73,6 +81,7 @@ pub async fn gather(
                 job,
                 counts,
                 tensors: shapes,
+                whitening,
             };
             post(&event, Some(bytes));
         }

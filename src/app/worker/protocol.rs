@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::analysis::WhiteningReport;
 use crate::app::runs::state::{Control, EvalPoint, RunSettings};
 use crate::kernels::half::WeightStorage;
 
@@ -134,6 +135,8 @@ pub enum Event {
         job: u32,
         counts: GatherCounts,
         tensors: Vec<(String, Vec<usize>)>,
+        /// The chosen source's whitening diagnostics.
+        whitening: WhiteningReport,
     },
     GatherFailed {
         job: u32,
