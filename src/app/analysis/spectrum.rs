@@ -51,16 +51,15 @@ pub fn SpectrumCard(report: WhiteningReport) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <figure
+        <div
             class="dist-card"
             data-testid="dist-spectrum"
             data-k=k
             data-dims=d
             data-vpt-share=report.vpt_share
         >
-            <figcaption>"Sigma: the eigenvalues of X~'s covariance (log10)"</figcaption>
             <LineChart
-                title="Eigenvalues of Sigma, largest first, log10"
+                title="Sigma: the eigenvalues of X~'s covariance, log10"
                 x_label="eigen-direction"
                 y_label="log10 eigenvalue"
                 series=series
@@ -82,6 +81,6 @@ pub fn SpectrumCard(report: WhiteningReport) -> impl IntoView {
                 </li>
                 {shares}
             </ul>
-        </figure>
+        </div>
     }
 }
