@@ -1,6 +1,7 @@
-//! What the distribution plots show, for a model, some images and a block (BPT.md, "the
-//! finding"): the tokens X entering the block (and, as a second source, the block's norm1
-//! output, which W_q and W_k multiply), the entries of W_q W_k^T, X~ = W_q W_k^T X^T, and X~
+//! What the distribution plots show, for a model, some images and a block (docs/method.md,
+//! "The finding: burstiness"): the tokens X entering the block (and, as a second source, the
+//! block's norm1 output, which W_q and W_k multiply), the entries of W_q W_k^T,
+//! X~ = W_q W_k^T X^T, and X~
 //! after a whitening estimated from half of the images, on that half and on the other.
 //!
 //! Values are summarised by the statistics kernels on the GPU when a context is given, else by

@@ -3,7 +3,7 @@
 
 Reads the JSON that `bpt-lab analyse --out A.json --dump V.safetensors` wrote and the raw views
 it dumped, recomputes every figure with numpy, and fails when one is off by more than its stated
-tolerance. Prints the Markdown table of the README (kurtosis and fits per view).
+tolerance. Prints the Markdown table of docs/results.md (kurtosis and fits per view).
 
 Usage: python3 scripts/stats/check_analysis.py A.json V.safetensors
 Needs numpy only (the safetensors file is parsed here: 8-byte header length, JSON header, data).

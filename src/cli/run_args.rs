@@ -44,7 +44,7 @@ pub enum OptimizerArg {
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct RunArgs {
-    /// A preset from the official scripts: mae, moco, supervised or vpt (README, "Recipes").
+    /// A preset from the official scripts: mae, moco, supervised or vpt (docs/cli.md, "Recipes").
     /// Explicit flags override its values.
     #[arg(long, value_parser = parse_recipe)]
     pub recipe: Option<&'static Recipe>,

@@ -1,4 +1,4 @@
-//! Prompt parameterisations: VPT and the three BPT variants, shallow or deep (BPT.md).
+//! Prompt parameterisations: VPT and the three BPT variants, shallow or deep (docs/method.md).
 //!
 //! Every method makes its m prompt tokens P~ (m x d) as a product `P~ = L R^T` of two factors,
 //! or as L alone:
@@ -10,7 +10,7 @@
 //! | BPT-tWhiten   | P  (m x d) | W  (d x d, whitening)   | P and W             |
 //! | BPT-bilinear  | A  (m x p) | B  (d x p)              | A and B             |
 //!
-//! W is symmetric, so `P W^T = P W`: the prompt meets whitened data (BPT.md, "the fix").
+//! W is symmetric, so `P W^T = P W`: the prompt meets whitened data (docs/method.md, "The fix").
 
 pub mod inspect;
 mod params;

@@ -11,7 +11,7 @@ use crate::rng::Rng;
 /// constants of the computation: they get no gradient and no optimiser state.
 #[derive(Clone, Debug)]
 pub struct Factor {
-    /// `p`, `w`, `a` or `b`: the names of BPT.md, used in exported files.
+    /// `p`, `w`, `a` or `b`: the names of docs/method.md, used in exported files.
     pub name: &'static str,
     pub value: Tensor<2>,
     pub trainable: bool,
@@ -97,8 +97,8 @@ impl PromptParams {
     /// `whitening` holds the d x d whitening matrix of each block the prompts enter (block 0 for
     /// shallow prompts); it is needed when [`PromptConfig::needs_whitening`].
     ///
-    /// Initialisation (BPT.md): VPT's P ~ U(-v, v), v = sqrt(6 / (patch_in + d)); BPT's P and A
-    /// ~ N(0, 0.02^2); B from p distinct random columns of W, or Xavier uniform.
+    /// Initialisation (docs/method.md): VPT's P ~ U(-v, v), v = sqrt(6 / (patch_in + d)); BPT's
+    /// P and A ~ N(0, 0.02^2); B from p distinct random columns of W, or Xavier uniform.
     pub fn init(
         config: &PromptConfig,
         embed_dim: usize,
@@ -170,7 +170,7 @@ impl PromptParams {
         })
     }
 
-    /// Number of trained values (what BPT.md's parameter column counts; the head excluded).
+    /// Number of trained values (what the paper's parameter column counts; the head excluded).
     pub fn trainable_count(&self) -> usize {
         self.sets
             .iter()
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn parameter_counts_match_the_paper_for_vit_b_shallow() {
-        // BPT.md, headline table, in units of 1e-2 M: 7.68, 7.68, 66.66, 6.51.
+        // docs/method.md, "Headline results", in units of 1e-2 M: 7.68, 7.68, 66.66, 6.51.
         assert_eq!(count(Method::Vpt, false, 75), 76_800);
         assert_eq!(count(Method::BptFWhiten, false, 75), 76_800);
         assert_eq!(count(Method::BptTWhiten, false, 75), 666_624);

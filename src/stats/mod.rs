@@ -3,8 +3,9 @@
 //! Gaussian fits, computed on the GPU by the kernels in [`crate::gpu`] or on the CPU by their
 //! twins, into the same [`Summary`].
 //!
-//! These are the figures behind the paper's burstiness plots (BPT.md): Laplacian patch
-//! embeddings, hyper-Laplacian `W_q W_k^T`, bursty `X~` and learned prompts.
+//! These are the figures behind the paper's burstiness plots (docs/method.md, "The finding:
+//! burstiness"): Laplacian patch embeddings, hyper-Laplacian `W_q W_k^T`, bursty `X~` and
+//! learned prompts.
 
 pub mod correlation;
 mod error;

@@ -23,7 +23,7 @@ use crate::model::ModelError;
 use crate::prompt::PromptError;
 use crate::whiten::WhitenError;
 
-/// The recipe (BPT.md, "training recipe"), scaled to a few images and a browser GPU.
+/// The recipe (docs/method.md, "Training recipe"), scaled to a few images and a browser GPU.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -106,7 +106,7 @@ pub const MAX_INPUT_SIDE: usize = 4096;
 /// head the prompts' rate (5e-2 for self-supervised backbones) behind a warm-up of ten epochs,
 /// hundreds of steps; in a run of a few dozen steps AdamW's first, sign-like steps at that rate
 /// move every logit by about lr x |features|_1 (tens on DINOv2-S) and the classifier sits at
-/// one class for most of the run (README, "Training"). 5e-3 learns in a few steps there.
+/// one class for most of the run (docs/method.md, "Our choices"). 5e-3 learns in a few steps there.
 pub const DEFAULT_LR_HEAD: f64 = 5e-3;
 
 /// The head's learning rate for a run of `method`: head-only runs train nothing else, so their

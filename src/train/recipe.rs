@@ -1,6 +1,6 @@
-//! The official recipes as presets (BPT.md, "the official recipes, script by script"): one row
-//! per backbone family, read by the command line (`--recipe`), where explicit flags override a
-//! preset's values.
+//! The official recipes as presets (docs/method.md, "The official recipes, script by script"):
+//! one row per backbone family, read by the command line (`--recipe`), where explicit flags
+//! override a preset's values.
 //!
 //! Sources: WangYZ1608/BPT `script/` (MAE shallow CUB, MoCo v3 shallow CUB, supervised IN-21k
 //! CUB; AdamW, 100 epochs with 10 of warm-up, batch 32, cosine to 1e-8) and KMnP/vpt
@@ -81,7 +81,7 @@ pub const RECIPES: [Recipe; 4] = [
     },
     Recipe {
         name: "vpt",
-        source: "KMnP/vpt src/configs/config.py (SGD defaults); BPT.md's 10 of 100 warm-up epochs",
+        source: "KMnP/vpt src/configs/config.py (SGD defaults); BPT's 10 of 100 warm-up epochs",
         optimizer: Optimizer::Sgd { momentum: 0.9 },
         lr: 1e-2,
         weight_decay: 1e-4,

@@ -1,5 +1,5 @@
-//! The whitening of BPT (BPT.md, "the fix"): the covariance of X~ = W_q W_k^T X^T over images,
-//! and W = Sigma^(-1/2).
+//! The whitening of BPT (docs/method.md, "The fix"): the covariance of X~ = W_q W_k^T X^T over
+//! images, and W = Sigma^(-1/2).
 //!
 //! Layout: our `Linear` weights are [in, out] and token rows multiply from the left, so a
 //! head's attention logit between a query token p and a key token x is `(p W_q)(x W_k)^T`

@@ -1,7 +1,7 @@
 //! The "Sample images" button: fills the classes from the sample images served with the page
 //! (`samples/manifest.json` and its files, made by the set-up scripts from Debian's
-//! dataset-fashion-mnist; see README). The samples replace the classes, after a confirmation
-//! when they hold pictures, and are decoded like the user's own files.
+//! dataset-fashion-mnist; see docs/models.md). The samples replace the classes, after a
+//! confirmation when they hold pictures, and are decoded like the user's own files.
 
 use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
