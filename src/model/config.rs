@@ -1,10 +1,12 @@
-//! The architecture of a ViT, read from a timm-style JSON (VisionTransformer argument names) or
-//! a Hugging Face `config.json` (ViTModel, Dinov2Model), or taken from a preset.
+//! The architecture of a ViT, read from a timm `config.json` (an architecture name, read by
+//! [`TimmName`], with `model_args`; or VisionTransformer's own argument names) or a Hugging Face
+//! `config.json` (ViTModel, Dinov2Model). `model::arch` checks it against the weights.
 
 use serde_json::Value;
 
 use super::ModelError;
 use super::preprocess::Preprocess;
+use super::timm_name::TimmName;
 
 /// How the classifier pools the final tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,18 +69,14 @@ impl VitConfig {
         }
     }
 
-    /// A named preset: `vit_tiny_patch16_224`, `vit_small_patch16_224`, `vit_base_patch16_224`,
-    /// `dinov2_vits14`.
-    pub fn preset(name: &str) -> Option<Self> {
-        Some(match name {
-            "vit_tiny_patch16_224" => Self::base(224, 16, 192, 12, 3),
-            "vit_small_patch16_224" => Self::base(224, 16, 384, 12, 6),
-            "vit_base_patch16_224" => Self::base(224, 16, 768, 12, 12),
-            "dinov2_vits14" => Self {
-                layer_scale: true,
-                ..Self::base(518, 14, 384, 12, 6)
-            },
-            _ => return None,
+    /// The architecture a timm name stands for (`vit_small_patch14_dinov2.lvd142m`): its size,
+    /// patch and image side, with timm's defaults for the rest; an error names what the name
+    /// does not say or what we do not run ([`TimmName`]).
+    pub fn timm(name: &str) -> Result<Self, ModelError> {
+        let n = TimmName::parse(name)?;
+        Ok(Self {
+            layer_scale: n.layer_scale,
+            ..Self::base(n.img_size, n.patch_size, n.embed_dim, n.depth, n.num_heads)
         })
     }
 
@@ -97,7 +95,10 @@ impl VitConfig {
             .map_err(|e| ModelError::Config(format!("not valid JSON: {e}")))?;
         let config = if json.get("hidden_size").is_some() {
             Self::from_hf(&json)?
-        } else if json.get("embed_dim").is_some() || json.get("architecture").is_some() {
+        } else if ["embed_dim", "architecture", "model_args"]
+            .iter()
+            .any(|key| json.get(key).is_some())
+        {
             Self::from_timm(&json)?
         } else {
             return Err(ModelError::Config(
@@ -174,13 +175,34 @@ impl VitConfig {
                 )));
             }
         };
-        let preset = text_field(json, "architecture")?
-            .and_then(|name| Self::preset(name.split('.').next().unwrap_or(name)));
-        let mut c = preset.unwrap_or_else(|| Self::base(224, 16, 768, 12, 12));
-        c.preprocess = Preprocess::from_timm(json)?;
         // Each key from model_args, else from the top; a value of the wrong type or range is an
         // error naming the key, never a silent default.
         let from = |key: &str| if args.get(key).is_some() { args } else { json };
+        let mut c = match text_field(json, "architecture")? {
+            Some(name) => {
+                let mut c = Self::timm(name)?;
+                if let Some(side) = input_size(json)? {
+                    c.img_size = side;
+                }
+                c
+            }
+            None => {
+                // VisionTransformer's own arguments: the dimensions must be given.
+                let missing: Vec<&str> =
+                    ["img_size", "patch_size", "embed_dim", "depth", "num_heads"]
+                        .into_iter()
+                        .filter(|key| from(key).get(*key).is_none())
+                        .collect();
+                if !missing.is_empty() {
+                    return Err(ModelError::Config(format!(
+                        "a timm config without \"architecture\" must give {}",
+                        missing.join(", ")
+                    )));
+                }
+                Self::base(0, 0, 0, 0, 0)
+            }
+        };
+        c.preprocess = Preprocess::from_timm(json)?;
         if let Some(v) = from("img_size").get("img_size") {
             c.img_size = v
                 .as_u64()
@@ -300,6 +322,28 @@ impl VitConfig {
 /// Most input channels an image may have.
 const MAX_CHANNELS: usize = 16;
 
+/// The side of `pretrained_cfg.input_size` ([channels, height, width]), the resolution the
+/// weights were trained at; an error when it is not square or not whole numbers.
+fn input_size(json: &Value) -> Result<Option<usize>, ModelError> {
+    let Some(v) = json
+        .get("pretrained_cfg")
+        .and_then(|cfg| cfg.get("input_size"))
+    else {
+        return Ok(None);
+    };
+    let sides: Option<Vec<usize>> = v.as_array().map(|a| {
+        a.iter()
+            .filter_map(|x| x.as_u64().and_then(|n| usize::try_from(n).ok()))
+            .collect()
+    });
+    match sides.as_deref() {
+        Some([_, h, w]) if h == w && *h > 0 => Ok(Some(*h)),
+        _ => Err(ModelError::Config(format!(
+            "pretrained_cfg.input_size {v} must be [channels, side, side]"
+        ))),
+    }
+}
+
 /// A required whole number.
 fn usize_field(json: &Value, key: &str) -> Result<usize, ModelError> {
     json.get(key)
@@ -367,7 +411,7 @@ mod tests {
             "layer_norm_eps":1e-06,"hidden_act":"gelu","use_swiglu_ffn":false}"#;
         assert_eq!(
             VitConfig::from_json(text).unwrap(),
-            VitConfig::preset("dinov2_vits14").unwrap()
+            VitConfig::timm("vit_small_patch14_dinov2").unwrap()
         );
     }
 
@@ -571,6 +615,53 @@ mod tests {
             (96, 5, Pool::Avg)
         );
         assert!(c.layer_scale);
+    }
+
+    #[test]
+    fn a_hub_config_takes_its_dimensions_from_the_architecture_name() {
+        // As timm/vit_small_patch14_dinov2.lvd142m has it on the Hub: no dimensions but the name.
+        let text = r#"{"architecture":"vit_small_patch14_dinov2","num_classes":0,
+            "num_features":384,"global_pool":"token","pretrained_cfg":{"tag":"lvd142m",
+            "input_size":[3,518,518],"interpolation":"bicubic","crop_pct":1.0,
+            "mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225],"num_classes":0}}"#;
+        let c = VitConfig::from_json(text).unwrap();
+        assert_eq!(
+            (c.embed_dim, c.depth, c.num_heads, c.patch_size, c.img_size),
+            (384, 12, 6, 14, 518)
+        );
+        assert!(c.layer_scale);
+        // pretrained_cfg's input size is the native side when model_args does not give one.
+        let text = r#"{"architecture":"vit_base_patch16_224",
+            "pretrained_cfg":{"input_size":[3,384,384]}}"#;
+        assert_eq!(VitConfig::from_json(text).unwrap().img_size, 384);
+        let text = r#"{"architecture":"vit_base_patch16_224","model_args":{"img_size":[256,256]},
+            "pretrained_cfg":{"input_size":[3,384,384]}}"#;
+        assert_eq!(VitConfig::from_json(text).unwrap().img_size, 256);
+    }
+
+    #[test]
+    fn a_name_we_cannot_read_or_missing_dimensions_are_errors_not_vit_b() {
+        for (text, says) in [
+            (
+                r#"{"architecture":"vit_small_patch14_reg4_dinov2"}"#,
+                "register tokens",
+            ),
+            (
+                r#"{"architecture":"convnext_tiny"}"#,
+                "not a timm VisionTransformer",
+            ),
+            (
+                r#"{"architecture":"vit_base_patch16_224","pretrained_cfg":{"input_size":[3,224]}}"#,
+                "input_size",
+            ),
+            (
+                r#"{"embed_dim":48,"num_heads":3}"#,
+                "must give img_size, patch_size, depth",
+            ),
+        ] {
+            let err = VitConfig::from_json(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
     }
 
     #[test]

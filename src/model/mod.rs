@@ -1,4 +1,5 @@
-//! The Vision Transformer backbone: its architecture (`config`), the burn modules (`vit`),
+//! The Vision Transformer backbone: its architecture (`config`, timm names in `timm_name`, the
+//! weights' own shapes in `arch`), the burn modules (`vit`),
 //! reading checkpoints in timm or HF naming (`checkpoint`, the key table `layout`, `load`),
 //! whether a checkpoint fits a device (`fit`, from its header alone), resampling position
 //! embeddings to other input sizes (`pos_embed`), the pixels a checkpoint
@@ -16,6 +17,7 @@ pub mod pos_embed;
 pub mod preprocess;
 pub mod profile;
 pub mod random;
+pub mod timm_name;
 pub mod vit;
 
 pub use backbone::{Backbone, MAX_TOKENS};

@@ -205,7 +205,7 @@ fn build(name: ModelName, args: &ForwardArgs, device: &Device) -> Result<Backbon
             &args.dinov2_dir.join("model.safetensors"),
         ),
         ModelName::VitB16 => {
-            let config = VitConfig::preset("vit_base_patch16_224").expect("a known preset");
+            let config = VitConfig::timm("vit_base_patch16_224").expect("a known name");
             match &args.vit_b16_weights {
                 Some(weights) => load_backbone(weights, config, device),
                 None => random(config),
@@ -224,7 +224,7 @@ pub fn tiny() -> VitConfig {
         depth: 2,
         num_heads: 3,
         layer_scale: true,
-        ..VitConfig::preset("vit_tiny_patch16_224").expect("a known preset")
+        ..VitConfig::timm("vit_tiny_patch16_224").expect("a known name")
     }
 }
 
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn vit_b16_at_224_px_costs_about_35_gflop() {
         // 17.6 GMACs is timm's published figure for vit_base_patch16_224.
-        let c = VitConfig::preset("vit_base_patch16_224").unwrap();
+        let c = VitConfig::timm("vit_base_patch16_224").unwrap();
         let g = gflop_per_image(&c, 224);
         assert!((g - 35.1).abs() < 0.5, "{g}");
     }
