@@ -20,6 +20,8 @@ pub struct Backbone {
     pub naming: Naming,
     /// [`weights_hash`] of the checkpoint's bytes (empty when built from tensors in memory).
     pub weights_hash: String,
+    /// Tensors of the checkpoint that the backbone does not use and the loader skipped.
+    pub skipped: Vec<String>,
     pos_table: HostTensor,
 }
 
@@ -51,6 +53,7 @@ impl Backbone {
             vit: loaded.vit,
             naming: loaded.layout.naming(),
             weights_hash: String::new(),
+            skipped: loaded.skipped,
             pos_table: loaded.pos_table,
         }
     }

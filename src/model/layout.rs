@@ -40,7 +40,7 @@ impl Naming {
     }
 }
 
-/// A tensor, or a layer's `weight`/`bias` pair, by its role in the backbone. The first seven are
+/// A tensor, or a layer's `weight`/`bias` pair, by its role in the backbone. The first eight are
 /// the backbone's own; the rest repeat in every block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -58,6 +58,8 @@ pub enum Part {
     FcNorm,
     /// The classifier (a layer; HF keeps it beside the prefixed backbone).
     Head,
+    /// HF ViTModel's pooler (a layer), saved with the backbone and unused by prompt tuning.
+    Pooler,
     /// The LayerNorm before attention.
     Norm1,
     /// timm's fused query/key/value projection, [3D, D].
@@ -120,7 +122,7 @@ impl Layout {
 
 impl Part {
     /// Every part, in the order of the rows of [`NAMES`].
-    pub const ALL: [Part; 18] = [
+    pub const ALL: [Part; 19] = [
         Part::PatchEmbed,
         Part::ClsToken,
         Part::PosEmbed,
@@ -128,6 +130,7 @@ impl Part {
         Part::Norm,
         Part::FcNorm,
         Part::Head,
+        Part::Pooler,
         Part::Norm1,
         Part::Qkv,
         Part::Query,
@@ -159,7 +162,7 @@ const BLOCKS: [&str; 5] = [
 /// Each part's key per layout, the columns in [`Layout::ALL`] order: timm, HF ViT 4, HF ViT 5,
 /// HF Dinov2 4, HF Dinov2 5. Per-block keys are relative to the block's.
 #[rustfmt::skip]
-const NAMES: [(Part, [Option<&str>; 5]); 18] = {
+const NAMES: [(Part, [Option<&str>; 5]); 19] = {
     const PATCH: Option<&str> = Some("embeddings.patch_embeddings.projection");
     const CLS: Option<&str> = Some("embeddings.cls_token");
     const POS: Option<&str> = Some("embeddings.position_embeddings");
@@ -176,6 +179,7 @@ const NAMES: [(Part, [Option<&str>; 5]); 18] = {
     const FC2: Option<&str> = Some("mlp.fc2");
     const LN: Option<&str> = Some("layernorm");
     const HEAD: Option<&str> = Some("classifier");
+    const POOLER: Option<&str> = Some("pooler.dense");
     const LN_BEFORE: Option<&str> = Some("layernorm_before");
     const LN_AFTER: Option<&str> = Some("layernorm_after");
     const NORM1: Option<&str> = Some("norm1");
@@ -191,6 +195,7 @@ const NAMES: [(Part, [Option<&str>; 5]); 18] = {
         (Part::Norm,       [Some("norm"),             LN,                         LN,        LN,          LN]),
         (Part::FcNorm,     [Some("fc_norm"),          None,                       None,      None,        None]),
         (Part::Head,       [Some("head"),             HEAD,                       HEAD,      HEAD,        HEAD]),
+        (Part::Pooler,     [None,                     POOLER,                     POOLER,    None,        None]),
         (Part::Norm1,      [NORM1,                    LN_BEFORE,                  LN_BEFORE, NORM1,       NORM1]),
         (Part::Qkv,        [Some("attn.qkv"),         None,                       None,      None,        None]),
         (Part::Query,      [None,                     QUERY,                      Q_PROJ,    QUERY,       Q_PROJ]),

@@ -11,6 +11,7 @@ use burn::nn::Linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::arch::WeightsArch;
 use super::checkpoint::{Checkpoint, HostTensor};
 use super::layout::{Layout, Part};
 use super::norm::LayerNorm;
@@ -61,6 +62,9 @@ pub struct Loaded {
     /// [prefix + grid * grid, D], the prefix row first.
     pub pos_table: HostTensor,
     pub layout: Layout,
+    /// Tensors the library saved beside the backbone that prompt tuning does not use (HF's
+    /// mask token and pooler), skipped.
+    pub skipped: Vec<String>,
 }
 
 /// The checkpoint's keys: its layout's names behind its prefix.
@@ -220,13 +224,15 @@ fn block(
 }
 
 /// Builds the backbone described by `config` from `ck`, which must hold exactly its tensors
-/// (plus a head when `config.num_classes > 0`, and known unused extras such as `mask_token`).
+/// (plus a head when `config.num_classes > 0`, and known unused extras such as HF's mask
+/// token and pooler, which are skipped and listed in [`Loaded::skipped`]).
 pub fn load_vit(
     ck: &mut Checkpoint,
     config: &VitConfig,
     device: &Device,
 ) -> Result<Loaded, ModelError> {
     config.validate()?;
+    config.check_against(&WeightsArch::read(ck)?)?;
     let (layout, prefix) = detect(ck)?;
     let keys = Keys {
         layout,
@@ -260,8 +266,20 @@ pub fn load_vit(
         &keys.of(Part::PosEmbed, 0)?,
         &[1, prefix_tokens + grid * grid, d],
     ))?;
-    if let Some(mask) = keys.get(Part::MaskToken, 0) {
-        ck.ignore(&mask);
+    // Saved beside the backbone by the library, unused by prompt tuning: skipped, and listed.
+    let mut skipped = Vec::new();
+    let unused = [Part::MaskToken, Part::Pooler].map(|part| keys.get(part, 0));
+    for stem in unused.into_iter().flatten() {
+        for name in [
+            stem.clone(),
+            format!("{stem}.weight"),
+            format!("{stem}.bias"),
+        ] {
+            if ck.contains(&name) {
+                ck.ignore(&name);
+                skipped.push(name);
+            }
+        }
     }
 
     let mut blocks = Vec::with_capacity(config.depth);
@@ -315,6 +333,7 @@ pub fn load_vit(
         },
         pos_table: HostTensor::new(vec![prefix_tokens + grid * grid, d], pos.data),
         layout,
+        skipped,
     })
 }
 
@@ -464,7 +483,11 @@ mod tests {
         .unwrap();
         let tensors = in_layout(&timm_tensors(&plain), Layout::HfVit5, "", plain.depth);
         let err = build(tensors, &tiny()).err().unwrap().to_string();
-        assert!(err.contains("Ls1") && err.contains("HfVit5"), "{err}");
+        assert!(
+            err.contains("LayerScale: the config says true, the weights false")
+                && err.contains("HfVit5 checkpoints have no LayerScale"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -484,6 +507,15 @@ mod tests {
         let err = build(t, &c).err().unwrap().to_string();
         assert!(err.contains("blocks.0.attn.extra"), "{err}");
 
+        // A misshapen tensor of a later block, which the architecture is not read from.
+        let mut t = timm_tensors(&c);
+        t.insert("blocks.1.mlp.fc1.weight".into(), random(&[5, 12], 1));
+        let err = build(t, &c).err().unwrap().to_string();
+        assert!(
+            err.contains("blocks.1.mlp.fc1.weight") && err.contains("[5, 12]"),
+            "{err}"
+        );
+        // The first block's, which it is read from: the disagreement names the tensor.
         let mut t = timm_tensors(&c);
         t.insert("blocks.0.mlp.fc1.weight".into(), random(&[5, 12], 1));
         let err = build(t, &c).err().unwrap().to_string();

@@ -5,6 +5,7 @@
 //! embeddings to other input sizes (`pos_embed`), the pixels a checkpoint
 //! expects (`preprocess`), and the frozen `Backbone` built from them.
 
+pub mod arch;
 pub mod backbone;
 pub mod checkpoint;
 pub mod config;

@@ -83,6 +83,13 @@ fn describe(model: &LoadedModel) -> impl IntoView + use<> {
             <dd>{format!("{:?}", model.backbone.naming)}</dd>
             <dt>"Input"</dt>
             <dd data-testid="model-preprocess">{preprocess_text(&c.preprocess)}</dd>
+            {(!model.backbone.skipped.is_empty())
+                .then(|| {
+                    view! {
+                        <dt>"Not used"</dt>
+                        <dd data-testid="model-skipped">{model.backbone.skipped.join(", ")}</dd>
+                    }
+                })}
         </dl>
         {about}
     }

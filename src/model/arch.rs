@@ -1,0 +1,303 @@
+//! The architecture as the weights state it, and the config checked against it.
+//!
+//! A checkpoint's tensors fix the width, the depth, the patch (the convolution's kernel), the
+//! input channels, the MLP's width, whether the attention has biases and the blocks LayerScale,
+//! whether there is a class token, and the position table's grid. The config (or the timm name
+//! behind it) adds what the weights cannot say: the number of heads, the activation, the
+//! LayerNorm epsilon and the pooling. Where the two disagree the error names both values, for
+//! every field that disagrees, before any tensor is placed.
+
+use super::checkpoint::Checkpoint;
+use super::layout::{Layout, Part};
+use super::load::detect;
+use super::{ModelError, VitConfig};
+
+/// What the tensors say. Each field is read from one tensor's shape, named in `source`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightsArch {
+    pub layout: Layout,
+    pub embed_dim: usize,
+    pub in_chans: usize,
+    pub patch_size: usize,
+    pub depth: usize,
+    pub mlp_hidden: usize,
+    pub qkv_bias: bool,
+    pub layer_scale: bool,
+    pub class_token: bool,
+    /// Rows of the position table.
+    pub pos_rows: usize,
+    /// For each field above, the tensor it was read from, as the errors name it.
+    pub sources: Sources,
+}
+
+/// The tensors (name and shape) behind [`WeightsArch`]'s fields.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Sources {
+    pub patch: String,
+    pub depth: String,
+    pub mlp: String,
+    pub qkv_bias: String,
+    pub layer_scale: String,
+    pub class_token: String,
+    pub pos: String,
+}
+
+impl WeightsArch {
+    /// Reads the architecture from the checkpoint's names and shapes (no values are read).
+    pub fn read(ck: &Checkpoint) -> Result<Self, ModelError> {
+        let (layout, prefix) = detect(ck)?;
+        let key = |part: Part, block: usize| {
+            layout
+                .name(part, block)
+                .map(|name| format!("{prefix}{name}"))
+        };
+        let shape = |name: &str| ck.get(name).map(|t| t.shape.clone());
+        let required =
+            |name: String| shape(&name).ok_or_else(|| ModelError::Missing(vec![name.clone()]));
+        let patch_name = format!("{}.weight", key(Part::PatchEmbed, 0).expect("every layout"));
+        let patch = required(patch_name.clone())?;
+        let [embed_dim, in_chans, kh, kw] = patch[..] else {
+            return Err(ModelError::Checkpoint(format!(
+                "{patch_name} has shape {patch:?}; a patch embedding is [width, channels, k, k]"
+            )));
+        };
+        if kh != kw {
+            return Err(ModelError::Checkpoint(format!(
+                "{patch_name} has a {kh}x{kw} kernel: only square patches are supported"
+            )));
+        }
+        let norm1 = |block: usize| {
+            let name = format!("{}.weight", key(Part::Norm1, block).expect("every layout"));
+            ck.contains(&name)
+        };
+        let depth = (0..).take_while(|&i| norm1(i)).count();
+        if depth == 0 {
+            return Err(ModelError::Missing(vec![format!(
+                "{}.weight",
+                key(Part::Norm1, 0).expect("every layout")
+            )]));
+        }
+        let fc1_name = format!("{}.weight", key(Part::Fc1, 0).expect("every layout"));
+        let fc1 = required(fc1_name.clone())?;
+        let bias_of =
+            |part: Part| key(part, 0).is_some_and(|name| ck.contains(&format!("{name}.bias")));
+        let qkv_bias = bias_of(Part::Qkv) || bias_of(Part::Query);
+        let bias_name = key(Part::Qkv, 0)
+            .or_else(|| key(Part::Query, 0))
+            .map(|n| format!("{n}.bias"))
+            .unwrap_or_default();
+        let ls1 = key(Part::Ls1, 0);
+        let layer_scale = ls1.as_ref().is_some_and(|name| ck.contains(name));
+        let cls_name = key(Part::ClsToken, 0).expect("every layout");
+        let class_token = ck.contains(&cls_name);
+        let present =
+            |name: &str, here: bool| format!("{name} {}", if here { "present" } else { "absent" });
+        let last_block = format!(
+            "{}.weight",
+            key(Part::Norm1, depth - 1).expect("every layout")
+        );
+        let pos_name = key(Part::PosEmbed, 0).expect("every layout");
+        let pos = required(pos_name.clone())?;
+        let pos_rows = match pos[..] {
+            [1, rows, d] if d == embed_dim => rows,
+            _ => {
+                return Err(ModelError::Checkpoint(format!(
+                    "the position table has shape {pos:?}; [1, tokens, {embed_dim}] expected"
+                )));
+            }
+        };
+        Ok(Self {
+            layout,
+            embed_dim,
+            in_chans,
+            patch_size: kh,
+            depth,
+            mlp_hidden: fc1.first().copied().unwrap_or_default(),
+            qkv_bias,
+            layer_scale,
+            class_token,
+            pos_rows,
+            sources: Sources {
+                patch: format!("{patch_name} {patch:?}"),
+                depth: format!("the last block's {last_block}"),
+                mlp: format!("{fc1_name} {fc1:?}"),
+                qkv_bias: present(&bias_name, qkv_bias),
+                layer_scale: match ls1 {
+                    Some(name) => present(&name, layer_scale),
+                    None => format!("{layout:?} checkpoints have no LayerScale"),
+                },
+                class_token: present(&cls_name, class_token),
+                pos: format!("{pos_name} {pos:?}"),
+            },
+        })
+    }
+}
+
+impl VitConfig {
+    /// Every field where this config and the weights disagree, named with both values; `Ok`
+    /// when they agree.
+    pub fn check_against(&self, w: &WeightsArch) -> Result<(), ModelError> {
+        let mut disagree: Vec<String> = Vec::new();
+        let mut field = |name: &str, config: String, weights: String, source: &str| {
+            if config != weights {
+                disagree.push(format!(
+                    "{name}: the config says {config}, the weights {weights} ({source})"
+                ));
+            }
+        };
+        let src = &w.sources;
+        field(
+            "embed_dim",
+            self.embed_dim.to_string(),
+            w.embed_dim.to_string(),
+            &src.patch,
+        );
+        field(
+            "depth (blocks)",
+            self.depth.to_string(),
+            w.depth.to_string(),
+            &src.depth,
+        );
+        field(
+            "patch_size",
+            self.patch_size.to_string(),
+            w.patch_size.to_string(),
+            &src.patch,
+        );
+        field(
+            "in_chans",
+            self.in_chans.to_string(),
+            w.in_chans.to_string(),
+            &src.patch,
+        );
+        if self.embed_dim == w.embed_dim {
+            let hidden = self.mlp_hidden().to_string();
+            field("MLP width", hidden, w.mlp_hidden.to_string(), &src.mlp);
+        }
+        field(
+            "qkv_bias",
+            self.qkv_bias.to_string(),
+            w.qkv_bias.to_string(),
+            &src.qkv_bias,
+        );
+        let ls = |b: bool| b.to_string();
+        field(
+            "LayerScale",
+            ls(self.layer_scale),
+            ls(w.layer_scale),
+            &src.layer_scale,
+        );
+        let cls = (self.class_token.to_string(), w.class_token.to_string());
+        field("class token", cls.0, cls.1, &src.class_token);
+        if self.patch_size == w.patch_size && self.class_token == w.class_token {
+            let prefix = usize::from(w.class_token);
+            let grid = self.grid(self.img_size);
+            let rows = prefix + grid * grid;
+            if rows != w.pos_rows {
+                let cells = w.pos_rows.saturating_sub(prefix);
+                let side = (cells as f64).sqrt().round() as usize;
+                let weights = if side * side == cells && cells > 0 {
+                    format!("a {side}x{side} grid ({} px)", side * w.patch_size)
+                } else {
+                    format!("{} rows, not {prefix} + a square grid", w.pos_rows)
+                };
+                let no_embed_class = w.class_token && is_square(w.pos_rows);
+                disagree.push(format!(
+                    "position table: the config says a {grid}x{grid} grid ({} px), the weights \
+                     {weights} ({}){}",
+                    self.img_size,
+                    w.sources.pos,
+                    if no_embed_class {
+                        "; a table without a row for the class token (no_embed_class) is not \
+                         supported yet"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        if disagree.is_empty() {
+            Ok(())
+        } else {
+            Err(ModelError::Config(format!(
+                "the config and the weights disagree: {}",
+                disagree.join("; ")
+            )))
+        }
+    }
+}
+
+fn is_square(n: usize) -> bool {
+    let side = (n as f64).sqrt().round() as usize;
+    side * side == n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::random::random_timm_tensors;
+
+    fn tiny() -> VitConfig {
+        VitConfig::from_json(
+            r#"{"img_size":32,"patch_size":8,"embed_dim":48,"depth":2,"num_heads":3,
+                "init_values":0.1}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_the_architecture_from_the_tensors() {
+        let c = tiny();
+        let ck = Checkpoint::from_tensors(random_timm_tensors(&c, 1, 0.02));
+        let w = WeightsArch::read(&ck).unwrap();
+        assert_eq!(
+            (w.embed_dim, w.in_chans, w.patch_size, w.depth, w.mlp_hidden),
+            (48, 3, 8, 2, 192)
+        );
+        assert!(w.qkv_bias && w.layer_scale && w.class_token);
+        assert_eq!(w.pos_rows, 1 + 16);
+        c.check_against(&w).unwrap();
+    }
+
+    #[test]
+    fn every_disagreement_is_named_with_both_values() {
+        let c = tiny();
+        let w =
+            WeightsArch::read(&Checkpoint::from_tensors(random_timm_tensors(&c, 1, 0.02))).unwrap();
+        let other = VitConfig {
+            embed_dim: 96,
+            depth: 3,
+            layer_scale: false,
+            ..c.clone()
+        };
+        let err = other.check_against(&w).unwrap_err().to_string();
+        for says in [
+            "embed_dim: the config says 96, the weights 48 (patch_embed.proj.weight [48, 3, 8, 8])",
+            "depth (blocks): the config says 3, the weights 2",
+            "LayerScale: the config says false, the weights true",
+        ] {
+            assert!(err.contains(says), "{err}");
+        }
+        let bigger = VitConfig {
+            img_size: 64,
+            ..c.clone()
+        };
+        let err = bigger.check_against(&w).unwrap_err().to_string();
+        assert!(
+            err.contains("the config says a 8x8 grid (64 px), the weights a 4x4 grid (32 px)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_table_without_the_class_token_row_is_named() {
+        let c = tiny();
+        let mut tensors = random_timm_tensors(&c, 1, 0.02);
+        let pos = tensors.get_mut("pos_embed").unwrap();
+        pos.shape = vec![1, 16, 48];
+        pos.data.truncate(16 * 48);
+        let w = WeightsArch::read(&Checkpoint::from_tensors(tensors)).unwrap();
+        let err = c.check_against(&w).unwrap_err().to_string();
+        assert!(err.contains("no_embed_class"), "{err}");
+    }
+}
