@@ -4,7 +4,9 @@
 //! (24x40 px on a 32x32 model), HF Dinov2Model naming with plain bicubic resampling, and HF
 //! ViTForImageClassification (prefix `vit.`, LayerNorm eps 1e-12, `classifier` head), and timm's
 //! mean pooling (`global_pool='avg'`: no final norm, `fc_norm` after averaging the non-class
-//! tokens), checked on the logits and on the pooled features a prompt-tuning head sees.
+//! tokens), checked on the logits and on the pooled features a prompt-tuning head sees; and
+//! checkpoints as they are published on the Hub: timm's `save_for_hf` configs (the architecture
+//! by name: DINOv2, patch 32, MAE, DeiT) and HF ViTModel with its pooler.
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
@@ -73,12 +75,59 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
     }
 }
 
-const CASES: [(&str, &[&str]); 4] = [
+const CASES: [(&str, &[&str]); 9] = [
     ("timm_vit_ls", &["32x32", "24x40"]),
     ("timm_vit_avg", &["32x32"]),
     ("hf_dinov2", &["32x32", "24x40"]),
     ("hf_vit_classifier", &["32x32"]),
+    // As timm's save_for_hf writes them for the Hub: the architecture's name, model_args and
+    // pretrained_cfg (the dimensions shrunk through model_args to keep the files small).
+    ("timm_hub_dinov2", &["56x56", "42x42"]),
+    ("timm_hub_patch32", &["64x64", "32x64"]),
+    ("timm_hub_mae", &["48x48"]),
+    ("timm_hub_deit", &["48x48", "32x48"]),
+    // HF ViTModel with its pooler, which the loader skips and lists.
+    ("hf_vit_pooler", &["32x32"]),
 ];
+
+#[test]
+fn the_pooler_hf_saves_with_vit_model_is_skipped_and_listed() {
+    let config =
+        VitConfig::from_json(&String::from_utf8(fixture("hf_vit_pooler.config.json")).unwrap())
+            .unwrap();
+    let backbone = Backbone::from_safetensors(
+        &fixture("hf_vit_pooler.model.safetensors"),
+        config,
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(
+        backbone.skipped,
+        ["pooler.dense.weight", "pooler.dense.bias"]
+    );
+}
+
+#[test]
+fn hub_names_give_the_architecture_the_weights_have() {
+    // The dimensions the timm names stand for, and what model_args shrank them to.
+    let config =
+        VitConfig::from_json(&String::from_utf8(fixture("timm_hub_dinov2.config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            config.patch_size,
+            config.img_size,
+            config.embed_dim,
+            config.num_heads
+        ),
+        (14, 56, 48, 3)
+    );
+    assert!(config.layer_scale);
+    let patch32 =
+        VitConfig::from_json(&String::from_utf8(fixture("timm_hub_patch32.config.json")).unwrap())
+            .unwrap();
+    assert_eq!((patch32.patch_size, patch32.num_classes), (32, 1000));
+}
 
 #[test]
 fn timm_and_transformers_outputs_match_on_the_cpu_backend() {

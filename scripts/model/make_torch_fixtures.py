@@ -3,11 +3,12 @@
 inputs and outputs, so our loaders and forward pass are checked against the real libraries.
 
 Run by hand, not in CI (PyTorch is a 3 GB install):
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch timm transformers safetensors
-    /tmp/torchvenv/bin/python scripts/model/make_torch_fixtures.py
+    python3 -m venv path/to/torchvenv && path/to/torchvenv/bin/pip install torch timm transformers safetensors
+    path/to/torchvenv/bin/python scripts/model/make_torch_fixtures.py [CASE...]
 
 Each case writes CASE.model.safetensors (the state dict, as the library names it),
-CASE.config.json (timm VisionTransformer arguments or an HF config) and CASE.io.safetensors
+CASE.config.json (timm VisionTransformer arguments, the config.json timm's `save_for_hf` writes for
+a Hub repository, or an HF config) and CASE.io.safetensors
 (`pixel_values_HxW`, `tokens_HxW` = final-norm tokens, and `logits_HxW` where there is a head).
 Weights are drawn at random (seeded) at a larger scale than the libraries' init, so that every
 parameter, LayerScale included, changes the output.
@@ -16,6 +17,7 @@ parameter, LayerScale included, changes the output.
 import json
 import os
 import sys
+import tempfile
 
 import timm
 import torch
@@ -111,11 +113,71 @@ def hf_vit_case():
     save("hf_vit_classifier", model.state_dict(), json.loads(config.to_json_string()), io)
 
 
+def timm_hub_case(case, name, args, seed, sizes):
+    """A timm model by its Hub name, saved as `save_for_hf` writes it for the Hub: the config
+    holds the architecture's name, `model_args` for what we shrank (width, depth, heads, side)
+    and `pretrained_cfg`. Outputs at a side other than the native one come from the same weights
+    in a model built with `dynamic_img_size=True` (timm's antialiased resampling)."""
+    model = randomise(timm.create_model(name, pretrained=False, **args), seed)
+    with tempfile.TemporaryDirectory() as d:
+        timm.models.save_for_hf(model, d, safe_serialization=True)
+        with open(os.path.join(d, "config.json")) as f:
+            config = json.load(f)
+    dynamic = timm.create_model(name, pretrained=False, dynamic_img_size=True, **args).eval()
+    dynamic.load_state_dict(model.state_dict())
+    io = {}
+    for key, x in images(seed + 1, sizes).items():
+        size = "x".join(key.split("x")[1:])
+        net = model if x.shape[-1] == args["img_size"] and x.shape[-2] == args["img_size"] else dynamic
+        with torch.no_grad():
+            tokens = net.forward_features(x)
+            if net.num_classes:
+                io[f"logits_{size}"] = net.forward_head(tokens)
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
+    save(case, model.state_dict(), config, io)
+
+
+HUB_CASES = {
+    # DINOv2 in timm: patch 14, LayerScale, a 518 px name shrunk to 56 px; 42 px resamples 4x4 to 3x3.
+    "timm_hub_dinov2": ("vit_small_patch14_dinov2.lvd142m", 11, [(2, 56, 56), (1, 42, 42)]),
+    # Patch 32 at a 384 px name shrunk to 64 px, with the in1k head.
+    "timm_hub_patch32": ("vit_small_patch32_384.augreg_in21k_ft_in1k", 13, [(2, 64, 64), (1, 32, 64)]),
+    # MAE weights as timm publishes them: a plain ViT-B name, no head.
+    "timm_hub_mae": ("vit_base_patch16_224.mae", 15, [(2, 48, 48)]),
+    # DeiT (not distilled): timm's VisionTransformer under another family name.
+    "timm_hub_deit": ("deit_small_patch16_224.fb_in1k", 17, [(2, 48, 48), (1, 32, 48)]),
+}
+
+
+def hf_vit_pooler_case():
+    """HF ViTModel as `save_pretrained` writes it, with its pooler (`pooler.dense`), which
+    prompt tuning does not use: the loader skips and lists it."""
+    config = transformers.ViTConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                    intermediate_size=96, patch_size=8, image_size=32)
+    model = randomise(transformers.ViTModel(config, add_pooling_layer=True), 19)
+    assert "pooler.dense.weight" in model.state_dict()
+    io = {}
+    for key, x in images(20, [(2, 32, 32)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model(pixel_values=x).last_hidden_state
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d)
+        with open(os.path.join(d, "config.json")) as f:
+            saved = json.load(f)
+    save("hf_vit_pooler", model.state_dict(), saved, io)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"torch {torch.__version__}, timm {timm.__version__}, transformers {transformers.__version__}")
     cases = {"timm_vit_ls": timm_case, "timm_vit_avg": timm_avg_case, "hf_dinov2": dinov2_case,
-             "hf_vit_classifier": hf_vit_case}
+             "hf_vit_classifier": hf_vit_case, "hf_vit_pooler": hf_vit_pooler_case}
+    shrunk = dict(embed_dim=48, depth=2, num_heads=3)
+    for case, (name, seed, sizes) in HUB_CASES.items():
+        cases[case] = (lambda case=case, name=name, seed=seed, sizes=sizes:
+                       timm_hub_case(case, name, dict(shrunk, img_size=sizes[0][1]), seed, sizes))
     # Names on the command line make only those cases (the others' files stay as they are).
     for name in sys.argv[1:] or cases:
         cases[name]()
