@@ -24,6 +24,8 @@ pub struct WeightsArch {
     pub qkv_bias: bool,
     pub layer_scale: bool,
     pub class_token: bool,
+    pub dist_token: bool,
+    pub reg_tokens: usize,
     /// Rows of the position table.
     pub pos_rows: usize,
     /// For each field above, the tensor it was read from, as the errors name it.
@@ -39,6 +41,8 @@ pub struct Sources {
     pub qkv_bias: String,
     pub layer_scale: String,
     pub class_token: String,
+    pub dist_token: String,
+    pub reg_tokens: String,
     pub pos: String,
 }
 
@@ -90,6 +94,20 @@ impl WeightsArch {
         let layer_scale = ls1.as_ref().is_some_and(|name| ck.contains(name));
         let cls_name = key(Part::ClsToken, 0).expect("every layout");
         let class_token = ck.contains(&cls_name);
+        let dist_name = key(Part::DistToken, 0);
+        let dist_token = dist_name.as_ref().is_some_and(|name| ck.contains(name));
+        let reg_name = key(Part::RegTokens, 0);
+        let reg_shape = reg_name.as_ref().and_then(|name| shape(name));
+        let reg_tokens = match reg_shape.as_deref() {
+            None => 0,
+            Some([1, n, dd]) if *dd == embed_dim => *n,
+            Some(other) => {
+                return Err(ModelError::Checkpoint(format!(
+                    "{} has shape {other:?}; [1, registers, {embed_dim}] expected",
+                    reg_name.unwrap_or_default()
+                )));
+            }
+        };
         let present =
             |name: &str, here: bool| format!("{name} {}", if here { "present" } else { "absent" });
         let last_block = format!(
@@ -116,6 +134,8 @@ impl WeightsArch {
             qkv_bias,
             layer_scale,
             class_token,
+            dist_token,
+            reg_tokens,
             pos_rows,
             sources: Sources {
                 patch: format!("{patch_name} {patch:?}"),
@@ -127,6 +147,15 @@ impl WeightsArch {
                     None => format!("{layout:?} checkpoints have no LayerScale"),
                 },
                 class_token: present(&cls_name, class_token),
+                dist_token: match dist_name {
+                    Some(name) => present(&name, dist_token),
+                    None => format!("{layout:?} checkpoints have none"),
+                },
+                reg_tokens: match (reg_name, reg_shape) {
+                    (Some(name), Some(shape)) => format!("{name} {shape:?}"),
+                    (Some(name), None) => present(&name, false),
+                    (None, _) => format!("{layout:?} checkpoints have none"),
+                },
                 pos: format!("{pos_name} {pos:?}"),
             },
         })
@@ -189,8 +218,13 @@ impl VitConfig {
         );
         let cls = (self.class_token.to_string(), w.class_token.to_string());
         field("class token", cls.0, cls.1, &src.class_token);
-        if self.patch_size == w.patch_size && self.class_token == w.class_token {
-            let prefix = usize::from(w.class_token);
+        let dist = (self.dist_token.to_string(), w.dist_token.to_string());
+        field("distillation token", dist.0, dist.1, &src.dist_token);
+        let regs = (self.reg_tokens.to_string(), w.reg_tokens.to_string());
+        field("register tokens", regs.0, regs.1, &src.reg_tokens);
+        let same_prefix = (self.class_token, self.dist_token) == (w.class_token, w.dist_token);
+        if self.patch_size == w.patch_size && same_prefix {
+            let prefix = self.pos_prefix();
             let grid = self.grid(self.img_size);
             let rows = prefix + grid * grid;
             if rows != w.pos_rows {
@@ -201,15 +235,15 @@ impl VitConfig {
                 } else {
                     format!("{} rows, not {prefix} + a square grid", w.pos_rows)
                 };
-                let no_embed_class = w.class_token && is_square(w.pos_rows);
+                let no_embed_class = prefix > 0 && is_square(w.pos_rows);
                 disagree.push(format!(
                     "position table: the config says a {grid}x{grid} grid ({} px), the weights \
                      {weights} ({}){}",
                     self.img_size,
                     w.sources.pos,
                     if no_embed_class {
-                        "; a table without a row for the class token (no_embed_class) is not \
-                         supported yet"
+                        "; the table has no rows for the prefix tokens: timm says so with \
+                         \"no_embed_class\": true in model_args"
                     } else {
                         ""
                     }

@@ -58,7 +58,8 @@ impl Backbone {
         }
     }
 
-    /// The position embeddings for an image of `height` x `width` pixels: [1, P + gh * gw, D].
+    /// The position embeddings for an image of `height` x `width` pixels: [1, Q + gh * gw, D],
+    /// Q the prefix tokens the table covers.
     pub fn pos_embed(
         &self,
         height: usize,
@@ -72,7 +73,7 @@ impl Backbone {
             )));
         }
         let d = self.config.embed_dim;
-        let prefix = usize::from(self.config.class_token);
+        let prefix = self.config.pos_prefix();
         let old = self.config.grid(self.config.img_size);
         let (gh, gw) = (height / p, width / p);
         self.check_tokens(height, width, 0)?;
@@ -82,7 +83,7 @@ impl Backbone {
             d,
             gh,
             gw,
-            self.naming.antialias(),
+            self.config.pos_antialias,
         );
         let mut table = self.pos_table.data[..prefix * d].to_vec();
         table.extend(grid);
@@ -124,13 +125,13 @@ impl Backbone {
         Ok(self.vit.forward_tokens(tokens, prompts, trace))
     }
 
-    /// Tokens per image of `height` x `width` px with `prompts` prompt tokens: the class token,
-    /// the patches and the prompts (saturating, so a hostile size stays comparable).
+    /// Tokens per image of `height` x `width` px with `prompts` prompt tokens: the prefix
+    /// tokens, the patches and the prompts (saturating, so a hostile size stays comparable).
     pub fn tokens_per_image(&self, height: usize, width: usize, prompts: usize) -> usize {
         let p = self.config.patch_size.max(1);
         (height / p)
             .saturating_mul(width / p)
-            .saturating_add(usize::from(self.config.class_token))
+            .saturating_add(self.config.prefix_tokens())
             .saturating_add(prompts)
     }
 

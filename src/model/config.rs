@@ -36,6 +36,17 @@ pub struct VitConfig {
     pub layer_scale: bool,
     pub qkv_bias: bool,
     pub class_token: bool,
+    /// DeiT's distillation token, after the class token (timm `dist_token`).
+    pub dist_token: bool,
+    /// Register tokens after the class token (timm `reg_token`, HF `register_tokens`).
+    pub reg_tokens: usize,
+    /// The position table has no rows for the prefix tokens, which then get no position
+    /// (timm's `no_embed_class`, as its DINOv2-with-registers models have it). Otherwise it
+    /// covers the class and distillation tokens, and registers get none (as HF has it).
+    pub no_embed_class: bool,
+    /// Whether position tables are resampled with antialiasing, as the library does for the
+    /// family: timm and HF Dinov2WithRegisters do, HF ViTModel and Dinov2Model do not.
+    pub pos_antialias: bool,
     pub global_pool: Pool,
     /// Classes of the checkpoint's own head; 0 when it has none.
     pub num_classes: usize,
@@ -63,9 +74,28 @@ impl VitConfig {
             layer_scale: false,
             qkv_bias: true,
             class_token: true,
+            dist_token: false,
+            reg_tokens: 0,
+            no_embed_class: false,
+            pos_antialias: true,
             global_pool: Pool::Token,
             num_classes: 0,
             preprocess: Preprocess::default(),
+        }
+    }
+
+    /// Tokens before the patches: the class token, the distillation token and the registers,
+    /// in that order. Prompts go after all of them.
+    pub fn prefix_tokens(&self) -> usize {
+        usize::from(self.class_token) + usize::from(self.dist_token) + self.reg_tokens
+    }
+
+    /// Leading prefix tokens the position table has rows for.
+    pub fn pos_prefix(&self) -> usize {
+        if self.no_embed_class {
+            0
+        } else {
+            usize::from(self.class_token) + usize::from(self.dist_token)
         }
     }
 
@@ -76,6 +106,9 @@ impl VitConfig {
         let n = TimmName::parse(name)?;
         Ok(Self {
             layer_scale: n.layer_scale,
+            dist_token: n.dist_token,
+            reg_tokens: n.reg_tokens,
+            no_embed_class: n.no_embed_class,
             ..Self::base(n.img_size, n.patch_size, n.embed_dim, n.depth, n.num_heads)
         })
     }
@@ -111,12 +144,19 @@ impl VitConfig {
 
     fn from_hf(json: &Value) -> Result<Self, ModelError> {
         let model_type = text_field(json, "model_type")?.unwrap_or("vit");
-        let dinov2 = model_type == "dinov2";
+        let registers = model_type == "dinov2_with_registers";
+        let dinov2 = model_type == "dinov2" || registers;
         if !dinov2 && model_type != "vit" {
             return Err(ModelError::Config(format!(
-                "HF model_type {model_type:?} is not supported (vit or dinov2)"
+                "HF model_type {model_type:?} is not supported (vit, dinov2 or \
+                 dinov2_with_registers)"
             )));
         }
+        let reg_tokens = if registers {
+            count_field(json, "num_register_tokens", 0..=MAX_REGISTERS)?.unwrap_or(4)
+        } else {
+            0
+        };
         let act = text_field(json, "hidden_act")?.unwrap_or("gelu");
         if act != "gelu" {
             return Err(ModelError::Config(format!(
@@ -157,6 +197,10 @@ impl VitConfig {
             layer_scale: dinov2,
             qkv_bias: bool_field(json, "qkv_bias")?.unwrap_or(true),
             class_token: true,
+            dist_token: false,
+            reg_tokens,
+            no_embed_class: false,
+            pos_antialias: registers,
             global_pool: Pool::Token,
             num_classes: if dinov2 { 0 } else { num_labels },
             // HF keeps it in preprocessor_config.json: see [`Self::with_hf_preprocessor`].
@@ -241,6 +285,12 @@ impl VitConfig {
         if let Some(b) = bool_field(from("class_token"), "class_token")? {
             c.class_token = b;
         }
+        if let Some(n) = count_field(from("reg_tokens"), "reg_tokens", 0..=MAX_REGISTERS)? {
+            c.reg_tokens = n;
+        }
+        if let Some(b) = bool_field(from("no_embed_class"), "no_embed_class")? {
+            c.no_embed_class = b;
+        }
         if let Some(pool) = text_field(from("global_pool"), "global_pool")? {
             c.global_pool = match pool {
                 "token" => Pool::Token,
@@ -312,6 +362,9 @@ impl VitConfig {
         if !self.class_token && self.global_pool == Pool::Token {
             return bad("token pooling needs a class token".into());
         }
+        if self.dist_token && !self.class_token {
+            return bad("a distillation token needs a class token".into());
+        }
         if self.embed_dim > 8192 || self.depth > 64 || self.img_size > 4096 {
             return bad(format!("implausibly large architecture: {self:?}"));
         }
@@ -321,6 +374,9 @@ impl VitConfig {
 
 /// Most input channels an image may have.
 const MAX_CHANNELS: usize = 16;
+
+/// Most register tokens a config may declare.
+const MAX_REGISTERS: usize = 64;
 
 /// The side of `pretrained_cfg.input_size` ([channels, height, width]), the resolution the
 /// weights were trained at; an error when it is not square or not whole numbers.
@@ -409,9 +465,13 @@ mod tests {
         let text = r#"{"model_type":"dinov2","hidden_size":384,"num_hidden_layers":12,
             "num_attention_heads":6,"mlp_ratio":4,"patch_size":14,"image_size":518,
             "layer_norm_eps":1e-06,"hidden_act":"gelu","use_swiglu_ffn":false}"#;
+        // The same architecture as timm's name, resampled as HF resamples (no antialiasing).
         assert_eq!(
             VitConfig::from_json(text).unwrap(),
-            VitConfig::timm("vit_small_patch14_dinov2").unwrap()
+            VitConfig {
+                pos_antialias: false,
+                ..VitConfig::timm("vit_small_patch14_dinov2").unwrap()
+            }
         );
     }
 
@@ -643,8 +703,8 @@ mod tests {
     fn a_name_we_cannot_read_or_missing_dimensions_are_errors_not_vit_b() {
         for (text, says) in [
             (
-                r#"{"architecture":"vit_small_patch14_reg4_dinov2"}"#,
-                "register tokens",
+                r#"{"architecture":"vit_base_patch16_clip_224"}"#,
+                "norm_pre",
             ),
             (
                 r#"{"architecture":"convnext_tiny"}"#,

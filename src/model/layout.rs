@@ -24,8 +24,7 @@ pub enum Layout {
     HfDinov2_5,
 }
 
-/// The naming family of a layout: what decides how position embeddings are resampled and what
-/// the page shows, whatever the library version.
+/// The naming family of a layout, whatever the library version: what the page shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Naming {
     Timm,
@@ -33,14 +32,7 @@ pub enum Naming {
     HfDinov2,
 }
 
-impl Naming {
-    /// Whether position embeddings are resampled with antialiasing (timm) or without (HF).
-    pub fn antialias(self) -> bool {
-        self == Naming::Timm
-    }
-}
-
-/// A tensor, or a layer's `weight`/`bias` pair, by its role in the backbone. The first eight are
+/// A tensor, or a layer's `weight`/`bias` pair, by its role in the backbone. The first eleven are
 /// the backbone's own; the rest repeat in every block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -48,6 +40,10 @@ pub enum Part {
     PatchEmbed,
     /// The class token (a tensor).
     ClsToken,
+    /// DeiT's distillation token (a tensor).
+    DistToken,
+    /// Register tokens (a tensor, [1, R, D]).
+    RegTokens,
     /// The position embeddings (a tensor).
     PosEmbed,
     /// HF's masked-image-modelling token, unused here (a tensor).
@@ -58,6 +54,8 @@ pub enum Part {
     FcNorm,
     /// The classifier (a layer; HF keeps it beside the prefixed backbone).
     Head,
+    /// DeiT's distillation head (a layer).
+    HeadDist,
     /// HF ViTModel's pooler (a layer), saved with the backbone and unused by prompt tuning.
     Pooler,
     /// The LayerNorm before attention.
@@ -122,14 +120,17 @@ impl Layout {
 
 impl Part {
     /// Every part, in the order of the rows of [`NAMES`].
-    pub const ALL: [Part; 19] = [
+    pub const ALL: [Part; 22] = [
         Part::PatchEmbed,
         Part::ClsToken,
+        Part::DistToken,
+        Part::RegTokens,
         Part::PosEmbed,
         Part::MaskToken,
         Part::Norm,
         Part::FcNorm,
         Part::Head,
+        Part::HeadDist,
         Part::Pooler,
         Part::Norm1,
         Part::Qkv,
@@ -162,11 +163,12 @@ const BLOCKS: [&str; 5] = [
 /// Each part's key per layout, the columns in [`Layout::ALL`] order: timm, HF ViT 4, HF ViT 5,
 /// HF Dinov2 4, HF Dinov2 5. Per-block keys are relative to the block's.
 #[rustfmt::skip]
-const NAMES: [(Part, [Option<&str>; 5]); 19] = {
+const NAMES: [(Part, [Option<&str>; 5]); 22] = {
     const PATCH: Option<&str> = Some("embeddings.patch_embeddings.projection");
     const CLS: Option<&str> = Some("embeddings.cls_token");
     const POS: Option<&str> = Some("embeddings.position_embeddings");
     const MASK: Option<&str> = Some("embeddings.mask_token");
+    const REG: Option<&str> = Some("embeddings.register_tokens");
     const QUERY: Option<&str> = Some("attention.attention.query");
     const KEY: Option<&str> = Some("attention.attention.key");
     const VALUE: Option<&str> = Some("attention.attention.value");
@@ -190,11 +192,14 @@ const NAMES: [(Part, [Option<&str>; 5]); 19] = {
     [
         (Part::PatchEmbed, [Some("patch_embed.proj"), PATCH,                      PATCH,     PATCH,       PATCH]),
         (Part::ClsToken,   [Some("cls_token"),        CLS,                        CLS,       CLS,         CLS]),
+        (Part::DistToken,  [Some("dist_token"),       None,                       None,      None,        None]),
+        (Part::RegTokens,  [Some("reg_token"),        None,                       None,      REG,         REG]),
         (Part::PosEmbed,   [Some("pos_embed"),        POS,                        POS,       POS,         POS]),
         (Part::MaskToken,  [None,                     MASK,                       MASK,      MASK,        MASK]),
         (Part::Norm,       [Some("norm"),             LN,                         LN,        LN,          LN]),
         (Part::FcNorm,     [Some("fc_norm"),          None,                       None,      None,        None]),
         (Part::Head,       [Some("head"),             HEAD,                       HEAD,      HEAD,        HEAD]),
+        (Part::HeadDist,   [Some("head_dist"),        None,                       None,      None,        None]),
         (Part::Pooler,     [None,                     POOLER,                     POOLER,    None,        None]),
         (Part::Norm1,      [NORM1,                    LN_BEFORE,                  LN_BEFORE, NORM1,       NORM1]),
         (Part::Qkv,        [Some("attn.qkv"),         None,                       None,      None,        None]),

@@ -59,7 +59,8 @@ fn hf_layout(ck: &Checkpoint, prefix: &str) -> Layout {
 /// resampling, and the layout it was read in (which decides how to resample).
 pub struct Loaded {
     pub vit: Vit,
-    /// [prefix + grid * grid, D], the prefix row first.
+    /// [Q + grid * grid, D]: the rows of the first Q prefix tokens (`pos_prefix`), then the
+    /// grid's.
     pub pos_table: HostTensor,
     pub layout: Layout,
     /// Tensors the library saved beside the backbone that prompt tuning does not use (HF's
@@ -240,7 +241,7 @@ pub fn load_vit(
     };
     let (d, p) = (config.embed_dim, config.patch_size);
     let grid = config.grid(config.img_size);
-    let prefix_tokens = usize::from(config.class_token);
+    let pos_rows = config.pos_prefix() + grid * grid;
     let mut missing = Missing(Vec::new());
 
     let patch = keys.of(Part::PatchEmbed, 0)?;
@@ -256,16 +257,17 @@ pub fn load_vit(
         .note(ck.take(&format!("{patch}.bias"), &[d]))?
         .map(|b| param(b, device));
 
-    let cls_token = if config.class_token {
-        let cls = missing.note(ck.take(&keys.of(Part::ClsToken, 0)?, &[1, 1, d]))?;
-        cls.map(|t| param(t, device))
-    } else {
-        None
+    let mut token = |wanted: bool, part: Part, n: usize| -> Result<_, ModelError> {
+        if !wanted {
+            return Ok(None);
+        }
+        let t = missing.note(ck.take(&keys.of(part, 0)?, &[1, n, d]))?;
+        Ok(t.map(|t| param(t, device)))
     };
-    let pos = missing.note(ck.take(
-        &keys.of(Part::PosEmbed, 0)?,
-        &[1, prefix_tokens + grid * grid, d],
-    ))?;
+    let cls_token = token(config.class_token, Part::ClsToken, 1)?;
+    let dist_token = token(config.dist_token, Part::DistToken, 1)?;
+    let reg_tokens = token(config.reg_tokens > 0, Part::RegTokens, config.reg_tokens)?;
+    let pos = missing.note(ck.take(&keys.of(Part::PosEmbed, 0)?, &[1, pos_rows, d]))?;
     // Saved beside the backbone by the library, unused by prompt tuning: skipped, and listed.
     let mut skipped = Vec::new();
     let unused = [Part::MaskToken, Part::Pooler].map(|part| keys.get(part, 0));
@@ -313,6 +315,12 @@ pub fn load_vit(
     } else {
         None
     };
+    let head_dist = if config.num_classes > 0 && config.dist_token {
+        let name = keys.of(Part::HeadDist, 0)?;
+        missing.note(named_linear(ck, &name, [config.num_classes, d], device))?
+    } else {
+        None
+    };
 
     if !missing.0.is_empty() {
         return Err(ModelError::Missing(missing.0));
@@ -326,12 +334,16 @@ pub fn load_vit(
         vit: Vit {
             patch_embed: PatchEmbed { proj },
             cls_token,
+            dist_token,
+            reg_tokens,
+            pos_prefix: config.pos_prefix(),
             blocks,
             norm,
             fc_norm,
             head,
+            head_dist,
         },
-        pos_table: HostTensor::new(vec![prefix_tokens + grid * grid, d], pos.data),
+        pos_table: HostTensor::new(vec![pos_rows, d], pos.data),
         layout,
         skipped,
     })
@@ -572,6 +584,41 @@ mod tests {
                 .unwrap()[0];
             assert_eq!(diff, 0.0, "block {i}");
         }
+    }
+
+    #[test]
+    fn prompts_go_after_every_prefix_token() {
+        // Class, distillation and two register tokens: shallow prompts enter at position 4.
+        let c = VitConfig {
+            dist_token: true,
+            reg_tokens: 2,
+            ..tiny()
+        };
+        let device = Device::flex();
+        let m = 3;
+        let prompt = Tensor::<3>::from_data(
+            TensorData::new(selfcheck_values(m * 12, 5), [1, m, 12]),
+            &device,
+        );
+        let loaded = build(timm_tensors(&c), &c).unwrap();
+        assert_eq!(loaded.vit.prefix(), 4);
+        let mut trace = Trace::default();
+        let out = run(
+            loaded,
+            &c,
+            &Prompts::Shallow(Box::new(prompt.clone())),
+            Some(&mut trace),
+        );
+        assert_eq!(out.len(), 2 * (4 + m + 2 * 3) * 12);
+        let inserted = trace.block_inputs[0]
+            .clone()
+            .narrow(1, 4, m)
+            .narrow(0, 0, 1);
+        let diff = pollster::block_on((inserted - prompt).abs().max().into_data_async())
+            .unwrap()
+            .try_into_vec::<f32>()
+            .unwrap()[0];
+        assert_eq!(diff, 0.0);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::rng::Rng;
 /// weights 1 + N(0, scale^2), LayerScale gammas 0.1 + N(0, scale^2) (like DINOv2's small init).
 pub fn random_timm_tensors(c: &VitConfig, seed: u64, scale: f64) -> BTreeMap<String, HostTensor> {
     let (d, h, p) = (c.embed_dim, c.mlp_hidden(), c.patch_size);
-    let prefix = usize::from(c.class_token);
+    let prefix = c.pos_prefix();
     let n = c.grid(c.img_size).pow(2);
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
         ("pos_embed".into(), vec![1, prefix + n, d]),
@@ -24,9 +24,19 @@ pub fn random_timm_tensors(c: &VitConfig, seed: u64, scale: f64) -> BTreeMap<Str
     if c.class_token {
         shapes.push(("cls_token".into(), vec![1, 1, d]));
     }
+    if c.dist_token {
+        shapes.push(("dist_token".into(), vec![1, 1, d]));
+    }
+    if c.reg_tokens > 0 {
+        shapes.push(("reg_token".into(), vec![1, c.reg_tokens, d]));
+    }
     if c.num_classes > 0 {
         shapes.push(("head.weight".into(), vec![c.num_classes, d]));
         shapes.push(("head.bias".into(), vec![c.num_classes]));
+        if c.dist_token {
+            shapes.push(("head_dist.weight".into(), vec![c.num_classes, d]));
+            shapes.push(("head_dist.bias".into(), vec![c.num_classes]));
+        }
     }
     for i in 0..c.depth {
         let mut block = vec![

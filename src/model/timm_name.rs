@@ -5,9 +5,10 @@
 //!
 //! A name is cut at `_` into a family (`vit`, `deit`), a size (`small`), `patch14`, an image
 //! side (`224`) and tags. The sizes are timm's (`vision_transformer.py`, `deit.py`): each fixes
-//! the width, the depth and the number of heads, the one figure the weights cannot say. A tag
-//! we do not run (registers, a distillation token, CLIP's pre-norm, ...) is refused here, before
-//! any weight is read, naming what is missing; so is a name we cannot read.
+//! the width, the depth and the number of heads, the one figure the weights cannot say; tags
+//! add registers (`reg4`) or a distillation token (`distilled`). A tag we do not run (CLIP's
+//! pre-norm, SigLIP, no class token, ...) is refused here, before any weight is read, naming
+//! what is missing; so is a name we cannot read.
 
 use super::ModelError;
 
@@ -23,6 +24,12 @@ pub struct TimmName {
     pub img_size: usize,
     /// DINOv2's blocks scale their residual branches (LayerScale).
     pub layer_scale: bool,
+    /// `distilled`: DeiT's distillation token.
+    pub dist_token: bool,
+    /// `regN`: N register tokens.
+    pub reg_tokens: usize,
+    /// The position table has no prefix rows (timm's DINOv2 with registers).
+    pub no_embed_class: bool,
 }
 
 /// timm's sizes: (name, width, depth, heads).
@@ -37,8 +44,7 @@ const SIZES: [(&str, usize, usize, usize); 7] = [
 ];
 
 /// Tags of architectures we do not run, and what each would need.
-const REFUSED_TAGS: [(&str, &str); 9] = [
-    ("distilled", "a distillation token beside the class token"),
+const REFUSED_TAGS: [(&str, &str); 8] = [
     ("clip", "CLIP's LayerNorm before the blocks (norm_pre)"),
     ("quickgelu", "QuickGELU activations"),
     ("siglip", "SigLIP's attention-pool head and no class token"),
@@ -75,6 +81,8 @@ impl TimmName {
         let mut patch = None;
         let mut side = None;
         let mut dinov2 = false;
+        let mut distilled = false;
+        let mut registers = 0;
         for tag in parts {
             if let Some(p) = tag.strip_prefix("patch").and_then(|p| p.parse().ok()) {
                 patch = Some(p);
@@ -82,10 +90,10 @@ impl TimmName {
                 side = Some(n);
             } else if tag == "dinov2" {
                 dinov2 = true;
-            } else if tag.starts_with("reg") && tag[3..].parse::<usize>().is_ok() {
-                return refuse(format!(
-                    "register tokens ({tag}) are not supported yet (issue 24)"
-                ));
+            } else if let Some(n) = tag.strip_prefix("reg").and_then(|n| n.parse().ok()) {
+                registers = n;
+            } else if tag == "distilled" {
+                distilled = true;
             } else if let Some((_, what)) = REFUSED_TAGS.iter().find(|(t, _)| *t == tag) {
                 return refuse(format!("{what} ({tag}) is not supported yet"));
             } else {
@@ -117,6 +125,10 @@ impl TimmName {
             patch_size,
             img_size,
             layer_scale: dinov2,
+            dist_token: distilled,
+            reg_tokens: registers,
+            // timm's DINOv2 with registers keeps no position rows for its prefix tokens.
+            no_embed_class: dinov2 && registers > 0,
         })
     }
 }
@@ -179,16 +191,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_registers_and_the_distillation_token() {
+        let n = TimmName::parse("vit_small_patch14_reg4_dinov2.lvd142m").unwrap();
+        assert_eq!(
+            (n.reg_tokens, n.no_embed_class, n.dist_token),
+            (4, true, false)
+        );
+        let n = TimmName::parse("deit_small_distilled_patch16_224.fb_in1k").unwrap();
+        assert_eq!(
+            (n.reg_tokens, n.no_embed_class, n.dist_token),
+            (0, false, true)
+        );
+    }
+
+    #[test]
     fn refuses_what_we_do_not_run_by_name() {
         for (name, says) in [
-            (
-                "vit_small_patch14_reg4_dinov2.lvd142m",
-                "register tokens (reg4)",
-            ),
-            (
-                "deit_small_distilled_patch16_224.fb_in1k",
-                "distillation token",
-            ),
             ("vit_base_patch16_clip_224.openai", "norm_pre"),
             ("vit_base_patch16_clip_quickgelu_224", "norm_pre"),
             ("vit_base_patch16_siglip_224", "SigLIP"),

@@ -124,8 +124,10 @@ pub struct Trace {
     pub norm1_outputs: Vec<Tensor<3>>,
 }
 
-/// The backbone. `pos_embed` covers the prefix token and the trained grid; other grids use a
-/// resampled table (see `pos_embed.rs`) passed to [`Vit::embed`].
+/// The backbone. The prefix tokens (class, distillation, registers, in that order) come before
+/// the patches; the position table covers the first `pos_prefix` of them (the class and
+/// distillation tokens, or none under timm's `no_embed_class`) and the trained grid; other grids
+/// use a resampled table (see `pos_embed.rs`) passed to [`Vit::embed`].
 ///
 /// timm's mean-pooled checkpoints replace the final `norm` by `fc_norm`, applied after pooling
 /// (`fc_norm=None` with `global_pool='avg'`); the others have `norm` and no `fc_norm`.
@@ -133,10 +135,18 @@ pub struct Trace {
 pub struct Vit {
     pub patch_embed: PatchEmbed,
     pub cls_token: Option<Param<Tensor<3>>>,
+    /// DeiT's distillation token: [1, 1, D].
+    pub dist_token: Option<Param<Tensor<3>>>,
+    /// Register tokens: [1, R, D].
+    pub reg_tokens: Option<Param<Tensor<3>>>,
+    /// Leading prefix tokens the position table has rows for.
+    pub pos_prefix: usize,
     pub blocks: Vec<Block>,
     pub norm: Option<LayerNorm>,
     pub fc_norm: Option<LayerNorm>,
     pub head: Option<Linear>,
+    /// DeiT's distillation head, averaged with `head` as timm evaluates.
+    pub head_dist: Option<Linear>,
 }
 
 impl Vit {
@@ -164,26 +174,61 @@ impl Vit {
             .map_or(DType::F32, |b| b.attn.qkv.weight.val().dtype())
     }
 
-    /// Patch tokens plus class token plus position embeddings: the input of block 0.
+    /// Patch tokens, the prefix tokens and the position embeddings: the input of block 0.
     ///
     /// # Shapes
     /// - images: [B, C, H, W], H and W multiples of the patch size
-    /// - pos: [1, P + N, D] with N = (H / p) * (W / p) and P prefix tokens (0 or 1)
-    /// - returns [B, P + N, D]
+    /// - pos: [1, Q + N, D] with N = (H / p) * (W / p) and Q = `pos_prefix`
+    /// - returns [B, P + N, D], P the prefix tokens
     pub fn embed(&self, images: Tensor<4>, pos: Tensor<3>) -> Tensor<3> {
         let [b, _, _, _] = images.dims();
         let x = self.patch_embed.proj.forward(images); // [B, D, gh, gw]
         let x = x.flatten::<3>(2, 3).swap_dims(1, 2); // [B, N, D]
         let [_, _, d] = x.dims();
-        let x = match &self.cls_token {
-            Some(cls) => Tensor::cat(vec![cls.val().expand([b, 1, d]), x], 1),
-            None => x,
-        };
-        x + pos
+        let prefix: Vec<Tensor<3>> = [&self.cls_token, &self.dist_token, &self.reg_tokens]
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let [_, n, _] = t.val().dims();
+                t.val().expand([b, n, d])
+            })
+            .collect(); // each [B, n, D]
+        // The position table covers the first `pos_prefix` tokens (never a register).
+        let q = self.pos_prefix;
+        let mut covered = Vec::new();
+        let mut uncovered = Vec::new();
+        for t in prefix {
+            let n = covered
+                .iter()
+                .map(|t: &Tensor<3>| t.dims()[1])
+                .sum::<usize>();
+            if n < q {
+                covered.push(t)
+            } else {
+                uncovered.push(t)
+            }
+        }
+        covered.push(x);
+        let x = Tensor::cat(covered, 1) + pos; // [B, Q + N, D]
+        if uncovered.is_empty() {
+            return x;
+        }
+        if q == 0 {
+            return Tensor::cat([uncovered, vec![x]].concat(), 1); // [B, P + N, D]
+        }
+        let [_, t, _] = x.dims();
+        let head = x.clone().narrow(1, 0, q);
+        let tail = x.narrow(1, q, t - q);
+        Tensor::cat([vec![head], uncovered, vec![tail]].concat(), 1) // [B, P + N, D]
     }
 
-    fn prefix(&self) -> usize {
-        usize::from(self.cls_token.is_some())
+    /// Tokens before the patches: class, distillation and register tokens.
+    pub fn prefix(&self) -> usize {
+        [&self.cls_token, &self.dist_token, &self.reg_tokens]
+            .into_iter()
+            .flatten()
+            .map(|t| t.val().dims()[1])
+            .sum()
     }
 
     /// Runs the blocks and the final norm over embedded tokens (see [`Self::forward_blocks`]).
@@ -209,7 +254,8 @@ impl Vit {
 
     /// The features a prompt-tuning head sees, from the blocks' output (before any norm).
     ///
-    /// `Pool::Token`: the class token after the final norm (then `fc_norm`, if any).
+    /// `Pool::Token`: the class token after the final norm (then `fc_norm`, if any); with a
+    /// distillation token, the mean of the two (timm's `pre_logits` for distilled DeiT).
     /// `Pool::Avg`: the mean of every token but the class token, prompts included, then one
     /// norm: `fc_norm` when the checkpoint has it, else `norm` (the MAE recipe BPT follows, and
     /// timm's `global_pool='avg'` with `fc_norm`).
@@ -220,7 +266,10 @@ impl Vit {
         let [_, t, _] = x.dims();
         let p = self.prefix();
         let pooled = match pool {
-            Pool::Token => self.final_norm(x).narrow(1, 0, 1),
+            Pool::Token => self
+                .final_norm(x)
+                .narrow(1, 0, self.class_tokens())
+                .mean_dim(1),
             Pool::Avg => {
                 let mean = x.narrow(1, p, t - p).mean_dim(1); // [B, 1, D]
                 match &self.fc_norm {
@@ -236,7 +285,12 @@ impl Vit {
         pooled.squeeze_dim::<2>(1)
     }
 
-    /// Runs the blocks over embedded tokens, inserting `prompts` after the prefix token; with
+    /// The tokens a class-token head reads: the class token, and the distillation token.
+    fn class_tokens(&self) -> usize {
+        1 + usize::from(self.dist_token.is_some())
+    }
+
+    /// Runs the blocks over embedded tokens, inserting `prompts` after the prefix tokens; with
     /// `trace`, records the tokens entering each block.
     ///
     /// # Shapes
@@ -279,7 +333,8 @@ impl Vit {
 
     /// The checkpoint's own classifier on final-norm tokens, as timm computes it: the class
     /// token (`Pool::Token`) or the mean of the other tokens (`Pool::Avg`), then `fc_norm` when
-    /// there is one, then `head`. None without a head.
+    /// there is one, then `head`; distilled DeiT averages `head` on the class token and
+    /// `head_dist` on the distillation token. None without a head.
     ///
     /// # Shapes
     /// - tokens: [B, T, D] -> [B, classes]
@@ -287,6 +342,11 @@ impl Vit {
         let head = self.head.as_ref()?;
         let [_, t, _] = tokens.dims();
         let p = self.prefix();
+        if let (Pool::Token, Some(head_dist)) = (pool, &self.head_dist) {
+            let cls = tokens.clone().narrow(1, 0, 1).squeeze_dim::<2>(1);
+            let dist = tokens.narrow(1, 1, 1).squeeze_dim::<2>(1);
+            return Some((head.forward(cls) + head_dist.forward(dist)) / 2.0);
+        }
         let pooled = match pool {
             Pool::Token => tokens.narrow(1, 0, 1),
             Pool::Avg => tokens.narrow(1, p, t - p).mean_dim(1),

@@ -286,7 +286,7 @@ pub fn read_scalar(t: Tensor<1>) -> Result<f32, ModelError> {
 pub fn gflop_per_image(c: &VitConfig, size: usize) -> f64 {
     let (d, h) = (c.embed_dim as f64, c.mlp_hidden() as f64);
     let n = (c.grid(size) * c.grid(size)) as f64;
-    let t = n + f64::from(u8::from(c.class_token));
+    let t = n + c.prefix_tokens() as f64;
     let patch = 2.0 * n * d * (c.in_chans * c.patch_size * c.patch_size) as f64;
     let linear = 2.0 * t * (3.0 * d * d + d * d + 2.0 * d * h);
     let attention = 2.0 * 2.0 * t * t * d;
