@@ -6,7 +6,8 @@
 //! mean pooling (`global_pool='avg'`: no final norm, `fc_norm` after averaging the non-class
 //! tokens), checked on the logits and on the pooled features a prompt-tuning head sees; and
 //! checkpoints as they are published on the Hub: timm's `save_for_hf` configs (the architecture
-//! by name: DINOv2, patch 32, MAE, DeiT) and HF ViTModel with its pooler.
+//! by name: DINOv2, patch 32, MAE, DeiT, DINOv2 with registers, distilled DeiT), HF ViTModel
+//! with its pooler and HF Dinov2WithRegistersModel.
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
@@ -75,7 +76,7 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
     }
 }
 
-const CASES: [(&str, &[&str]); 9] = [
+const CASES: [(&str, &[&str]); 12] = [
     ("timm_vit_ls", &["32x32", "24x40"]),
     ("timm_vit_avg", &["32x32"]),
     ("hf_dinov2", &["32x32", "24x40"]),
@@ -86,6 +87,11 @@ const CASES: [(&str, &[&str]); 9] = [
     ("timm_hub_patch32", &["64x64", "32x64"]),
     ("timm_hub_mae", &["48x48"]),
     ("timm_hub_deit", &["48x48", "32x48"]),
+    // Prefix tokens: timm's DINOv2 with registers (no position rows for them), distilled DeiT
+    // (logits the mean of its two heads), HF Dinov2WithRegisters (the class token's row only).
+    ("timm_hub_reg4", &["56x56", "42x56"]),
+    ("timm_hub_distilled", &["48x48", "32x48"]),
+    ("hf_dinov2_registers", &["32x32", "24x40"]),
     // HF ViTModel with its pooler, which the loader skips and lists.
     ("hf_vit_pooler", &["32x32"]),
 ];

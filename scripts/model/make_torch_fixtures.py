@@ -146,6 +146,10 @@ HUB_CASES = {
     "timm_hub_mae": ("vit_base_patch16_224.mae", 15, [(2, 48, 48)]),
     # DeiT (not distilled): timm's VisionTransformer under another family name.
     "timm_hub_deit": ("deit_small_patch16_224.fb_in1k", 17, [(2, 48, 48), (1, 32, 48)]),
+    # DINOv2 with 4 registers: no position rows for the prefix tokens (no_embed_class).
+    "timm_hub_reg4": ("vit_small_patch14_reg4_dinov2.lvd142m", 21, [(2, 56, 56), (1, 42, 56)]),
+    # Distilled DeiT: class and distillation tokens, logits the mean of head and head_dist.
+    "timm_hub_distilled": ("deit_small_distilled_patch16_224.fb_in1k", 23, [(2, 48, 48), (1, 32, 48)]),
 }
 
 
@@ -169,11 +173,33 @@ def hf_vit_pooler_case():
     save("hf_vit_pooler", model.state_dict(), saved, io)
 
 
+def hf_dinov2_registers_case():
+    """HF Dinov2WithRegistersModel: the position table covers the class token and the patches;
+    the registers come after the class token, with no position."""
+    config = transformers.Dinov2WithRegistersConfig(hidden_size=48, num_hidden_layers=2,
+                                                    num_attention_heads=3, mlp_ratio=4, patch_size=8,
+                                                    image_size=32, layerscale_value=0.1,
+                                                    num_register_tokens=4)
+    model = randomise(transformers.Dinov2WithRegistersModel(config), 25)
+    io = {}
+    for key, x in images(26, [(2, 32, 32), (1, 24, 40)]).items():
+        size = "x".join(key.split("x")[1:])
+        with torch.no_grad():
+            tokens = model(pixel_values=x).last_hidden_state
+        io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d)
+        with open(os.path.join(d, "config.json")) as f:
+            saved = json.load(f)
+    save("hf_dinov2_registers", model.state_dict(), saved, io)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"torch {torch.__version__}, timm {timm.__version__}, transformers {transformers.__version__}")
     cases = {"timm_vit_ls": timm_case, "timm_vit_avg": timm_avg_case, "hf_dinov2": dinov2_case,
-             "hf_vit_classifier": hf_vit_case, "hf_vit_pooler": hf_vit_pooler_case}
+             "hf_vit_classifier": hf_vit_case, "hf_vit_pooler": hf_vit_pooler_case,
+             "hf_dinov2_registers": hf_dinov2_registers_case}
     shrunk = dict(embed_dim=48, depth=2, num_heads=3)
     for case, (name, seed, sizes) in HUB_CASES.items():
         cases[case] = (lambda case=case, name=name, seed=seed, sizes=sizes:
