@@ -1,7 +1,8 @@
 //! Run files exported by our engine, read back by PyTorch (scripts/torch/bpt_lab_torch.py on
 //! timm's and transformers' own models; fixtures made by scripts/torch/make_run_fixtures.py):
 //! our logits for the same run and inputs match PyTorch's within 1e-4, for every method, shallow
-//! and deep, on class-token and mean pooling, on the CPU backend and on wgpu. Each prompted run
+//! and deep, on class-token and mean pooling, and on models with registers or a distillation
+//! token (head-only, VPT and BPT-bilinear), on the CPU backend and on wgpu. Each prompted run
 //! must also move the logits by more than 100 times the tolerance against the same head without
 //! its prompts, or the comparison could not see a prompt put in the wrong place.
 
@@ -14,10 +15,14 @@ use bpt_lab::train::export;
 use burn::tensor::{Device, Tensor, TensorData};
 
 const TOLERANCE: f32 = 1e-4;
-const MODELS: [(&str, &str); 3] = [
+const MODELS: [(&str, &str); 6] = [
     ("timm", "timm_vit_ls"),
     ("timm_avg", "timm_vit_avg"),
     ("dinov2", "hf_dinov2"),
+    // Prefix tokens beyond the class token: prompts after all of them, distilled pooling.
+    ("reg4", "timm_hub_reg4"),
+    ("distilled", "timm_hub_distilled"),
+    ("hfreg", "hf_dinov2_registers"),
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -102,8 +107,9 @@ fn check(device: &Device) {
             checked += 1;
         }
     }
-    // 9 runs on each class-token model, 3 on the mean-pooled one.
-    assert_eq!(checked, 21, "fixtures found");
+    // 9 runs on each class-token model, 3 on the mean-pooled one and on each with more prefix
+    // tokens.
+    assert_eq!(checked, 30, "fixtures found");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Use a BPT Lab run file in PyTorch: the learned prompts and head on a timm
-`VisionTransformer` or a transformers `ViTModel` / `Dinov2Model` with the same weights.
+`VisionTransformer` (distilled DeiT and registers included) or a transformers `ViTModel` /
+`Dinov2Model` / `Dinov2WithRegistersModel` with the same weights.
 
 A run file (`bpt-lab train`'s run.safetensors, or one the page exports) holds `prompt.{k}.tokens`
 (the prompt tokens P~ of set k: one set for shallow prompts, one per block for deep ones; none
@@ -8,11 +9,13 @@ for a head-only run), `head.weight` [classes, D] and `head.bias`, and in its met
 the method, the class names, the input size, the normalisation, the evaluation crop and the
 pooling. The forward pass here is BPT Lab's:
 
-- shallow prompts are inserted after the class token, before block 0;
+- shallow prompts are inserted after the prefix tokens (class, distillation, registers), before
+  block 0;
 - deep prompts: before every block k the previous block's prompt outputs are replaced by set k;
-- the head reads the class token after the final norm (`pool: token`), or the mean of every
-  other token, prompts included, after one norm (`fc_norm` when the model has it, else the final
-  norm; `pool: avg`).
+- the head reads the class token after the final norm (`pool: token`; for distilled DeiT the
+  mean of the class and distillation tokens), or the mean of every token after the prefix,
+  prompts included, after one norm (`fc_norm` when the model has it, else the final norm;
+  `pool: avg`).
 
 In Python:
 
@@ -78,7 +81,8 @@ def preprocess(run, image):
 
 class PromptedViT(torch.nn.Module):
     """A frozen ViT with a run's prompts and head. `backbone` is a timm VisionTransformer, or a
-    transformers ViTModel, Dinov2Model or ViTForImageClassification (its `.vit` is used)."""
+    transformers ViTModel, Dinov2Model, Dinov2WithRegistersModel or ViTForImageClassification
+    (its `.vit` is used)."""
 
     def __init__(self, backbone, run):
         super().__init__()
@@ -91,6 +95,12 @@ class PromptedViT(torch.nn.Module):
             self.head.weight.copy_(run["head_weight"])
             self.head.bias.copy_(run["head_bias"])
         self.timm = hasattr(self.backbone, "patch_embed")
+        if self.timm:
+            self.prefix = self.backbone.num_prefix_tokens
+            self.class_tokens = 2 if getattr(self.backbone, "dist_token", None) is not None else 1
+        else:
+            self.prefix = 1 + getattr(self.backbone.config, "num_register_tokens", 0)
+            self.class_tokens = 1
 
     def _embed_and_blocks(self, x):
         b = self.backbone
@@ -101,7 +111,7 @@ class PromptedViT(torch.nn.Module):
         else:
             x = b.embeddings(x)
             blocks = list(b.encoder.layer)
-        prefix = 1
+        prefix = self.prefix
         current = 0
         for i, blk in enumerate(blocks):
             if self.tokens and (i == 0 or self.deep):
@@ -125,11 +135,11 @@ class PromptedViT(torch.nn.Module):
         x = self._embed_and_blocks(x)
         norm, fc = self._norms()
         if self.pool == "avg":
-            pooled = x[:, 1:].mean(dim=1)
+            pooled = x[:, self.prefix:].mean(dim=1)
             pooled = fc(pooled) if fc is not None else (norm(pooled) if norm is not None else pooled)
             return pooled
         x = norm(x) if norm is not None else x
-        pooled = x[:, 0]
+        pooled = x[:, :self.class_tokens].mean(dim=1)
         return fc(pooled) if fc is not None else pooled
 
     def forward(self, x):
@@ -146,17 +156,22 @@ def load_backbone(model_dir):
     if "hidden_size" in config:
         import transformers
 
-        cls = transformers.Dinov2Model if config.get("model_type") == "dinov2" else transformers.ViTModel
+        cls = {"dinov2": transformers.Dinov2Model,
+               "dinov2_with_registers": transformers.Dinov2WithRegistersModel}.get(
+            config.get("model_type"), transformers.ViTModel)
         if any(k.startswith("vit.") for k in state):
             cls = transformers.ViTForImageClassification
         model = cls(cls.config_class(**config))
     else:
         import timm
 
-        args = dict(config.get("model_args", config))
-        args.pop("architecture", None)
-        args.pop("pretrained_cfg", None)
-        model = timm.models.vision_transformer.VisionTransformer(**args, dynamic_img_size=True)
+        if "architecture" in config:  # as timm's save_for_hf writes it for the Hub
+            model = timm.create_model(config["architecture"], pretrained=False, dynamic_img_size=True,
+                                      **config.get("model_args", {}))
+        else:  # VisionTransformer's own arguments
+            args = dict(config)
+            args.pop("pretrained_cfg", None)
+            model = timm.models.vision_transformer.VisionTransformer(**args, dynamic_img_size=True)
     model.load_state_dict(state, strict=True)
     return model.eval()
 

@@ -5,13 +5,14 @@ Rust test can check that BPT Lab and PyTorch agree on what a run file means.
 
 Run by hand, not in CI (torch, timm and transformers; see make_torch_fixtures.py for the venv),
 after `cargo build --release --bin bpt-lab`:
-    /tmp/torchvenv/bin/python scripts/torch/make_run_fixtures.py [--bin target/release/bpt-lab]
+    path/to/torchvenv/bin/python scripts/torch/make_run_fixtures.py [--bin target/release/bpt-lab]
 
 For each model (timm naming with a head on the class token; timm with mean pooling and fc_norm;
 HF Dinov2Model), every method shallow and, but head-only, deep, trains four epochs (lr 0.2) on eight
 generated pictures (seed 0) and is exported as `run_{model}_{method}[_deep].safetensors`; its
-`.logits.safetensors` holds `pixel_values` (two normalised 32 x 32 inputs, seeded) and
-`logits` from PyTorch.
+`.logits.safetensors` holds `pixel_values` (two normalised inputs, seeded) and `logits` from
+PyTorch. The models with prefix tokens beyond the class token (timm's DINOv2 with registers at
+28 px, distilled DeiT, HF Dinov2WithRegisters) get head-only, VPT and BPT-bilinear, shallow.
 """
 
 import argparse
@@ -29,7 +30,13 @@ import bpt_lab_torch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "torch")
-MODELS = {"timm": "timm_vit_ls", "timm_avg": "timm_vit_avg", "dinov2": "hf_dinov2"}
+MODELS = {"timm": "timm_vit_ls", "timm_avg": "timm_vit_avg", "dinov2": "hf_dinov2",
+          "reg4": "timm_hub_reg4", "distilled": "timm_hub_distilled", "hfreg": "hf_dinov2_registers"}
+# The side each model is trained and checked at (a multiple of its patch).
+SIZES = {"reg4": 28}
+# Models with prefix tokens beyond the class token: the prompt's place and the pooling are what
+# they check, so head-only, VPT and shallow BPT-bilinear suffice.
+PREFIX_MODELS = {"reg4", "distilled", "hfreg"}
 METHODS = ["head", "vpt", "bpt-fwhiten", "bpt-twhiten", "bpt-bilinear"]
 
 
@@ -58,23 +65,29 @@ def model_dir(case, tmp):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "bpt-lab"))
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="which models' runs to make (the others' files stay as they are)")
     args = ap.parse_args()
-    inputs = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         pictures(data)
-        for short, case in MODELS.items():
+        for short in args.models.split(","):
+            case = MODELS[short]
             d = model_dir(case, tmp)
             backbone = bpt_lab_torch.load_backbone(d)
+            size = SIZES.get(short, 32)
+            inputs = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(5))
             for method in METHODS:
                 for deep in ([False] if method == "head" else [False, True]):
                     if short == "timm_avg" and (deep or method in ("bpt-fwhiten", "bpt-twhiten")):
                         continue  # the pooling is what this model checks
+                    if short in PREFIX_MODELS and (deep or method in ("bpt-fwhiten", "bpt-twhiten")):
+                        continue
                     name = f"run_{short}_{method.replace('-', '_')}{'_deep' if deep else ''}"
                     out = os.path.join(tmp, name)
                     cmd = [args.bin, "train", "--backend", "cpu", "--model", f"{d}/model.safetensors",
                            "--config", f"{d}/config.json", "--data", data, "--holdout", "0.25",
-                           "--method", method, "--epochs", "4", "--batch", "4", "--size", "32",
+                           "--method", method, "--epochs", "4", "--batch", "4", "--size", str(size),
                            "--prompts", "3", "--rank", "4", "--whiten-images", "8", "--lr", "0.2",
                            "--seed", "0", "--out", out] + (["--deep"] if deep else [])
                     subprocess.run(cmd, check=True, capture_output=True)
