@@ -324,6 +324,52 @@ mod tests {
     }
 
     #[test]
+    fn what_a_name_cannot_say_is_taken_from_the_weights() {
+        // Weights without qkv biases, with LayerScale and an MLP of twice the width.
+        let weights = VitConfig {
+            qkv_bias: false,
+            layer_scale: true,
+            mlp_ratio: 2.0,
+            ..tiny()
+        };
+        let w = WeightsArch::read(&Checkpoint::from_tensors(random_timm_tensors(
+            &weights, 1, 0.02,
+        )))
+        .unwrap();
+        // A Hub config naming the architecture, shrunk through model_args.
+        let named = VitConfig::from_json(
+            r#"{"architecture":"vit_medium_patch16_gap_256","model_args":{"img_size":32,
+                "patch_size":8,"embed_dim":48,"depth":2,"num_heads":3,"class_token":true,
+                "global_pool":"token"}}"#,
+        )
+        .unwrap();
+        assert!(named.check_against(&w).is_err());
+        let resolved = named.resolve(&w);
+        resolved.check_against(&w).unwrap();
+        assert_eq!(
+            (
+                resolved.qkv_bias,
+                resolved.layer_scale,
+                resolved.mlp_hidden()
+            ),
+            (false, true, 96)
+        );
+        // What a config states stays stated, and a disagreement is still named.
+        let stated = VitConfig::from_json(
+            r#"{"architecture":"vit_medium_patch16_gap_256","model_args":{"img_size":32,
+                "patch_size":8,"embed_dim":48,"depth":2,"num_heads":3,"class_token":true,
+                "global_pool":"token","qkv_bias":true}}"#,
+        )
+        .unwrap();
+        let err = stated
+            .resolve(&w)
+            .check_against(&w)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("qkv_bias: the config says true"), "{err}");
+    }
+
+    #[test]
     fn a_table_without_the_class_token_row_is_named() {
         let c = tiny();
         let mut tensors = random_timm_tensors(&c, 1, 0.02);

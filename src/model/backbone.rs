@@ -3,6 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::arch::WeightsArch;
 use super::checkpoint::{Checkpoint, HostTensor};
 use super::layout::Naming;
 use super::load::{Loaded, load_vit};
@@ -32,13 +33,15 @@ pub fn weights_hash(bytes: &[u8]) -> String {
 }
 
 impl Backbone {
-    /// Reads a safetensors checkpoint (bytes) for the architecture in `config`.
+    /// Reads a safetensors checkpoint (bytes) for the architecture in `config`, with the fields
+    /// the config leaves to the weights taken from them ([`VitConfig::resolve`]).
     pub fn from_safetensors(
         bytes: &[u8],
         config: VitConfig,
         device: &Device,
     ) -> Result<Self, ModelError> {
         let mut ck = Checkpoint::from_safetensors(bytes)?;
+        let config = config.resolve(&WeightsArch::read(&ck)?);
         let loaded = load_vit(&mut ck, &config, device)?;
         Ok(Self {
             weights_hash: weights_hash(bytes),

@@ -52,6 +52,19 @@ pub struct VitConfig {
     pub num_classes: usize,
     /// Normalisation, evaluation crop and resampling filter the checkpoint was trained with.
     pub preprocess: Preprocess,
+    /// Fields the config did not state and the weights decide ([`Self::resolve`]).
+    pub weights_decide: WeightsDecide,
+}
+
+/// Which fields a config leaves to the weights: a timm name does not say whether the attention
+/// has biases, the blocks LayerScale or how wide the MLP is (`vit_medium_patch16_gap_256` has
+/// no qkv bias and LayerScale; `vit_giant_patch14_224` an MLP of 48/11 the width), and a Hub
+/// config states them only when they were overridden.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WeightsDecide {
+    pub qkv_bias: bool,
+    pub layer_scale: bool,
+    pub mlp_width: bool,
 }
 
 impl VitConfig {
@@ -81,7 +94,24 @@ impl VitConfig {
             global_pool: Pool::Token,
             num_classes: 0,
             preprocess: Preprocess::default(),
+            weights_decide: WeightsDecide::default(),
         }
+    }
+
+    /// This config with the fields it leaves to the weights ([`WeightsDecide`]) taken from
+    /// them; every other field stays as stated, for `check_against` to compare.
+    pub fn resolve(mut self, w: &super::arch::WeightsArch) -> Self {
+        let decide = std::mem::take(&mut self.weights_decide);
+        if decide.qkv_bias {
+            self.qkv_bias = w.qkv_bias;
+        }
+        if decide.layer_scale {
+            self.layer_scale = w.layer_scale;
+        }
+        if decide.mlp_width && w.embed_dim > 0 {
+            self.mlp_ratio = w.mlp_hidden as f64 / w.embed_dim as f64;
+        }
+        self
     }
 
     /// Tokens before the patches: the class token, the distillation token and the registers,
@@ -109,6 +139,8 @@ impl VitConfig {
             dist_token: n.dist_token,
             reg_tokens: n.reg_tokens,
             no_embed_class: n.no_embed_class,
+            class_token: !n.gap,
+            global_pool: if n.gap { Pool::Avg } else { Pool::Token },
             ..Self::base(n.img_size, n.patch_size, n.embed_dim, n.depth, n.num_heads)
         })
     }
@@ -202,6 +234,7 @@ impl VitConfig {
             no_embed_class: false,
             pos_antialias: registers,
             global_pool: Pool::Token,
+            weights_decide: WeightsDecide::default(),
             num_classes: if dinov2 { 0 } else { num_labels },
             // HF keeps it in preprocessor_config.json: see [`Self::with_hf_preprocessor`].
             preprocess: Preprocess::default(),
@@ -228,6 +261,13 @@ impl VitConfig {
                 if let Some(side) = input_size(json)? {
                     c.img_size = side;
                 }
+                // What the name cannot say, unless model_args or the top level says it.
+                let stated = |key: &str| from(key).get(key).is_some();
+                c.weights_decide = WeightsDecide {
+                    qkv_bias: !stated("qkv_bias"),
+                    layer_scale: !stated("init_values"),
+                    mlp_width: !stated("mlp_ratio"),
+                };
                 c
             }
             None => {

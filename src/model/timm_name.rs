@@ -6,8 +6,9 @@
 //! A name is cut at `_` into a family (`vit`, `deit`), a size (`small`), `patch14`, an image
 //! side (`224`) and tags. The sizes are timm's (`vision_transformer.py`, `deit.py`): each fixes
 //! the width, the depth and the number of heads, the one figure the weights cannot say; tags
-//! add registers (`reg4`) or a distillation token (`distilled`). A tag we do not run (CLIP's
-//! pre-norm, SigLIP, no class token, ...) is refused here, before any weight is read, naming
+//! add registers (`reg4`), a distillation token (`distilled`) or take the class token away
+//! (`gap`). A tag we do not run (CLIP's pre-norm, SigLIP, ...) is refused here, before any
+//! weight is read, naming
 //! what is missing; so is a name we cannot read.
 
 use super::ModelError;
@@ -30,6 +31,8 @@ pub struct TimmName {
     pub reg_tokens: usize,
     /// The position table has no prefix rows (timm's DINOv2 with registers).
     pub no_embed_class: bool,
+    /// `gap`: no class token; the head reads the mean of the patch tokens.
+    pub gap: bool,
 }
 
 /// timm's sizes: (name, width, depth, heads).
@@ -44,12 +47,11 @@ const SIZES: [(&str, usize, usize, usize); 7] = [
 ];
 
 /// Tags of architectures we do not run, and what each would need.
-const REFUSED_TAGS: [(&str, &str); 8] = [
+const REFUSED_TAGS: [(&str, &str); 7] = [
     ("clip", "CLIP's LayerNorm before the blocks (norm_pre)"),
     ("quickgelu", "QuickGELU activations"),
     ("siglip", "SigLIP's attention-pool head and no class token"),
     ("rope", "rotary position embeddings"),
-    ("gap", "pooling without a class token"),
     ("rpn", "a residual post-norm"),
     ("xp", "a different block layout"),
     ("miil", "a different preprocessing and head"),
@@ -83,6 +85,7 @@ impl TimmName {
         let mut dinov2 = false;
         let mut distilled = false;
         let mut registers = 0;
+        let mut gap = false;
         for tag in parts {
             if let Some(p) = tag.strip_prefix("patch").and_then(|p| p.parse().ok()) {
                 patch = Some(p);
@@ -94,6 +97,8 @@ impl TimmName {
                 registers = n;
             } else if tag == "distilled" {
                 distilled = true;
+            } else if tag == "gap" {
+                gap = true;
             } else if let Some((_, what)) = REFUSED_TAGS.iter().find(|(t, _)| *t == tag) {
                 return refuse(format!("{what} ({tag}) is not supported yet"));
             } else {
@@ -127,8 +132,9 @@ impl TimmName {
             layer_scale: dinov2,
             dist_token: distilled,
             reg_tokens: registers,
-            // timm's DINOv2 with registers keeps no position rows for its prefix tokens.
-            no_embed_class: dinov2 && registers > 0,
+            // timm's models with registers keep no position rows for their prefix tokens.
+            no_embed_class: registers > 0,
+            gap,
         })
     }
 }
@@ -202,6 +208,8 @@ mod tests {
             (n.reg_tokens, n.no_embed_class, n.dist_token),
             (0, false, true)
         );
+        let n = TimmName::parse("vit_medium_patch16_gap_256").unwrap();
+        assert!(n.gap && !n.no_embed_class);
     }
 
     #[test]
@@ -210,7 +218,6 @@ mod tests {
             ("vit_base_patch16_clip_224.openai", "norm_pre"),
             ("vit_base_patch16_clip_quickgelu_224", "norm_pre"),
             ("vit_base_patch16_siglip_224", "SigLIP"),
-            ("vit_medium_patch16_gap_256", "without a class token"),
             ("vit_giant_patch14_dinov2", "SwiGLU"),
             ("eva02_base_patch14_224", "not a plain VisionTransformer"),
             (

@@ -256,9 +256,10 @@ impl Vit {
     ///
     /// `Pool::Token`: the class token after the final norm (then `fc_norm`, if any); with a
     /// distillation token, the mean of the two (timm's `pre_logits` for distilled DeiT).
-    /// `Pool::Avg`: the mean of every token but the class token, prompts included, then one
+    /// `Pool::Avg`: the mean of every token after the prefix tokens, prompts included, then one
     /// norm: `fc_norm` when the checkpoint has it, else `norm` (the MAE recipe BPT follows, and
-    /// timm's `global_pool='avg'` with `fc_norm`).
+    /// timm's `global_pool='avg'` with `fc_norm`). A model without a class token (timm's `gap`
+    /// models) was trained on the mean of its final-norm tokens, and is pooled so.
     ///
     /// # Shapes
     /// - x: [B, T, D] -> [B, D]
@@ -270,6 +271,9 @@ impl Vit {
                 .final_norm(x)
                 .narrow(1, 0, self.class_tokens())
                 .mean_dim(1),
+            Pool::Avg if self.cls_token.is_none() => {
+                self.final_norm(x).narrow(1, p, t - p).mean_dim(1) // [B, 1, D]
+            }
             Pool::Avg => {
                 let mean = x.narrow(1, p, t - p).mean_dim(1); // [B, 1, D]
                 match &self.fc_norm {
@@ -307,9 +311,13 @@ impl Vit {
         let insert = |x: Tensor<3>, prompt: &Tensor<3>, replace: usize| {
             let [_, t, _] = x.dims();
             let [_, m, _] = prompt.dims();
-            let head = x.clone().narrow(1, 0, p);
-            let tail = x.narrow(1, p + replace, t - p - replace);
-            Tensor::cat(vec![head, prompt.clone().expand([b, m, d]), tail], 1)
+            let tail = x.clone().narrow(1, p + replace, t - p - replace);
+            let prompt = prompt.clone().expand([b, m, d]);
+            if p == 0 {
+                // No prefix tokens (timm's gap models): the prompts come first.
+                return Tensor::cat(vec![prompt, tail], 1);
+            }
+            Tensor::cat(vec![x.narrow(1, 0, p), prompt, tail], 1)
         };
         let mut x = match prompts {
             Prompts::Shallow(prompt) => insert(tokens, prompt.as_ref(), 0),
