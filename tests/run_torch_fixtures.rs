@@ -15,14 +15,16 @@ use bpt_lab::train::export;
 use burn::tensor::{Device, Tensor, TensorData};
 
 const TOLERANCE: f32 = 1e-4;
-const MODELS: [(&str, &str); 6] = [
+const MODELS: [(&str, &str); 7] = [
     ("timm", "timm_vit_ls"),
     ("timm_avg", "timm_vit_avg"),
     ("dinov2", "hf_dinov2"),
-    // Prefix tokens beyond the class token: prompts after all of them, distilled pooling.
+    // Other prefix tokens than one class token: prompts after all of them, distilled pooling,
+    // and the mean of the final-norm tokens without a class token.
     ("reg4", "timm_hub_reg4"),
     ("distilled", "timm_hub_distilled"),
     ("hfreg", "hf_dinov2_registers"),
+    ("gap", "timm_hub_gap"),
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -109,7 +111,7 @@ fn check(device: &Device) {
     }
     // 9 runs on each class-token model, 3 on the mean-pooled one and on each with more prefix
     // tokens.
-    assert_eq!(checked, 30, "fixtures found");
+    assert_eq!(checked, 33, "fixtures found");
 }
 
 #[test]

@@ -45,17 +45,24 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
         let [b, c, h, w]: [usize; 4] = pixels.shape.clone().try_into().unwrap();
         let images =
             Tensor::<4>::from_data(TensorData::new(pixels.data.clone(), [b, c, h, w]), device);
-        let tokens = backbone.forward(images, &Prompts::None, None).unwrap();
+        let tokens = backbone
+            .forward(images.clone(), &Prompts::None, None)
+            .unwrap();
         let err = to_host(tokens.clone()).max_abs_diff(io.get(&format!("tokens_{size}")).unwrap());
         assert!(
             err <= TOLERANCE,
             "{case} {size}: tokens max abs error {err}"
         );
-        // The features a prompt-tuning head sees: timm's `forward_head(pre_logits=True)`.
+        // The features a prompt-tuning head sees, from the blocks' output as training pools
+        // them: timm's `forward_head(pre_logits=True)`.
         if let Some(expected) = io.get(&format!("pre_logits_{size}")) {
-            let pooled = backbone
-                .vit
-                .pooled(tokens.clone(), backbone.config.global_pool);
+            let pos = backbone.pos_embed(h, w, device).unwrap();
+            let blocks = backbone.vit.forward_blocks(
+                backbone.vit.embed(images.clone(), pos),
+                &Prompts::None,
+                None,
+            );
+            let pooled = backbone.vit.pooled(blocks, backbone.config.global_pool);
             let err = to_host(pooled).max_abs_diff(expected);
             assert!(
                 err <= TOLERANCE,
@@ -76,7 +83,7 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
     }
 }
 
-const CASES: [(&str, &[&str]); 12] = [
+const CASES: [(&str, &[&str]); 13] = [
     ("timm_vit_ls", &["32x32", "24x40"]),
     ("timm_vit_avg", &["32x32"]),
     ("hf_dinov2", &["32x32", "24x40"]),
@@ -91,6 +98,8 @@ const CASES: [(&str, &[&str]); 12] = [
     // (logits the mean of its two heads), HF Dinov2WithRegisters (the class token's row only).
     ("timm_hub_reg4", &["56x56", "42x56"]),
     ("timm_hub_distilled", &["48x48", "32x48"]),
+    // No class token (timm's gap models): the mean of the final-norm patch tokens.
+    ("timm_hub_gap", &["64x64", "48x64"]),
     ("hf_dinov2_registers", &["32x32", "24x40"]),
     // HF ViTModel with its pooler, which the loader skips and lists.
     ("hf_vit_pooler", &["32x32"]),

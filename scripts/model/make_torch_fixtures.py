@@ -133,6 +133,8 @@ def timm_hub_case(case, name, args, seed, sizes):
             tokens = net.forward_features(x)
             if net.num_classes:
                 io[f"logits_{size}"] = net.forward_head(tokens)
+            # What a prompt-tuning head reads: the checkpoint's head before its linear layer.
+            io[f"pre_logits_{size}"] = net.forward_head(tokens, pre_logits=True).clone()
         io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
     save(case, model.state_dict(), config, io)
 
@@ -148,6 +150,8 @@ HUB_CASES = {
     "timm_hub_deit": ("deit_small_patch16_224.fb_in1k", 17, [(2, 48, 48), (1, 32, 48)]),
     # DINOv2 with 4 registers: no position rows for the prefix tokens (no_embed_class).
     "timm_hub_reg4": ("vit_small_patch14_reg4_dinov2.lvd142m", 21, [(2, 56, 56), (1, 42, 56)]),
+    # No class token: the head reads the mean of the final-norm patch tokens.
+    "timm_hub_gap": ("vit_medium_patch16_gap_256", 27, [(2, 64, 64), (1, 48, 64)]),
     # Distilled DeiT: class and distillation tokens, logits the mean of head and head_dist.
     "timm_hub_distilled": ("deit_small_distilled_patch16_224.fb_in1k", 23, [(2, 48, 48), (1, 32, 48)]),
 }

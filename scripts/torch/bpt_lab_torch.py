@@ -15,7 +15,7 @@ pooling. The forward pass here is BPT Lab's:
 - the head reads the class token after the final norm (`pool: token`; for distilled DeiT the
   mean of the class and distillation tokens), or the mean of every token after the prefix,
   prompts included, after one norm (`fc_norm` when the model has it, else the final norm;
-  `pool: avg`).
+  `pool: avg`); a model without a class token (timm's gap) averages its final-norm tokens.
 
 In Python:
 
@@ -96,9 +96,11 @@ class PromptedViT(torch.nn.Module):
             self.head.bias.copy_(run["head_bias"])
         self.timm = hasattr(self.backbone, "patch_embed")
         if self.timm:
+            self.class_token = self.backbone.cls_token is not None
             self.prefix = self.backbone.num_prefix_tokens
             self.class_tokens = 2 if getattr(self.backbone, "dist_token", None) is not None else 1
         else:
+            self.class_token = True
             self.prefix = 1 + getattr(self.backbone.config, "num_register_tokens", 0)
             self.class_tokens = 1
 
@@ -134,6 +136,11 @@ class PromptedViT(torch.nn.Module):
         """The pooled features the head reads: [B, D]."""
         x = self._embed_and_blocks(x)
         norm, fc = self._norms()
+        if self.pool == "avg" and not self.class_token:
+            # A model without a class token (timm's gap) pools its final-norm tokens.
+            x = norm(x) if norm is not None else x
+            pooled = x[:, self.prefix:].mean(dim=1)
+            return fc(pooled) if fc is not None else pooled
         if self.pool == "avg":
             pooled = x[:, self.prefix:].mean(dim=1)
             pooled = fc(pooled) if fc is not None else (norm(pooled) if norm is not None else pooled)

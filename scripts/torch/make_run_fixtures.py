@@ -11,8 +11,9 @@ For each model (timm naming with a head on the class token; timm with mean pooli
 HF Dinov2Model), every method shallow and, but head-only, deep, trains four epochs (lr 0.2) on eight
 generated pictures (seed 0) and is exported as `run_{model}_{method}[_deep].safetensors`; its
 `.logits.safetensors` holds `pixel_values` (two normalised inputs, seeded) and `logits` from
-PyTorch. The models with prefix tokens beyond the class token (timm's DINOv2 with registers at
-28 px, distilled DeiT, HF Dinov2WithRegisters) get head-only, VPT and BPT-bilinear, shallow.
+PyTorch. The models with other prefix tokens than one class token (timm's DINOv2 with registers
+at 28 px, distilled DeiT, HF Dinov2WithRegisters, timm's gap model without a class token) get
+head-only, VPT and BPT-bilinear, shallow.
 """
 
 import argparse
@@ -31,12 +32,13 @@ import bpt_lab_torch  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "torch")
 MODELS = {"timm": "timm_vit_ls", "timm_avg": "timm_vit_avg", "dinov2": "hf_dinov2",
-          "reg4": "timm_hub_reg4", "distilled": "timm_hub_distilled", "hfreg": "hf_dinov2_registers"}
+          "reg4": "timm_hub_reg4", "distilled": "timm_hub_distilled", "hfreg": "hf_dinov2_registers",
+          "gap": "timm_hub_gap"}
 # The side each model is trained and checked at (a multiple of its patch).
 SIZES = {"reg4": 28}
 # Models with prefix tokens beyond the class token: the prompt's place and the pooling are what
 # they check, so head-only, VPT and shallow BPT-bilinear suffice.
-PREFIX_MODELS = {"reg4", "distilled", "hfreg"}
+PREFIX_MODELS = {"reg4", "distilled", "hfreg", "gap"}
 METHODS = ["head", "vpt", "bpt-fwhiten", "bpt-twhiten", "bpt-bilinear"]
 
 
