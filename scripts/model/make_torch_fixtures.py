@@ -157,15 +157,10 @@ HUB_CASES = {
 }
 
 
-def hf_vit_pooler_case():
-    """HF ViTModel as `save_pretrained` writes it, with its pooler (`pooler.dense`), which
-    prompt tuning does not use: the loader skips and lists it."""
-    config = transformers.ViTConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
-                                    intermediate_size=96, patch_size=8, image_size=32)
-    model = randomise(transformers.ViTModel(config, add_pooling_layer=True), 19)
-    assert "pooler.dense.weight" in model.state_dict()
+def hf_published_case(case, model, seed, sizes):
+    """An HF model's tokens at `sizes`, saved with the config.json `save_pretrained` writes."""
     io = {}
-    for key, x in images(20, [(2, 32, 32)]).items():
+    for key, x in images(seed, sizes).items():
         size = "x".join(key.split("x")[1:])
         with torch.no_grad():
             tokens = model(pixel_values=x).last_hidden_state
@@ -174,7 +169,17 @@ def hf_vit_pooler_case():
         model.save_pretrained(d)
         with open(os.path.join(d, "config.json")) as f:
             saved = json.load(f)
-    save("hf_vit_pooler", model.state_dict(), saved, io)
+    save(case, model.state_dict(), saved, io)
+
+
+def hf_vit_pooler_case():
+    """HF ViTModel with its pooler (`pooler.dense`), which prompt tuning does not use: the
+    loader skips and lists it."""
+    config = transformers.ViTConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                    intermediate_size=96, patch_size=8, image_size=32)
+    model = randomise(transformers.ViTModel(config, add_pooling_layer=True), 19)
+    assert "pooler.dense.weight" in model.state_dict()
+    hf_published_case("hf_vit_pooler", model, 20, [(2, 32, 32)])
 
 
 def hf_dinov2_registers_case():
@@ -185,17 +190,7 @@ def hf_dinov2_registers_case():
                                                     image_size=32, layerscale_value=0.1,
                                                     num_register_tokens=4)
     model = randomise(transformers.Dinov2WithRegistersModel(config), 25)
-    io = {}
-    for key, x in images(26, [(2, 32, 32), (1, 24, 40)]).items():
-        size = "x".join(key.split("x")[1:])
-        with torch.no_grad():
-            tokens = model(pixel_values=x).last_hidden_state
-        io[f"pixel_values_{size}"], io[f"tokens_{size}"] = x, tokens
-    with tempfile.TemporaryDirectory() as d:
-        model.save_pretrained(d)
-        with open(os.path.join(d, "config.json")) as f:
-            saved = json.load(f)
-    save("hf_dinov2_registers", model.state_dict(), saved, io)
+    hf_published_case("hf_dinov2_registers", model, 26, [(2, 32, 32), (1, 24, 40)])
 
 
 def main():
