@@ -166,62 +166,35 @@ impl VitConfig {
     /// Every field where this config and the weights disagree, named with both values; `Ok`
     /// when they agree.
     pub fn check_against(&self, w: &WeightsArch) -> Result<(), ModelError> {
-        let mut disagree: Vec<String> = Vec::new();
-        let mut field = |name: &str, config: String, weights: String, source: &str| {
-            if config != weights {
-                disagree.push(format!(
-                    "{name}: the config says {config}, the weights {weights} ({source})"
-                ));
-            }
-        };
         let src = &w.sources;
-        field(
-            "embed_dim",
-            self.embed_dim.to_string(),
-            w.embed_dim.to_string(),
-            &src.patch,
-        );
-        field(
-            "depth (blocks)",
-            self.depth.to_string(),
-            w.depth.to_string(),
-            &src.depth,
-        );
-        field(
-            "patch_size",
-            self.patch_size.to_string(),
-            w.patch_size.to_string(),
-            &src.patch,
-        );
-        field(
-            "in_chans",
-            self.in_chans.to_string(),
-            w.in_chans.to_string(),
-            &src.patch,
-        );
+        let text = |v: &dyn ToString| v.to_string();
+        #[rustfmt::skip]
+        let mut rows = vec![
+            ("embed_dim", text(&self.embed_dim), text(&w.embed_dim), &src.patch),
+            ("depth (blocks)", text(&self.depth), text(&w.depth), &src.depth),
+            ("patch_size", text(&self.patch_size), text(&w.patch_size), &src.patch),
+            ("in_chans", text(&self.in_chans), text(&w.in_chans), &src.patch),
+            ("qkv_bias", text(&self.qkv_bias), text(&w.qkv_bias), &src.qkv_bias),
+            ("LayerScale", text(&self.layer_scale), text(&w.layer_scale), &src.layer_scale),
+            ("class token", text(&self.class_token), text(&w.class_token), &src.class_token),
+            ("distillation token", text(&self.dist_token), text(&w.dist_token), &src.dist_token),
+            ("register tokens", text(&self.reg_tokens), text(&w.reg_tokens), &src.reg_tokens),
+        ];
         if self.embed_dim == w.embed_dim {
-            let hidden = self.mlp_hidden().to_string();
-            field("MLP width", hidden, w.mlp_hidden.to_string(), &src.mlp);
+            rows.push((
+                "MLP width",
+                text(&self.mlp_hidden()),
+                text(&w.mlp_hidden),
+                &src.mlp,
+            ));
         }
-        field(
-            "qkv_bias",
-            self.qkv_bias.to_string(),
-            w.qkv_bias.to_string(),
-            &src.qkv_bias,
-        );
-        let ls = |b: bool| b.to_string();
-        field(
-            "LayerScale",
-            ls(self.layer_scale),
-            ls(w.layer_scale),
-            &src.layer_scale,
-        );
-        let cls = (self.class_token.to_string(), w.class_token.to_string());
-        field("class token", cls.0, cls.1, &src.class_token);
-        let dist = (self.dist_token.to_string(), w.dist_token.to_string());
-        field("distillation token", dist.0, dist.1, &src.dist_token);
-        let regs = (self.reg_tokens.to_string(), w.reg_tokens.to_string());
-        field("register tokens", regs.0, regs.1, &src.reg_tokens);
+        let mut disagree: Vec<String> = rows
+            .into_iter()
+            .filter(|(_, config, weights, _)| config != weights)
+            .map(|(name, config, weights, source)| {
+                format!("{name}: the config says {config}, the weights {weights} ({source})")
+            })
+            .collect();
         let same_prefix = (self.class_token, self.dist_token) == (w.class_token, w.dist_token);
         if self.patch_size == w.patch_size && same_prefix {
             let prefix = self.pos_prefix();
