@@ -1,4 +1,5 @@
-//! The architecture as the weights state it, and the config checked against it.
+//! The architecture as the weights state it (their key layout, names and shapes), and the
+//! config checked against it.
 //!
 //! A checkpoint's tensors fix the width, the depth, the patch (the convolution's kernel), the
 //! input channels, the MLP's width, whether the attention has biases and the blocks LayerScale,
@@ -9,7 +10,6 @@
 
 use super::checkpoint::Checkpoint;
 use super::layout::{Layout, Part};
-use super::load::detect;
 use super::{ModelError, VitConfig};
 
 /// What the tensors say. Each field is read from one tensor's shape, named in `source`.
@@ -162,7 +162,61 @@ impl WeightsArch {
     }
 }
 
+/// Finds the key layout and the key prefix: an HF layout from the class token's key, timm's from
+/// the patch embedding's.
+pub fn detect(ck: &Checkpoint) -> Result<(Layout, String), ModelError> {
+    let hf_marker = Layout::HfVit4
+        .name(Part::ClsToken, 0)
+        .expect("HF has a class token");
+    let timm_marker = format!("{}.weight", Layout::Timm.name(Part::PatchEmbed, 0).unwrap());
+    for name in ck.names() {
+        if let Some(prefix) = name.strip_suffix(&hf_marker) {
+            return Ok((hf_layout(ck, prefix), prefix.to_string()));
+        }
+        if let Some(prefix) = name.strip_suffix(&timm_marker) {
+            return Ok((Layout::Timm, prefix.to_string()));
+        }
+    }
+    Err(ModelError::Checkpoint(
+        "no ViT found: expected a timm key like patch_embed.proj.weight or an HF key like \
+         embeddings.cls_token"
+            .into(),
+    ))
+}
+
+/// The HF layout whose first block's norm and query projection the checkpoint has; failing
+/// that, the first whose norm it has (the loader then names what is missing), else ViTModel's.
+fn hf_layout(ck: &Checkpoint, prefix: &str) -> Layout {
+    let has = |layout: Layout, part: Part| {
+        layout
+            .name(part, 0)
+            .is_some_and(|name| ck.contains(&format!("{prefix}{name}.weight")))
+    };
+    let hf = Layout::ALL.into_iter().filter(|l| *l != Layout::Timm);
+    hf.clone()
+        .find(|l| has(*l, Part::Norm1) && has(*l, Part::Query))
+        .or_else(|| hf.clone().find(|l| has(*l, Part::Norm1)))
+        .unwrap_or(Layout::HfVit4)
+}
+
 impl VitConfig {
+    /// This config with the fields it leaves to the weights
+    /// ([`super::config::WeightsDecide`]) taken from them; every other field stays as stated,
+    /// for [`Self::check_against`] to compare.
+    pub fn resolve(mut self, w: &WeightsArch) -> Self {
+        let decide = std::mem::take(&mut self.weights_decide);
+        if decide.qkv_bias {
+            self.qkv_bias = w.qkv_bias;
+        }
+        if decide.layer_scale {
+            self.layer_scale = w.layer_scale;
+        }
+        if decide.mlp_width && w.embed_dim > 0 {
+            self.mlp_ratio = w.mlp_hidden as f64 / w.embed_dim as f64;
+        }
+        self
+    }
+
     /// Every field where this config and the weights disagree, named with both values; `Ok`
     /// when they agree.
     pub fn check_against(&self, w: &WeightsArch) -> Result<(), ModelError> {

@@ -52,7 +52,8 @@ pub struct VitConfig {
     pub num_classes: usize,
     /// Normalisation, evaluation crop and resampling filter the checkpoint was trained with.
     pub preprocess: Preprocess,
-    /// Fields the config did not state and the weights decide ([`Self::resolve`]).
+    /// Fields the config did not state and the weights decide (`VitConfig::resolve`, in
+    /// `model::arch`).
     pub weights_decide: WeightsDecide,
 }
 
@@ -96,22 +97,6 @@ impl VitConfig {
             preprocess: Preprocess::default(),
             weights_decide: WeightsDecide::default(),
         }
-    }
-
-    /// This config with the fields it leaves to the weights ([`WeightsDecide`]) taken from
-    /// them; every other field stays as stated, for `check_against` to compare.
-    pub fn resolve(mut self, w: &super::arch::WeightsArch) -> Self {
-        let decide = std::mem::take(&mut self.weights_decide);
-        if decide.qkv_bias {
-            self.qkv_bias = w.qkv_bias;
-        }
-        if decide.layer_scale {
-            self.layer_scale = w.layer_scale;
-        }
-        if decide.mlp_width && w.embed_dim > 0 {
-            self.mlp_ratio = w.mlp_hidden as f64 / w.embed_dim as f64;
-        }
-        self
     }
 
     /// Tokens before the patches: the class token, the distillation token and the registers,

@@ -11,49 +11,12 @@ use burn::nn::Linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::arch::WeightsArch;
+use super::arch::{WeightsArch, detect};
 use super::checkpoint::{Checkpoint, HostTensor};
 use super::layout::{Layout, Part};
 use super::norm::LayerNorm;
 use super::vit::{Attention, Block, LayerScale, Mlp, PatchEmbed, Vit};
 use super::{ModelError, VitConfig};
-
-/// Finds the key layout and the key prefix: an HF layout from the class token's key, timm's from
-/// the patch embedding's.
-pub fn detect(ck: &Checkpoint) -> Result<(Layout, String), ModelError> {
-    let hf_marker = Layout::HfVit4
-        .name(Part::ClsToken, 0)
-        .expect("HF has a class token");
-    let timm_marker = format!("{}.weight", Layout::Timm.name(Part::PatchEmbed, 0).unwrap());
-    for name in ck.names() {
-        if let Some(prefix) = name.strip_suffix(&hf_marker) {
-            return Ok((hf_layout(ck, prefix), prefix.to_string()));
-        }
-        if let Some(prefix) = name.strip_suffix(&timm_marker) {
-            return Ok((Layout::Timm, prefix.to_string()));
-        }
-    }
-    Err(ModelError::Checkpoint(
-        "no ViT found: expected a timm key like patch_embed.proj.weight or an HF key like \
-         embeddings.cls_token"
-            .into(),
-    ))
-}
-
-/// The HF layout whose first block's norm and query projection the checkpoint has; failing
-/// that, the first whose norm it has (the loader then names what is missing), else ViTModel's.
-fn hf_layout(ck: &Checkpoint, prefix: &str) -> Layout {
-    let has = |layout: Layout, part: Part| {
-        layout
-            .name(part, 0)
-            .is_some_and(|name| ck.contains(&format!("{prefix}{name}.weight")))
-    };
-    let hf = Layout::ALL.into_iter().filter(|l| *l != Layout::Timm);
-    hf.clone()
-        .find(|l| has(*l, Part::Norm1) && has(*l, Part::Query))
-        .or_else(|| hf.clone().find(|l| has(*l, Part::Norm1)))
-        .unwrap_or(Layout::HfVit4)
-}
 
 /// What the loader returns besides the module: the position table kept on the host for
 /// resampling, and the layout it was read in (which decides how to resample).
