@@ -3,16 +3,16 @@
 //!
 //! A checkpoint's tensors fix the width, the depth, the patch (the convolution's kernel), the
 //! input channels, the MLP's width, whether the attention has biases and the blocks LayerScale,
-//! whether there is a class token, and the position table's grid. The config (or the timm name
-//! behind it) adds what the weights cannot say: the number of heads, the activation, the
-//! LayerNorm epsilon and the pooling. Where the two disagree the error names both values, for
-//! every field that disagrees, before any tensor is placed.
+//! the prefix tokens (class, distillation, registers), and the position table's rows. The
+//! config (or the timm name behind it) adds what the weights cannot say: the number of heads,
+//! the activation, the LayerNorm epsilon and the pooling. Where the two disagree the error names
+//! both values, for every field that disagrees, before any tensor is placed.
 
 use super::checkpoint::Checkpoint;
 use super::layout::{Layout, Part};
 use super::{ModelError, VitConfig};
 
-/// What the tensors say. Each field is read from one tensor's shape, named in `source`.
+/// What the tensors say. Each field is read from one tensor's name or shape, named in `sources`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightsArch {
     pub layout: Layout,
@@ -33,7 +33,7 @@ pub struct WeightsArch {
 }
 
 /// The tensors (name and shape) behind [`WeightsArch`]'s fields.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sources {
     pub patch: String,
     pub depth: String,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::ModelError;
 use super::preprocess::Preprocess;
-use super::timm_name::TimmName;
+use super::timm_name::{Dims, TimmName};
 
 /// How the classifier pools the final tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +118,20 @@ impl VitConfig {
     /// patch and image side, with timm's defaults for the rest; an error names what the name
     /// does not say or what we do not run ([`TimmName`]).
     pub fn timm(name: &str) -> Result<Self, ModelError> {
+        Self::timm_with(name, None)
+    }
+
+    /// [`Self::timm`], with the width, depth and heads from `given` where the name's size is
+    /// not one we know (a config's `model_args`).
+    fn timm_with(name: &str, given: Option<Dims>) -> Result<Self, ModelError> {
         let n = TimmName::parse(name)?;
+        let Some(dims) = n.dims.or(given) else {
+            let size = name.split('_').nth(1).unwrap_or_default();
+            return Err(ModelError::Config(format!(
+                "architecture {name:?}: the size {size:?} is not one we know; give embed_dim, \
+                 depth and num_heads in model_args"
+            )));
+        };
         Ok(Self {
             layer_scale: n.layer_scale,
             dist_token: n.dist_token,
@@ -126,7 +139,13 @@ impl VitConfig {
             no_embed_class: n.no_embed_class,
             class_token: !n.gap,
             global_pool: if n.gap { Pool::Avg } else { Pool::Token },
-            ..Self::base(n.img_size, n.patch_size, n.embed_dim, n.depth, n.num_heads)
+            ..Self::base(
+                n.img_size,
+                n.patch_size,
+                dims.embed_dim,
+                dims.depth,
+                dims.num_heads,
+            )
         })
     }
 
@@ -242,7 +261,18 @@ impl VitConfig {
         let from = |key: &str| if args.get(key).is_some() { args } else { json };
         let mut c = match text_field(json, "architecture")? {
             Some(name) => {
-                let mut c = Self::timm(name)?;
+                // The dimensions model_args gives replace the name's below; they stand in for
+                // them where the name's size is one we do not know.
+                let count = |key: &str| count_field(from(key), key, 1..=usize::MAX);
+                let given = match (count("embed_dim")?, count("depth")?, count("num_heads")?) {
+                    (Some(embed_dim), Some(depth), Some(num_heads)) => Some(Dims {
+                        embed_dim,
+                        depth,
+                        num_heads,
+                    }),
+                    _ => None,
+                };
+                let mut c = Self::timm_with(name, given)?;
                 if let Some(side) = input_size(json)? {
                     c.img_size = side;
                 }
@@ -725,6 +755,18 @@ mod tests {
     }
 
     #[test]
+    fn a_size_we_do_not_know_takes_its_dimensions_from_model_args() {
+        let text = r#"{"architecture":"vit_betwixt_patch16_reg4_gap_256",
+            "model_args":{"embed_dim":640,"depth":12,"num_heads":10}}"#;
+        let c = VitConfig::from_json(text).unwrap();
+        assert_eq!(
+            (c.embed_dim, c.depth, c.num_heads, c.patch_size, c.img_size),
+            (640, 12, 10, 16, 256)
+        );
+        assert_eq!((c.reg_tokens, c.class_token), (4, false));
+    }
+
+    #[test]
     fn a_name_we_cannot_read_or_missing_dimensions_are_errors_not_vit_b() {
         for (text, says) in [
             (
@@ -734,6 +776,10 @@ mod tests {
             (
                 r#"{"architecture":"convnext_tiny"}"#,
                 "not a timm VisionTransformer",
+            ),
+            (
+                r#"{"architecture":"vit_colossal_patch16_224"}"#,
+                "the size \"colossal\" is not one we know",
             ),
             (
                 r#"{"architecture":"vit_base_patch16_224","pretrained_cfg":{"input_size":[3,224]}}"#,

@@ -16,9 +16,9 @@ use super::ModelError;
 /// What a timm name says about the architecture.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimmName {
-    pub embed_dim: usize,
-    pub depth: usize,
-    pub num_heads: usize,
+    /// The size's width, depth and heads; `None` for a size we do not know (the config must
+    /// then give all three in `model_args`).
+    pub dims: Option<Dims>,
     pub patch_size: usize,
     /// The side the position table was trained for: the name's last number, or 518 for
     /// DINOv2, whose names have none.
@@ -33,6 +33,14 @@ pub struct TimmName {
     pub no_embed_class: bool,
     /// `gap`: no class token; the head reads the mean of the patch tokens.
     pub gap: bool,
+}
+
+/// A timm size: the width, the depth and the number of heads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    pub embed_dim: usize,
+    pub depth: usize,
+    pub num_heads: usize,
 }
 
 /// timm's sizes: (name, width, depth, heads).
@@ -108,13 +116,14 @@ impl TimmName {
         if dinov2 && size == "giant" {
             return refuse("DINOv2 giant's SwiGLU MLP is not supported".into());
         }
-        let Some(&(_, embed_dim, depth, num_heads)) = SIZES.iter().find(|s| s.0 == size) else {
-            return refuse(format!(
-                "the size {size:?} is not one we know ({}); give embed_dim, depth and num_heads \
-                 in model_args",
-                SIZES.map(|s| s.0).join(", ")
-            ));
-        };
+        let dims = SIZES
+            .iter()
+            .find(|s| s.0 == size)
+            .map(|&(_, embed_dim, depth, num_heads)| Dims {
+                embed_dim,
+                depth,
+                num_heads,
+            });
         let Some(patch_size) = patch else {
             return refuse("the name has no patch size (patchN)".into());
         };
@@ -124,9 +133,7 @@ impl TimmName {
             (None, false) => return refuse("the name has no image size".into()),
         };
         Ok(Self {
-            embed_dim,
-            depth,
-            num_heads,
+            dims,
             patch_size,
             img_size,
             layer_scale: dinov2,
@@ -145,10 +152,11 @@ mod tests {
 
     fn parsed(name: &str) -> (usize, usize, usize, usize, usize, bool) {
         let n = TimmName::parse(name).unwrap();
+        let d = n.dims.unwrap();
         (
-            n.embed_dim,
-            n.depth,
-            n.num_heads,
+            d.embed_dim,
+            d.depth,
+            d.num_heads,
             n.patch_size,
             n.img_size,
             n.layer_scale,
@@ -225,7 +233,6 @@ mod tests {
                 "not a plain VisionTransformer",
             ),
             ("resnet50.a1_in1k", "not a timm VisionTransformer"),
-            ("vit_colossal_patch16_224", "the size \"colossal\""),
             ("vit_base_patch16_fancy_224", "the tag \"fancy\""),
             ("vit_base_224", "no patch size"),
             ("vit_base_patch16", "no image size"),
