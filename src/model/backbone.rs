@@ -61,8 +61,8 @@ impl Backbone {
         }
     }
 
-    /// The position embeddings for an image of `height` x `width` pixels: [1, Q + gh * gw, D],
-    /// Q the prefix tokens the table covers.
+    /// The position embeddings for an image of `height` x `width` pixels: [1, P + gh * gw, D],
+    /// a row for every prefix token (zero where the checkpoint gives it none) and patch.
     pub fn pos_embed(
         &self,
         height: usize,
@@ -88,10 +88,14 @@ impl Backbone {
             gw,
             self.config.pos_antialias,
         );
+        // The prefix tokens past the table's (registers; all of them under no_embed_class) get
+        // no position: zero rows.
+        let unplaced = self.config.prefix_tokens() - prefix;
         let mut table = self.pos_table.data[..prefix * d].to_vec();
+        table.resize((prefix + unplaced) * d, 0.0);
         table.extend(grid);
         Ok(Tensor::from_data(
-            TensorData::new(table, [1, prefix + gh * gw, d]),
+            TensorData::new(table, [1, prefix + unplaced + gh * gw, d]),
             device,
         ))
     }

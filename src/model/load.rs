@@ -299,7 +299,6 @@ pub fn load_vit(
             cls_token,
             dist_token,
             reg_tokens,
-            pos_prefix: config.pos_prefix(),
             blocks,
             norm,
             fc_norm,

@@ -125,9 +125,9 @@ pub struct Trace {
 }
 
 /// The backbone. The prefix tokens (class, distillation, registers, in that order) come before
-/// the patches; the position table covers the first `pos_prefix` of them (the class and
-/// distillation tokens, or none under timm's `no_embed_class`) and the trained grid; other grids
-/// use a resampled table (see `pos_embed.rs`) passed to [`Vit::embed`].
+/// the patches; [`Vit::embed`] adds a position table with a row for each of them and each patch
+/// (`Backbone::pos_embed`: the checkpoint's rows, resampled to the grid, and zero rows for the
+/// prefix tokens it gives no position).
 ///
 /// timm's mean-pooled checkpoints replace the final `norm` by `fc_norm`, applied after pooling
 /// (`fc_norm=None` with `global_pool='avg'`); the others have `norm` and no `fc_norm`.
@@ -139,8 +139,6 @@ pub struct Vit {
     pub dist_token: Option<Param<Tensor<3>>>,
     /// Register tokens: [1, R, D].
     pub reg_tokens: Option<Param<Tensor<3>>>,
-    /// Leading prefix tokens the position table has rows for.
-    pub pos_prefix: usize,
     pub blocks: Vec<Block>,
     pub norm: Option<LayerNorm>,
     pub fc_norm: Option<LayerNorm>,
@@ -178,48 +176,24 @@ impl Vit {
     ///
     /// # Shapes
     /// - images: [B, C, H, W], H and W multiples of the patch size
-    /// - pos: [1, Q + N, D] with N = (H / p) * (W / p) and Q = `pos_prefix`
-    /// - returns [B, P + N, D], P the prefix tokens
+    /// - pos: [1, P + N, D] with N = (H / p) * (W / p), P the prefix tokens (from
+    ///   `Backbone::pos_embed`, zero for the prefix tokens the checkpoint gives no position)
+    /// - returns [B, P + N, D]
     pub fn embed(&self, images: Tensor<4>, pos: Tensor<3>) -> Tensor<3> {
         let [b, _, _, _] = images.dims();
         let x = self.patch_embed.proj.forward(images); // [B, D, gh, gw]
         let x = x.flatten::<3>(2, 3).swap_dims(1, 2); // [B, N, D]
         let [_, _, d] = x.dims();
-        let prefix: Vec<Tensor<3>> = [&self.cls_token, &self.dist_token, &self.reg_tokens]
+        let mut tokens: Vec<Tensor<3>> = [&self.cls_token, &self.dist_token, &self.reg_tokens]
             .into_iter()
             .flatten()
             .map(|t| {
                 let [_, n, _] = t.val().dims();
-                t.val().expand([b, n, d])
+                t.val().expand([b, n, d]) // [B, n, D]
             })
-            .collect(); // each [B, n, D]
-        // The position table covers the first `pos_prefix` tokens (never a register).
-        let q = self.pos_prefix;
-        let mut covered = Vec::new();
-        let mut uncovered = Vec::new();
-        for t in prefix {
-            let n = covered
-                .iter()
-                .map(|t: &Tensor<3>| t.dims()[1])
-                .sum::<usize>();
-            if n < q {
-                covered.push(t)
-            } else {
-                uncovered.push(t)
-            }
-        }
-        covered.push(x);
-        let x = Tensor::cat(covered, 1) + pos; // [B, Q + N, D]
-        if uncovered.is_empty() {
-            return x;
-        }
-        if q == 0 {
-            return Tensor::cat([uncovered, vec![x]].concat(), 1); // [B, P + N, D]
-        }
-        let [_, t, _] = x.dims();
-        let head = x.clone().narrow(1, 0, q);
-        let tail = x.narrow(1, q, t - q);
-        Tensor::cat([vec![head], uncovered, vec![tail]].concat(), 1) // [B, P + N, D]
+            .collect();
+        tokens.push(x);
+        Tensor::cat(tokens, 1) + pos // [B, P + N, D]
     }
 
     /// Tokens before the patches: class, distillation and register tokens.
