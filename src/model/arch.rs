@@ -255,14 +255,11 @@ impl VitConfig {
             let grid = self.grid(self.img_size);
             let rows = prefix + grid * grid;
             if rows != w.pos_rows {
-                let cells = w.pos_rows.saturating_sub(prefix);
-                let side = (cells as f64).sqrt().round() as usize;
-                let weights = if side * side == cells && cells > 0 {
-                    format!("a {side}x{side} grid ({} px)", side * w.patch_size)
-                } else {
-                    format!("{} rows, not {prefix} + a square grid", w.pos_rows)
+                let weights = match square_side(w.pos_rows.saturating_sub(prefix)) {
+                    Some(side) => format!("a {side}x{side} grid ({} px)", side * w.patch_size),
+                    None => format!("{} rows, not {prefix} + a square grid", w.pos_rows),
                 };
-                let no_embed_class = prefix > 0 && is_square(w.pos_rows);
+                let no_embed_class = prefix > 0 && square_side(w.pos_rows).is_some();
                 disagree.push(format!(
                     "position table: the config says a {grid}x{grid} grid ({} px), the weights \
                      {weights} ({}){}",
@@ -288,9 +285,10 @@ impl VitConfig {
     }
 }
 
-fn is_square(n: usize) -> bool {
+/// The side of a square grid of `n` cells, if `n` is a positive square.
+fn square_side(n: usize) -> Option<usize> {
     let side = (n as f64).sqrt().round() as usize;
-    side * side == n
+    (n > 0 && side * side == n).then_some(side)
 }
 
 #[cfg(test)]
