@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every check: format, clippy (native and wasm32), the native
-# tests (CPU backend and wgpu on lavapipe), the release web build, and the browser tests.
+# tests (CPU backend and wgpu on lavapipe), the scripts' own tests, the release web build, and the
+# browser tests.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -42,6 +43,10 @@ step "format" cargo fmt --check
 step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (wasm32)" cargo clippy --locked --target wasm32-unknown-unknown --lib --bin bpt-lab-web -- -D warnings
 step "native tests" cargo test --locked
+python_tests() {
+  for dir in scripts/pretrain scripts/bench; do python3 -m unittest discover -s "$dir" -p 'test_*.py'; done
+}
+step "script tests" python_tests
 step "web tools" wait_for_web_tools
 step "format (view!)" leptosfmt --check --quiet src/app
 step "web build" trunk build --release
