@@ -7,7 +7,9 @@
 //! tokens), checked on the logits and on the pooled features a prompt-tuning head sees; and
 //! checkpoints as they are published on the Hub: timm's `save_for_hf` configs (the architecture
 //! by name: DINOv2, patch 32, MAE, DeiT, DINOv2 with registers, distilled DeiT), HF ViTModel
-//! with its pooler and HF Dinov2WithRegistersModel.
+//! with its pooler, HF Dinov2WithRegistersModel and HF ViTMAEForPreTraining (its decoder
+//! skipped). Also the Fashion-MNIST ViTs served with the page, against the features their
+//! pretraining script recorded.
 
 use bpt_lab::gpu::GpuContext;
 use bpt_lab::model::checkpoint::{Checkpoint, HostTensor};
@@ -83,7 +85,7 @@ fn check(case: &str, sizes: &[&str], device: &Device) {
     }
 }
 
-const CASES: [(&str, &[&str]); 13] = [
+const CASES: [(&str, &[&str]); 14] = [
     ("timm_vit_ls", &["32x32", "24x40"]),
     ("timm_vit_avg", &["32x32"]),
     ("hf_dinov2", &["32x32", "24x40"]),
@@ -103,6 +105,8 @@ const CASES: [(&str, &[&str]); 13] = [
     ("hf_dinov2_registers", &["32x32", "24x40"]),
     // HF ViTModel with its pooler, which the loader skips and lists.
     ("hf_vit_pooler", &["32x32"]),
+    // HF ViTMAEForPreTraining: the encoder under `vit.`, its decoder skipped.
+    ("hf_vit_mae", &["32x32"]),
 ];
 
 #[test]
@@ -120,6 +124,20 @@ fn the_pooler_hf_saves_with_vit_model_is_skipped_and_listed() {
         backbone.skipped,
         ["pooler.dense.weight", "pooler.dense.bias"]
     );
+}
+
+#[test]
+fn the_decoder_hf_saves_with_vit_mae_is_skipped_as_one_entry() {
+    let config =
+        VitConfig::from_json(&String::from_utf8(fixture("hf_vit_mae.config.json")).unwrap())
+            .unwrap();
+    let backbone = Backbone::from_safetensors(
+        &fixture("hf_vit_mae.model.safetensors"),
+        config,
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(backbone.skipped, ["decoder.* (24 tensors)"]);
 }
 
 #[test]
@@ -144,10 +162,62 @@ fn hub_names_give_the_architecture_the_weights_have() {
     assert_eq!((patch32.patch_size, patch32.num_classes), (32, 1000));
 }
 
+/// The Fashion-MNIST ViTs served with the page (scripts/pretrain/fashion_mnist_vit.py, committed
+/// under static/models/): the pooled features timm gave for a fixed input when the script saved
+/// them (`features.json` beside the weights).
+const SHIPPED: [&str; 2] = ["fmnist-vit-mae", "fmnist-vit-sup"];
+
+fn check_shipped(name: &str, device: &Device) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("static/models")
+        .join(name);
+    let read =
+        |file: &str| std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{name}/{file}: {e}"));
+    let config = VitConfig::from_json(&String::from_utf8(read("config.json")).unwrap()).unwrap();
+    let backbone = Backbone::from_safetensors(&read("model.safetensors"), config, device)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let recorded: serde_json::Value = serde_json::from_slice(&read("features.json")).unwrap();
+    let (input, shape) = nested(&recorded["input"]);
+    let (pooled, pooled_shape) = nested(&recorded["pooled"]);
+    let [b, c, h, w]: [usize; 4] = shape.try_into().unwrap();
+    let images = Tensor::<4>::from_data(TensorData::new(input, [b, c, h, w]), device);
+    let pos = backbone.pos_embed(h, w, device).unwrap();
+    let blocks = backbone
+        .vit
+        .forward_blocks(backbone.vit.embed(images, pos), &Prompts::None, None);
+    let got = to_host(backbone.vit.pooled(blocks, backbone.config.global_pool));
+    assert_eq!(got.shape, pooled_shape, "{name}: pooled shape");
+    let err = got.max_abs_diff(&HostTensor {
+        data: pooled,
+        shape: pooled_shape,
+    });
+    assert!(
+        err <= TOLERANCE,
+        "{name}: pooled features max abs error {err}"
+    );
+}
+
+/// A JSON array of arrays of numbers, flattened, with its shape.
+fn nested(v: &serde_json::Value) -> (Vec<f32>, Vec<usize>) {
+    match v.as_array() {
+        Some(items) => {
+            let parts: Vec<_> = items.iter().map(nested).collect();
+            let inner = parts.first().map(|p| p.1.clone()).unwrap_or_default();
+            assert!(parts.iter().all(|p| p.1 == inner), "a ragged array");
+            let shape = [vec![items.len()], inner].concat();
+            (parts.into_iter().flat_map(|p| p.0).collect(), shape)
+        }
+        None => (vec![v.as_f64().expect("a number") as f32], vec![]),
+    }
+}
+
 #[test]
 fn timm_and_transformers_outputs_match_on_the_cpu_backend() {
     for (case, sizes) in CASES {
         check(case, sizes, &Device::flex());
+    }
+    for name in SHIPPED {
+        check_shipped(name, &Device::flex());
     }
 }
 
@@ -157,5 +227,8 @@ fn timm_and_transformers_outputs_match_on_wgpu() {
         .unwrap_or_else(|e| panic!("needs a wgpu adapter (lavapipe in CI): {e}"));
     for (case, sizes) in CASES {
         check(case, sizes, ctx.burn_device());
+    }
+    for name in SHIPPED {
+        check_shipped(name, ctx.burn_device());
     }
 }

@@ -193,12 +193,34 @@ def hf_dinov2_registers_case():
     hf_published_case("hf_dinov2_registers", model, 26, [(2, 32, 32), (1, 24, 40)])
 
 
+def hf_vit_mae_case():
+    """HF ViTMAEForPreTraining as save_pretrained writes it: the encoder under `vit.` (fixed
+    sine-cosine positions) and the decoder beside it, which the loader skips. The reference tokens
+    are the encoder's with nothing masked and the patches in order (mask_ratio 0, noise rising)."""
+    config = transformers.ViTMAEConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                       intermediate_size=96, patch_size=8, image_size=32, mask_ratio=0.0,
+                                       decoder_hidden_size=32, decoder_num_hidden_layers=1,
+                                       decoder_num_attention_heads=2, decoder_intermediate_size=64)
+    model = randomise(transformers.ViTMAEForPreTraining(config), 27)
+    io = {}
+    x = images(28, [(2, 32, 32)])["2x32x32"]
+    noise = torch.arange(16, dtype=torch.float32).repeat(2, 1)
+    with torch.no_grad():
+        io["pixel_values_32x32"] = x
+        io["tokens_32x32"] = model.vit(pixel_values=x, noise=noise).last_hidden_state
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d)
+        with open(os.path.join(d, "config.json")) as f:
+            saved = json.load(f)
+    save("hf_vit_mae", model.state_dict(), saved, io)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"torch {torch.__version__}, timm {timm.__version__}, transformers {transformers.__version__}")
     cases = {"timm_vit_ls": timm_case, "timm_vit_avg": timm_avg_case, "hf_dinov2": dinov2_case,
              "hf_vit_classifier": hf_vit_case, "hf_vit_pooler": hf_vit_pooler_case,
-             "hf_dinov2_registers": hf_dinov2_registers_case}
+             "hf_dinov2_registers": hf_dinov2_registers_case, "hf_vit_mae": hf_vit_mae_case}
     shrunk = dict(embed_dim=48, depth=2, num_heads=3)
     for case, (name, seed, sizes) in HUB_CASES.items():
         cases[case] = (lambda case=case, name=name, seed=seed, sizes=sizes:

@@ -182,9 +182,11 @@ impl VitConfig {
         let model_type = text_field(json, "model_type")?.unwrap_or("vit");
         let registers = model_type == "dinov2_with_registers";
         let dinov2 = model_type == "dinov2" || registers;
-        if !dinov2 && model_type != "vit" {
+        // ViTMAEModel is ViTModel's encoder with a fixed sine-cosine position table, saved like
+        // any other; its random masking is for pretraining and not applied here.
+        if !dinov2 && !["vit", "vit_mae"].contains(&model_type) {
             return Err(ModelError::Config(format!(
-                "HF model_type {model_type:?} is not supported (vit, dinov2 or \
+                "HF model_type {model_type:?} is not supported (vit, vit_mae, dinov2 or \
                  dinov2_with_registers)"
             )));
         }

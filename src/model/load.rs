@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::arch::{WeightsArch, detect};
 use super::checkpoint::{Checkpoint, HostTensor};
-use super::layout::{Layout, Part};
+use super::layout::{Layout, Naming, Part};
 use super::norm::LayerNorm;
 use super::vit::{Attention, Block, LayerScale, Mlp, PatchEmbed, Vit};
 use super::{ModelError, VitConfig};
@@ -27,7 +27,7 @@ pub struct Loaded {
     pub pos_table: HostTensor,
     pub layout: Layout,
     /// Tensors the library saved beside the backbone that prompt tuning does not use (HF's
-    /// mask token and pooler), skipped.
+    /// mask token, pooler and task decoders), skipped.
     pub skipped: Vec<String>,
 }
 
@@ -244,6 +244,22 @@ pub fn load_vit(
                 ck.ignore(&name);
                 skipped.push(name);
             }
+        }
+    }
+
+    // HF task models keep a decoder beside their prefixed backbone (ViTMAEForPreTraining's,
+    // ViTForMaskedImageModeling's): unused by prompt tuning, skipped as one entry.
+    if layout.naming() != Naming::Timm && !prefix.is_empty() {
+        let decoder: Vec<String> = ck
+            .names()
+            .filter(|n| n.starts_with("decoder."))
+            .map(String::from)
+            .collect();
+        for name in &decoder {
+            ck.ignore(name);
+        }
+        if !decoder.is_empty() {
+            skipped.push(format!("decoder.* ({} tensors)", decoder.len()));
         }
     }
 
