@@ -18,7 +18,7 @@ use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
 use crate::app::browser::{fetch, js};
-use crate::app::model::state::DEFAULT_DIR;
+use crate::app::model::state::Shipped;
 use crate::gpu::GpuContext;
 use crate::gpu::selfcheck::selfcheck_values;
 use crate::model::profile::{Laps, STAGES, forward_in_stages};
@@ -84,9 +84,10 @@ async fn run(query: &str, status: impl Fn(String)) -> crate::error::Result<Value
         crate::kernels::set_enabled(false);
     }
     status("loading the default model".into());
-    let config = fetch::text(&format!("{DEFAULT_DIR}/config.json")).await?;
+    let dir = Shipped::Dinov2Small.dir();
+    let config = fetch::text(&format!("{dir}/config.json")).await?;
     let config = VitConfig::from_json(&config)?;
-    let weights = fetch::bytes(&format!("{DEFAULT_DIR}/model.safetensors"), |_| {}).await?;
+    let weights = fetch::bytes(&format!("{dir}/model.safetensors"), |_| {}).await?;
     let backbone = Backbone::from_safetensors(&weights, config, &device)?;
     drop(weights);
     if plan.size % backbone.config.patch_size != 0 {

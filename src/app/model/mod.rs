@@ -1,9 +1,10 @@
-//! The backbone: its state, the loaders (offline default, local files, the Hub), the browser's
-//! cache of Hub downloads, and the model panel.
+//! The backbone: its state, the loaders (served with the page, local files, the Hub), the
+//! browser's cache of Hub downloads, and the model panel with its menu.
 
 pub mod cache;
 pub mod facts;
 pub mod loaders;
+pub mod menu;
 pub mod panel;
 pub mod precision;
 pub mod state;

@@ -1,8 +1,8 @@
-//! The "Model" card at the top of the page: one line naming the backbone in use (the offline
-//! default loads on its own once the GPU is ready), with its facts and the loaders behind
-//! "change model": a model from the Hugging Face Hub (by id or URL, cached in the browser) or a
-//! local .safetensors file and its config can replace it. Progress and failures show below the
-//! line, without opening anything.
+//! The "Model" card at the top of the page: one line naming the backbone in use (DINOv2-S, served
+//! with the page, loads on its own once the GPU is ready), with its facts and the loaders behind
+//! "change model": another backbone served with the page, a model from the Hugging Face Hub (by
+//! id or URL, cached in the browser) or a local .safetensors file and its config can replace it.
+//! Progress and failures show below the line, without opening anything.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,8 +13,9 @@ use crate::app::browser::js::{self, PickedFile};
 use crate::app::model::cache;
 use crate::app::model::facts::facts;
 use crate::app::model::loaders;
+use crate::app::model::menu::ShippedMenu;
 use crate::app::model::precision::WeightsChoice;
-use crate::app::model::state::{LoadedModel, ModelState};
+use crate::app::model::state::{LoadedModel, ModelState, Shipped};
 use crate::app::state::AppState;
 
 /// The model's line: its name and size (`model-name`).
@@ -140,7 +141,7 @@ pub fn ModelPanel() -> impl IntoView {
     Effect::new(move |_| {
         if app.gpu_ready() && !auto_started.get_value() {
             auto_started.set_value(true);
-            spawn_local(loaders::load_default(app));
+            spawn_local(loaders::load_shipped(app, Shipped::Dinov2Small));
         }
     });
 
@@ -163,7 +164,6 @@ pub fn ModelPanel() -> impl IntoView {
             spawn_local(loaders::load_local(app, w, c));
         }
     };
-    let load_default = move |_| spawn_local(loaders::load_default(app));
     let hub_input = RwSignal::new(String::new());
     let load_hub = move || spawn_local(loaders::load_hub(app, hub_input.get_untracked()));
     let cache_note = RwSignal::new(None::<String>);
@@ -218,6 +218,7 @@ pub fn ModelPanel() -> impl IntoView {
                 </p>
                 {move || app.model.with(facts)}
                 <WeightsChoice />
+                <ShippedMenu />
                 <form
                     class="hub-form"
                     on:submit=move |ev| {
@@ -300,15 +301,6 @@ pub fn ModelPanel() -> impl IntoView {
                             on:click=load_local
                         >
                             "Load this model"
-                        </button>
-                        <button
-                            type="button"
-                            class="secondary"
-                            data-testid="model-load-default"
-                            on:click=load_default
-                            disabled=move || !app.gpu_ready()
-                        >
-                            "Back to the default"
                         </button>
                     </div>
                 </details>

