@@ -4,9 +4,10 @@ no labels) or as its supervised twin (the same network, the same budget, with la
 timm's `save_for_hf` does, so BPT Lab loads it like any timm checkpoint.
 
 The encoder is timm's own `VisionTransformer` (`vit_tiny_patch16_224` with `model_args` for the size:
-28 px, patch 4, width 192, 3 heads, `global_pool='avg'` with `fc_norm`, as timm's MAE fine-tuning
-models pool). Both modes share it, its fixed 2-D sine-cosine position table (MAE's), the augmentation
-(random crop with 2 px padding, horizontal flip) and the optimiser; only the objective differs.
+28 px, patch 4, width 192, 6 blocks, 3 heads, `global_pool='avg'` with `fc_norm`, as timm's MAE
+fine-tuning models pool). Both modes share it, its fixed 2-D sine-cosine position table (MAE's), the
+augmentation (a random crop with 2 px padding, one offset per batch; horizontal flips) and the
+optimiser; only the objective differs.
 
 MAE, after He et al. 2022 ("Masked Autoencoders Are Scalable Vision Learners", arXiv:2111.06377,
 and facebookresearch/mae's main_pretrain.py / models_mae.py), scaled down:

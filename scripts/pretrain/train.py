@@ -107,7 +107,8 @@ def load(paths, read_idx, split, mean, std):
 
 
 def augment(x, generator):
-    """A random crop of the picture padded by 2 px (at the background's value), and a flip of half."""
+    """A random crop of the pictures padded by 2 px (at the background's value), one offset for the
+    whole batch, and a horizontal flip of each picture with probability 1/2."""
     b, _, h, w = x.shape
     padded = F.pad(x, (2, 2, 2, 2), value=float(x.min()))
     dy, dx = torch.randint(0, 5, (2,), generator=generator).tolist()
