@@ -109,35 +109,31 @@ const CASES: [(&str, &[&str]); 14] = [
     ("hf_vit_mae", &["32x32"]),
 ];
 
-#[test]
-fn the_pooler_hf_saves_with_vit_model_is_skipped_and_listed() {
+/// What the loader skipped and listed when reading fixture `case` on the CPU backend.
+fn skipped(case: &str) -> Vec<String> {
     let config =
-        VitConfig::from_json(&String::from_utf8(fixture("hf_vit_pooler.config.json")).unwrap())
+        VitConfig::from_json(&String::from_utf8(fixture(&format!("{case}.config.json"))).unwrap())
             .unwrap();
-    let backbone = Backbone::from_safetensors(
-        &fixture("hf_vit_pooler.model.safetensors"),
+    Backbone::from_safetensors(
+        &fixture(&format!("{case}.model.safetensors")),
         config,
         &Device::flex(),
     )
-    .unwrap();
+    .unwrap()
+    .skipped
+}
+
+#[test]
+fn the_pooler_hf_saves_with_vit_model_is_skipped_and_listed() {
     assert_eq!(
-        backbone.skipped,
+        skipped("hf_vit_pooler"),
         ["pooler.dense.weight", "pooler.dense.bias"]
     );
 }
 
 #[test]
 fn the_decoder_hf_saves_with_vit_mae_is_skipped_as_one_entry() {
-    let config =
-        VitConfig::from_json(&String::from_utf8(fixture("hf_vit_mae.config.json")).unwrap())
-            .unwrap();
-    let backbone = Backbone::from_safetensors(
-        &fixture("hf_vit_mae.model.safetensors"),
-        config,
-        &Device::flex(),
-    )
-    .unwrap();
-    assert_eq!(backbone.skipped, ["decoder.* (24 tensors)"]);
+    assert_eq!(skipped("hf_vit_mae"), ["decoder.* (24 tensors)"]);
 }
 
 #[test]
