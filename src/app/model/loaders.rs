@@ -177,8 +177,11 @@ pub async fn load_shipped(app: AppState, which: Shipped) {
             &load,
             what,
             format!(
-                "{e}. The set-up scripts fetch it (./scripts/serve.sh); or load a local model \
-                 below."
+                "{e}. {} Or load a local model below.",
+                match which {
+                    Shipped::Dinov2Small => "The set-up scripts fetch it (./scripts/serve.sh).",
+                    _ => "It is in the repository under static/models/: build the page again.",
+                }
             ),
         ),
     }
